@@ -1,0 +1,18 @@
+// Two projects: fast unit specs beside the code, and integration tests that start a real
+// ZooKeeper. Both run TypeScript through swc, the same transformer bin/ uses at run time.
+const fs = require('node:fs');
+const swc = JSON.parse(fs.readFileSync(`${__dirname}/.swcrc`, 'utf8'));
+const common = {
+  transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swc, swcrc: false }] },
+  moduleNameMapper: { '^@nodepool-ts/sdk$': '<rootDir>/src/plugins/index.ts' },
+  testEnvironment: 'node',
+  setupFiles: ['reflect-metadata'],
+};
+/** @type {import('jest').Config} */
+module.exports = {
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/plugins/*/src/**/*.spec.ts', '<rootDir>/test/layering.spec.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], testTimeout: 60000 },
+  ],
+};

@@ -1,0 +1,92 @@
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import type { NodepoolConfig, PoolConfig, ProviderConfig } from './nodepool-config';
+import type { QuotaInformation } from './quota';
+import type { ObjectSchema } from './config-schema';
+import type { CreateRequest, Instance, Resource, StateMachine } from './state-machine';
+import type { Tracer } from './tracer';
+import type { ZooKeeper } from './zookeeper';
+import type { Node } from '../zk/models/node';
+import type { NodeRequest } from '../zk/models/node-request';
+
+/** Kernel services a provider gets when it is created. */
+export interface ProviderContext {
+  readonly zk: ZooKeeper;
+  readonly logger: Logger;
+  readonly tracer: Tracer;
+  readonly metrics: Metrics;
+  /** The whole configuration the provider was created from. */
+  readonly config: NodepoolConfig;
+}
+
+/**
+ * A running provider: one `providers:` entry of nodepool.yaml. Shaped after Nodepool's
+ * state-machine adapter (spec drivers-config §4): drivers that launch instances implement the
+ * create/delete machines; drivers that hand out existing hosts (static) set `launches: false`
+ * and manage their node records themselves.
+ */
+export interface Provider {
+  readonly name: string;
+  /** The provider's configuration. */
+  readonly config: ProviderConfig;
+  /** False for providers that only hand out registered nodes (never launch or pause at quota). */
+  readonly launches: boolean;
+
+  /** Connects, registers, recovers state. Called before the engine uses the provider. */
+  start(): Promise<void>;
+  /** Stops background work; in-flight state machines are left to the engine. */
+  stop(): Promise<void>;
+
+  /** Why the pool must decline this request outright, or undefined to consider it. */
+  declineReason?(request: NodeRequest, pool: PoolConfig): string | undefined;
+  /** Whether the label's image is available, so min-ready and requests can use it. */
+  labelReady?(label: string, pool: PoolConfig): boolean;
+  /** A ready node is about to be reused: false skips it (e.g. a static host that went away). */
+  isNodeUsable?(node: Node): Promise<boolean>;
+
+  /** Starts creating an instance for a node. */
+  getCreateStateMachine?(request: CreateRequest, log: Logger): StateMachine;
+  /** Starts deleting an instance by its cloud id. */
+  getDeleteStateMachine?(externalId: unknown, log: Logger): StateMachine;
+  /** Lists this provider's instances (for leak detection and unmanaged quota). */
+  listInstances?(): AsyncIterable<Instance> | Promise<Instance[]>;
+  /** Lists leak-prone resources other than instances. */
+  listResources?(): AsyncIterable<Resource> | Promise<Resource[]>;
+  /** Deletes a leaked resource. */
+  deleteResource?(resource: Resource): Promise<void>;
+  /** Periodic hook run by the cleanup worker. */
+  cleanup?(): Promise<void>;
+  /** A node of this provider was removed from ZooKeeper. */
+  nodeDeleted?(node: Node): Promise<void>;
+
+  /** Cloud limits (default: unlimited). */
+  getQuotaLimits?(): Promise<QuotaInformation>;
+  /** Resources one node of `label` uses (default `{instances: 1}`). */
+  quotaNeededByLabel?(label: string, pool: PoolConfig): QuotaInformation;
+  /** Availability zones to pick from when the pool names none. */
+  getAvailabilityZones?(): Promise<string[]>;
+}
+
+/**
+ * A driver: what a plugin contributes for one `driver:` name. Bind it to {@link ProviderDriver}
+ * in the plugin's ContainerModule.
+ */
+export interface ProviderDriver {
+  /** The `driver:` value in nodepool.yaml, e.g. `static`. */
+  readonly name: string;
+  /**
+   * Schema of the provider section. The kernel adds the common provider keys (`name`, `driver`,
+   * `max-concurrency`, `priority`) and the common pool keys (`name`, `max-servers`,
+   * `node-attributes`, `priority`), so a driver lists only its own.
+   */
+  readonly providerSchema: ObjectSchema;
+  /** Labels served by a validated pool section (e.g. the static pool's node labels). */
+  poolLabels(pool: Record<string, unknown>): string[];
+  /** Checks across sections after schema validation; each message names its key path. */
+  crossCheck?(provider: ProviderConfig, config: NodepoolConfig): string[];
+  /** Creates the running provider. */
+  createProvider(config: ProviderConfig, context: ProviderContext): Provider;
+}
+
+/** Multi-injection token for {@link ProviderDriver} contributions. */
+export const ProviderDriver: unique symbol = Symbol.for('nodepool-ts.ProviderDriver');

@@ -1,0 +1,41 @@
+/**
+ * Settings of one launcher process (not of the pools it runs): where ZooKeeper is, TLS files,
+ * plugin folders, web listener, tracing and logging. Loaded by the kernel with convict from
+ * defaults, an optional settings file, `NODEPOOL_TS_*` environment variables and command-line
+ * flags, in that order of precedence (last wins). Values left empty fall back to nodepool.yaml
+ * (`zookeeper-servers`, `zookeeper-tls`, `zookeeper-timeout`, `webapp`).
+ */
+export interface LauncherSettings {
+  /** Path of nodepool.yaml. */
+  config: string;
+  /** Path of the secure file, or '' for none. */
+  secureConfig: string;
+  /** Name written in component records; defaults to the short hostname. */
+  hostname: string;
+  zookeeper: {
+    /** `host:port,host:port[/chroot]`; '' = take from nodepool.yaml. */
+    hosts: string;
+    /** Chroot path prefix, '' for none. Overrides a chroot in `hosts`. */
+    chroot: string;
+    /** Session timeout in seconds; 0 = take from nodepool.yaml (default 10). */
+    sessionTimeout: number;
+    tls: { cert: string; key: string; ca: string };
+  };
+  plugins: {
+    /** Folders searched for plugins, in order. */
+    dirs: string[];
+  };
+  web: { listenAddress: string; port: number; enabled: boolean };
+  tracing: {
+    exporter: 'none' | 'console' | 'otlp' | 'memory';
+    /** OTLP/HTTP traces endpoint, e.g. `http://127.0.0.1:4318/v1/traces`. */
+    endpoint: string;
+    serviceName: string;
+  };
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; format: 'auto' | 'json' | 'pretty' };
+  /** Seconds the kernel waits for all services to stop. */
+  stopTimeout: number;
+}
+
+/** Injection token for the kernel's {@link LauncherSettings}. */
+export const LauncherSettings: unique symbol = Symbol.for('nodepool-ts.LauncherSettings');

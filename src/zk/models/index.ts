@@ -1,0 +1,4 @@
+export * from './model-error';
+export * from './node';
+export * from './node-request';
+export * from './component';

@@ -1,0 +1,23 @@
+/**
+ * The nodepool-ts plugin SDK. A driver plugin imports only this module (as `@nodepool-ts/sdk`)
+ * and npm packages. It binds a {@link ProviderDriver} in a ContainerModule and gets kernel services
+ * by their tokens: {@link ZooKeeper}, {@link Tracer}, {@link Logger}, {@link Metrics},
+ * {@link LauncherSettings}, {@link NodepoolConfigSource}.
+ */
+import 'reflect-metadata';
+
+export { ContainerModule, inject, injectable, multiInject, optional } from 'inversify';
+export type { ContainerModuleLoadOptions } from 'inversify';
+export * from './logger';
+export * from './tracer';
+export * from './metrics';
+export * from './lifecycle';
+export * from './launcher-settings';
+export * from './nodepool-config';
+export * from './config-schema';
+export * from './quota';
+export * from './state-machine';
+export * from './driver';
+export * from './zookeeper';
+export * from './plugin-manifest';
+export * from '../zk/models/index';

@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { checkNoImportsInto, checkPlugin, importsOf, sourceFiles } from './support/import-rules';
+
+const root = path.resolve(__dirname, '..');
+const pluginDirs = fs
+  .readdirSync(path.join(root, 'plugins'), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => path.join(root, 'plugins', d.name));
+
+describe('layering (DESIGN.md)', () => {
+  it('finds the three built-in plugins with sources', () => {
+    expect(pluginDirs.map((d) => path.basename(d)).sort()).toEqual(expect.arrayContaining(['metastatic', 'openstack', 'static']));
+    for (const dir of pluginDirs) expect(sourceFiles(dir).length).toBeGreaterThan(0);
+  });
+
+  it.each(pluginDirs.map((d) => [path.basename(d), d]))('plugin %s imports only the SDK and npm packages', (_name, dir) => {
+    expect(checkPlugin(dir)).toEqual([]);
+  });
+
+  it('the kernel does not import plugins', () => {
+    expect(checkNoImportsInto(path.join(root, 'src/kernel'), [path.join(root, 'plugins')], 'kernel must not import plugins')).toEqual([]);
+  });
+
+  it('the SDK does not import the kernel, engine, CLI or web layers', () => {
+    const forbidden = ['kernel', 'launcher', 'cli', 'web'].map((d) => path.join(root, 'src', d));
+    expect(checkNoImportsInto(path.join(root, 'src/plugins'), forbidden, 'SDK must not depend on implementations')).toEqual([]);
+  });
+});
+
+describe('the layering rules catch violations', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'layering-'));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  function write(rel: string, text: string): string {
+    const file = path.join(tmp, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+    return file;
+  }
+
+  it('parses import, export-from, side-effect import, require and dynamic import', () => {
+    expect(importsOf(`import a from 'x';\nexport * from "./y";\nimport 'z';\nconst q = require('r');\nawait import('s');\n// import 'commented'`)).toEqual(['x', './y', 'z', 'r', 's']);
+  });
+
+  it('flags a plugin reaching into kernel internals or another plugin', () => {
+    const dir = path.join(tmp, 'plugins', 'bad');
+    write('plugins/bad/src/ok.ts', `import { ContainerModule } from '@nodepool-ts/sdk';\nimport yaml from 'js-yaml';\nimport { x } from './local';`);
+    write('plugins/bad/src/local.ts', 'export const x = 1;');
+    write('plugins/bad/src/evil.ts', `import { Kernel } from '../../../src/kernel/kernel';\nimport other from '@nodepool-ts/plugin-static';\nconst z = require('../../other/src/index');`);
+    const specs = checkPlugin(dir).map((v) => v.specifier).sort();
+    expect(specs).toEqual(['../../../src/kernel/kernel', '../../other/src/index', '@nodepool-ts/plugin-static']);
+  });
+
+  it('flags the kernel importing a plugin', () => {
+    write('src/kernel/k.ts', `import '../../plugins/static/src/index';`);
+    const v = checkNoImportsInto(path.join(tmp, 'src/kernel'), [path.join(tmp, 'plugins')], 'rule');
+    expect(v).toHaveLength(1);
+  });
+});

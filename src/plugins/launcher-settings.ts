@@ -25,7 +25,14 @@ export interface LauncherSettings {
     /** Folders searched for plugins, in order. */
     dirs: string[];
   };
-  web: { listenAddress: string; port: number; enabled: boolean };
+  web: {
+    /** Address the web status API listens on; '' = nodepool.yaml `webapp.listen_address`. */
+    listenAddress: string;
+    /** Port; -1 = nodepool.yaml `webapp.port` (default 8005); 0 = any free port. */
+    port: number;
+    /** False disables the web status API (`--no-web`, Nodepool's `--no-webapp`). */
+    enabled: boolean;
+  };
   tracing: {
     exporter: 'none' | 'console' | 'otlp' | 'memory';
     /** OTLP/HTTP traces endpoint, e.g. `http://127.0.0.1:4318/v1/traces`. */

@@ -2,7 +2,7 @@ import {
   ContainerModule, injectable, type ProviderConfig, type ProviderContext, type Provider,
   ProviderDriver,
 } from '@nodepool-ts/sdk';
-import { staticPoolLabels, staticProviderSchema } from './static-provider-schema';
+import { staticCrossCheck, staticPoolLabels, staticProviderSchema } from './static-provider-schema';
 
 /**
  * The `static` driver. Its configuration schema is complete; providers are created by the
@@ -13,6 +13,7 @@ export class StaticDriver implements ProviderDriver {
   readonly name = 'static';
   readonly providerSchema = staticProviderSchema;
   poolLabels = staticPoolLabels;
+  crossCheck = staticCrossCheck;
 
   createProvider(config: ProviderConfig, _context: ProviderContext): Provider {
     throw new Error(`${config.location}: the static driver cannot run providers yet`);

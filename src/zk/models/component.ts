@@ -30,11 +30,17 @@ export interface PoolComponentRecord extends ComponentRecord {
 /** Our model_api; Nodepool publishes 0 today. */
 export const MODEL_API = 0;
 
-/** Serializes with sorted keys, byte-compatible with Python's `json.dumps(sort_keys=True)` order. */
+/** Serializes with sorted keys at every level, in the key order of Python's `json.dumps(sort_keys=True)`. */
 export function serializeComponent(record: ComponentRecord): Buffer {
+  return Buffer.from(JSON.stringify(sortKeys(record)), 'utf8');
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
   const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(record).sort()) sorted[key] = record[key];
-  return Buffer.from(JSON.stringify(sorted), 'utf8');
+  for (const key of Object.keys(value).sort()) sorted[key] = sortKeys((value as Record<string, unknown>)[key]);
+  return sorted;
 }
 
 /**

@@ -66,10 +66,13 @@ const NODE_KEYS = [
 export const NODE_BODY_KEYS: readonly string[] = NODE_KEYS;
 
 function holdExpiration(value: unknown): number | null {
-  // Python coerces with int(); anything unparsable counts as 0 ("no expiry").
+  // Python coerces with int(); anything int() rejects ("1.5", "abc", NaN, objects) counts as 0
+  // ("no expiry"). int() truncates floats and accepts integer strings with blanks around them.
   if (value === null || value === undefined) return null;
-  const n = typeof value === 'number' ? value : Number.parseInt(String(value), 10);
-  return Number.isFinite(n) ? Math.trunc(n) : 0;
+  if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) : 0;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) return Number.parseInt(value, 10);
+  return 0;
 }
 
 /**

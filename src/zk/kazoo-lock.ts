@@ -1,0 +1,337 @@
+/**
+ * kazoo's exclusive `Lock` recipe (kazoo 2.9.0 `kazoo/recipe/lock.py`, spec §3), so Python
+ * Nodepool, Zuul and we exclude each other on the same lock directories.
+ *
+ * A lock at `P` is the set of children of `P`. Each contender creates
+ * `P/<uuid4 hex>__lock__<seq10>` (ephemeral+sequential; persistent for metastatic backing nodes)
+ * holding its identifier; the contender with the lowest sequence (compared as strings) holds the
+ * lock, and everybody else watches the next-lower contender.
+ */
+import { randomUUID } from 'node:crypto';
+import type { LockAcquireOptions, ZkWatcher, ZooKeeperClient, ZooKeeperLock } from '../plugins/zookeeper';
+import { ConnectionLossError, NoNodeError, SessionExpiredError } from './zk-errors';
+import { joinPath, mapLimit } from './zk-path';
+
+/** kazoo's contender test (KL:110-114): `__lock__` then a 10-digit (maybe negative) sequence. */
+const CONTENDER_RE = /(?:__lock__)(-?\d{10})$/;
+/** Nodepool's forceUnlockNode pattern: any name ending in 10 digits (ZK:2532-2569). */
+const FORCE_UNLOCK_RE = /^.*?(\d{10})$/;
+/** kazoo's contender name infix. */
+const NODE_NAME = '__lock__';
+
+/** Internal signal: our contender vanished or a reply was lost; start over (kazoo ForceRetryError). */
+class RetryAcquire extends Error {}
+
+/** A lock acquire was cancelled with {@link KazooLock.cancel}. */
+export class LockCancelledError extends Error {
+  constructor(path: string) {
+    super(`lock acquire on ${path} cancelled`);
+    this.name = 'LockCancelledError';
+  }
+}
+
+/** Sequence of a contender name, or undefined when it is not a contender. */
+export function contenderSequence(name: string): string | undefined {
+  return CONTENDER_RE.exec(name)?.[1];
+}
+
+/** Contender names sorted by sequence, compared as strings like kazoo. */
+export function sortContenders(children: readonly string[]): string[] {
+  return children
+    .map((name) => ({ name, seq: contenderSequence(name) }))
+    .filter((c): c is { name: string; seq: string } => c.seq !== undefined)
+    .sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0))
+    .map((c) => c.name);
+}
+
+/** The events of the client a lock listens to. */
+type LockClient = ZooKeeperClient;
+
+/** kazoo's exclusive lock; see the module comment. One acquire at a time per object. */
+export class KazooLock implements ZooKeeperLock {
+  /** `<uuid4 hex>__lock__`: lets us find our own contender after a lost create reply. */
+  readonly prefix = randomUUID().replace(/-/g, '') + NODE_NAME;
+  readonly identifier: string;
+  private contenderNode: string | null = null;
+  private acquired = false;
+  private ephemeral = true;
+  private createTried = false;
+  private assuredPath = false;
+  private acquiring = false;
+  private cancelled = false;
+  private wake: (() => void) | undefined;
+  private readonly lostListeners = new Set<() => void>();
+  private readonly onSessionLost = (): void => this.sessionLost();
+
+  constructor(
+    private readonly client: LockClient,
+    /** The lock directory. */
+    readonly path: string,
+    identifier?: string,
+  ) {
+    this.identifier = identifier ?? '';
+  }
+
+  get node(): string | null {
+    return this.contenderNode;
+  }
+
+  get isAcquired(): boolean {
+    return this.acquired;
+  }
+
+  /**
+   * Acquires the lock (kazoo `acquire(blocking, timeout, ephemeral)`). Returns false on a
+   * non-blocking miss or when `timeout` seconds pass (kazoo raises LockTimeout there); in both
+   * cases our contender znode is deleted. Connection blips are retried; a session loss while
+   * waiting rejects with SessionExpiredError.
+   */
+  async acquire(options: LockAcquireOptions = {}): Promise<boolean> {
+    const blocking = options.blocking ?? true;
+    if (this.acquiring) throw new Error(`lock ${this.path}: acquire already in progress`);
+    if (this.acquired) {
+      if (!blocking) return false;
+      throw new Error(`lock ${this.path} is already held by this object (not re-entrant)`);
+    }
+    this.acquiring = true;
+    this.cancelled = false;
+    this.createTried = false;
+    this.ephemeral = options.ephemeral ?? true;
+    const deadline = options.timeout === undefined || options.timeout === null ? undefined : Date.now() + options.timeout * 1000;
+    // A session loss (or the client closing) while we wait must wake us; an ephemeral contender
+    // died with the session.
+    let sessionLost = false;
+    const onLost = (): void => {
+      sessionLost = true;
+      this.wake?.();
+    };
+    this.client.on('lost', onLost);
+    this.client.on('closed', onLost);
+    try {
+      let gotten = false;
+      for (let attempt = 0; ; attempt++) {
+        if (sessionLost) throw new SessionExpiredError(this.path, 'session lost while acquiring the lock');
+        try {
+          gotten = await this.innerAcquire(blocking, deadline, () => sessionLost);
+          break;
+        } catch (err) {
+          const retryable = err instanceof RetryAcquire || err instanceof ConnectionLossError;
+          if (!retryable) throw err;
+          if (deadline !== undefined && Date.now() >= deadline) break;
+          await sleep(Math.min(50 * 2 ** attempt, 1000));
+        }
+      }
+      if (gotten) {
+        this.acquired = true;
+        if (this.ephemeral) this.client.on('lost', this.onSessionLost);
+      } else {
+        await this.bestEffortCleanup();
+      }
+      return gotten;
+    } catch (err) {
+      await this.bestEffortCleanup();
+      throw err;
+    } finally {
+      this.client.off('lost', onLost);
+      this.client.off('closed', onLost);
+      this.acquiring = false;
+      this.wake = undefined;
+    }
+  }
+
+  /** Wakes a blocked acquire, which then rejects with {@link LockCancelledError} (kazoo `cancel`). */
+  cancel(): void {
+    this.cancelled = true;
+    this.wake?.();
+  }
+
+  /** Deletes our contender znode (kazoo `release`); NoNode is fine, the lock dir stays. */
+  async release(): Promise<boolean> {
+    if (!this.acquired || this.contenderNode === null) return false;
+    const nodePath = joinPath(this.path, this.contenderNode);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.delete(nodePath);
+        break;
+      } catch (err) {
+        if (err instanceof NoNodeError) break;
+        // The next attempt goes to the current (possibly new) session; a persistent contender
+        // must still be deleted there.
+        const transient = err instanceof ConnectionLossError || err instanceof SessionExpiredError;
+        if (!transient || attempt >= 5) throw err;
+        await sleep(100 * 2 ** attempt);
+      }
+    }
+    this.markReleased();
+    return true;
+  }
+
+  /**
+   * Identifiers of all contenders in sequence order, holder first (kazoo `contenders()`):
+   * ensures the lock dir, skips contenders that vanish meanwhile or carry null data.
+   */
+  async contenders(): Promise<string[]> {
+    if (!this.assuredPath) {
+      await this.client.ensurePath(this.path);
+      this.assuredPath = true;
+    }
+    const names = sortContenders(await this.client.getChildren(this.path));
+    const data = await mapLimit(names, 16, async (name) => {
+      try {
+        return (await this.client.get(joinPath(this.path, name))).data;
+      } catch (err) {
+        if (err instanceof NoNodeError) return null;
+        throw err;
+      }
+    });
+    return data.filter((d): d is Buffer => d !== null).map((d) => d.toString('utf8'));
+  }
+
+  onLost(listener: () => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
+  }
+
+  /** kazoo `_inner_acquire`: create (or find) our contender, then wait until it is the lowest. */
+  private async innerAcquire(blocking: boolean, deadline: number | undefined, sessionLost: () => boolean): Promise<boolean> {
+    if (!this.assuredPath) {
+      await this.client.ensurePath(this.path);
+      this.assuredPath = true;
+    }
+    let node: string | null = null;
+    if (this.createTried) node = await this.findNode();
+    else this.createTried = true;
+    if (!node) {
+      const created = await this.client.create(joinPath(this.path, this.prefix), Buffer.from(this.identifier, 'utf8'), {
+        ephemeral: this.ephemeral,
+        sequential: true,
+      });
+      node = created.slice(this.path.length + 1);
+    }
+    this.contenderNode = node;
+    for (;;) {
+      if (this.cancelled) throw new LockCancelledError(this.path);
+      if (sessionLost()) throw new SessionExpiredError(this.path, 'session lost while acquiring the lock');
+      const predecessor = await this.getPredecessor(node);
+      if (predecessor === null) return true;
+      if (!blocking) return false;
+      const outcome = await this.waitForDeletion(joinPath(this.path, predecessor), deadline);
+      if (outcome === 'timeout') return false;
+    }
+  }
+
+  /**
+   * kazoo 2.9 `_get_predecessor`: the contender with the largest sequence below ours, or null
+   * when ours is the lowest. Our own znode missing means a session failure: start over.
+   */
+  private async getPredecessor(node: string): Promise<string | null> {
+    const children = await this.client.getChildren(this.path);
+    const ours = contenderSequence(node);
+    if (ours === undefined || !children.includes(node)) throw new RetryAcquire();
+    let best: { name: string; seq: string } | null = null;
+    for (const name of children) {
+      const seq = contenderSequence(name);
+      if (seq === undefined || name === node || !(seq < ours)) continue;
+      if (best === null || seq > best.seq) best = { name, seq };
+    }
+    return best?.name ?? null;
+  }
+
+  /** Waits for a data watch on `path` (or a wake-up); 'gone' also when it is already deleted. */
+  private async waitForDeletion(path: string, deadline: number | undefined): Promise<'gone' | 'timeout'> {
+    let fired = false;
+    let resolveWait: () => void = () => {};
+    const woken = new Promise<void>((resolve) => (resolveWait = resolve));
+    const wake = (): void => {
+      fired = true;
+      resolveWait();
+    };
+    this.wake = wake;
+    const watcher: ZkWatcher = () => wake();
+    try {
+      await this.client.get(path, watcher);
+    } catch (err) {
+      if (err instanceof NoNodeError) return 'gone';
+      throw err;
+    }
+    // Also re-evaluate on connection changes, like kazoo's session listener.
+    const onState = (): void => wake();
+    this.client.on('suspended', onState);
+    this.client.on('connected', onState);
+    try {
+      if (deadline === undefined) {
+        await woken;
+        return 'gone';
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return fired ? 'gone' : 'timeout';
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([woken, new Promise<void>((resolve) => (timer = setTimeout(resolve, remaining)))]);
+      clearTimeout(timer);
+      return fired ? 'gone' : 'timeout';
+    } finally {
+      this.client.off('suspended', onState);
+      this.client.off('connected', onState);
+    }
+  }
+
+  /** kazoo `_find_node`: our contender from an earlier create whose reply may have been lost. */
+  private async findNode(): Promise<string | null> {
+    const children = await this.client.getChildren(this.path);
+    return children.find((child) => child.startsWith(this.prefix)) ?? null;
+  }
+
+  /** kazoo `_best_effort_cleanup`: delete our contender if any; never throws. */
+  private async bestEffortCleanup(): Promise<void> {
+    try {
+      const node = this.contenderNode ?? (this.createTried ? await this.findNode() : null);
+      if (node) await this.client.delete(joinPath(this.path, node));
+    } catch {
+      // best effort: an ephemeral contender dies with the session anyway
+    }
+    this.contenderNode = null;
+  }
+
+  private sessionLost(): void {
+    if (!this.acquired || !this.ephemeral) return;
+    this.markReleased();
+    for (const listener of [...this.lostListeners]) listener();
+  }
+
+  private markReleased(): void {
+    this.acquired = false;
+    this.contenderNode = null;
+    this.client.off('lost', this.onSessionLost);
+  }
+}
+
+/**
+ * Nodepool's forceUnlockNode (ZK:2532-2569): deletes only the child of `lockDir` whose name
+ * ends in the smallest 10-digit number, i.e. the current holder. Returns its name, or null when
+ * there is none. Children not ending in 10 digits are ignored.
+ */
+export async function forceUnlock(client: ZooKeeperClient, lockDir: string): Promise<string | null> {
+  let children: string[];
+  try {
+    children = await client.getChildren(lockDir);
+  } catch (err) {
+    if (err instanceof NoNodeError) return null;
+    throw err;
+  }
+  let lowest: { name: string; seq: string } | null = null;
+  for (const name of children) {
+    const seq = FORCE_UNLOCK_RE.exec(name)?.[1];
+    if (seq !== undefined && (lowest === null || seq < lowest.seq)) lowest = { name, seq };
+  }
+  if (!lowest) return null;
+  try {
+    await client.delete(joinPath(lockDir, lowest.name));
+  } catch (err) {
+    if (!(err instanceof NoNodeError)) throw err;
+  }
+  return lowest.name;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,255 @@
+/**
+ * NodepoolZk: Nodepool's ZooKeeper tree (nodes, requests, their locks, components) over a
+ * ZkClient, written to behave like Python Nodepool's `nodepool/zk/zookeeper.py` (spec §1-§3).
+ * Reads of many records are tolerant: one unreadable znode is logged with its path and skipped,
+ * so a single bad record written by anybody cannot stop the launcher.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../plugins/logger';
+import type {
+  ComponentRegistration, LockAcquireOptions, NodeLockOptions, RegisteredComponent, ZooKeeper,
+  ZooKeeperClient, ZooKeeperLock,
+} from '../plugins/zookeeper';
+import { registerComponent, listComponents } from './component-registry';
+import { KazooLock, forceUnlock } from './kazoo-lock';
+import type { ComponentKind, ComponentRecord, PoolComponentRecord } from './models/component';
+import { ModelError } from './models/model-error';
+import { Node } from './models/node';
+import { NodeRequest } from './models/node-request';
+import { NODE_ROOT, REQUEST_ROOT, nodeLockPath, nodePath, requestLockPath, requestPath } from './nodepool-paths';
+import { NoNodeError } from './zk-errors';
+import { mapLimit } from './zk-path';
+
+/** Parallel reads when listing many records; the client pipelines them on one socket. */
+const READ_CONCURRENCY = 32;
+
+/** The Nodepool tree over one client; see the module comment. */
+export class NodepoolZk implements ZooKeeper {
+  // Locks taken through lockNode/lockNodeRequest, keyed by the object that was locked (Python
+  // keeps them as `node.lock` / `request.lock`).
+  private readonly nodeLocks = new WeakMap<Node, KazooLock>();
+  private readonly requestLocks = new WeakMap<NodeRequest, KazooLock>();
+
+  constructor(
+    readonly client: ZooKeeperClient,
+    private readonly logger: Logger,
+  ) {}
+
+  // ---- nodes ----------------------------------------------------------------------------------
+
+  async getNode(id: string): Promise<Node | undefined> {
+    const path = nodePath(id);
+    try {
+      const { data, stat } = await this.client.get(path);
+      // An empty znode is what a lock's ensure_path leaves behind for a deleted node (spec §3.3);
+      // Nodepool treats it as "no node" and its cleanup removes it.
+      if (!data || data.length === 0) return undefined;
+      return Node.parse(id, data, stat.version, path);
+    } catch (err) {
+      return this.tolerate(err, 'node', path);
+    }
+  }
+
+  async getNodeIds(): Promise<string[]> {
+    return this.children(NODE_ROOT);
+  }
+
+  async getNodes(): Promise<Node[]> {
+    const nodes = await mapLimit(await this.getNodeIds(), READ_CONCURRENCY, (id) => this.getNode(id));
+    return nodes.filter((n): n is Node => n !== undefined);
+  }
+
+  async createNode(node: Node): Promise<Node> {
+    if (node.id) throw new Error(`node ${node.id} already exists; use storeNode`);
+    // created_time = the initial state_time, like Nodepool's storeNode (ZK:2659-2665).
+    node.created_time = node.state_time || Date.now() / 1000;
+    const path = await this.client.create(`${NODE_ROOT}/`, node.serialize(), { sequential: true, makeParents: true });
+    node.id = path.slice(path.lastIndexOf('/') + 1);
+    node.version = 0;
+    return node;
+  }
+
+  async storeNode(node: Node): Promise<void> {
+    if (!node.id) {
+      await this.createNode(node);
+      return;
+    }
+    // Unconditional like Nodepool (ZK:2675): the node lock is what serialises writers.
+    const stat = await this.client.set(nodePath(node.id), node.serialize());
+    node.version = stat.version;
+  }
+
+  async deleteNode(node: Node): Promise<void> {
+    if (!node.id) return;
+    const path = nodePath(node.id);
+    // `deleted` first, so a reader that sees the lock vanish before the znode knows why
+    // (ZK:2712-2730); then lock children, lock dir and node, depth-first.
+    node.state = 'deleted';
+    try {
+      const stat = await this.client.set(path, node.serialize());
+      node.version = stat.version;
+    } catch (err) {
+      if (err instanceof NoNodeError) return;
+      throw err;
+    }
+    await this.client.deleteRecursive(path);
+  }
+
+  async lockNode(node: Node, options: NodeLockOptions = {}): Promise<ZooKeeperLock | undefined> {
+    const id = requireId(node.id, 'node');
+    const lock = new KazooLock(this.client, nodeLockPath(id), options.identifier);
+    if (!(await lock.acquire(options))) return undefined;
+    // Refresh in place like Nodepool's updateNode, so the caller re-checks current data.
+    const fresh = await this.getNode(id).catch(async (err: unknown) => {
+      await lock.release();
+      throw err;
+    });
+    if (!fresh) {
+      await lock.release();
+      throw new NoNodeError(nodePath(id), 'node vanished (or is unreadable) after locking it');
+    }
+    Object.assign(node, fresh);
+    this.nodeLocks.set(node, lock);
+    return lock;
+  }
+
+  async unlockNode(node: Node): Promise<void> {
+    const lock = this.nodeLocks.get(node);
+    if (!lock) throw new Error(`node ${node.id} is not locked by this process`);
+    this.nodeLocks.delete(node);
+    await lock.release();
+  }
+
+  async forceUnlockNode(id: string): Promise<void> {
+    await forceUnlock(this.client, nodeLockPath(id));
+  }
+
+  async getNodeLockContenders(id: string): Promise<string[]> {
+    return new KazooLock(this.client, nodeLockPath(id)).contenders();
+  }
+
+  async isNodeLocked(id: string): Promise<boolean> {
+    // Nodepool's cache counts ANY child of the lock dir as a contender (ZK:1124-1139).
+    return (await this.children(nodeLockPath(id))).length > 0;
+  }
+
+  // ---- requests -------------------------------------------------------------------------------
+
+  async submitNodeRequest(request: NodeRequest, priority: string | number = '100', options: { ephemeral?: boolean } = {}): Promise<NodeRequest> {
+    if (request.id) throw new Error(`request ${request.id} was already submitted`);
+    const prefix = String(priority).padStart(3, '0');
+    // Python splits ids on '-' and Zuul tests id[3] == '-' (spec §1.2).
+    if (!/^\d{3}$/.test(prefix)) throw new Error(`request priority must be 1-3 digits, got ${JSON.stringify(priority)}`);
+    if (!request.event_id) request.event_id = randomUUID().replace(/-/g, '');
+    const path = await this.client.create(`${REQUEST_ROOT}/${prefix}-`, request.serialize(), {
+      ephemeral: options.ephemeral ?? true,
+      sequential: true,
+      makeParents: true,
+    });
+    request.id = path.slice(path.lastIndexOf('/') + 1);
+    request.version = 0;
+    return request;
+  }
+
+  async getNodeRequest(id: string): Promise<NodeRequest | undefined> {
+    const path = requestPath(id);
+    try {
+      const { data, stat } = await this.client.get(path);
+      return NodeRequest.parse(id, data, stat.version, path);
+    } catch (err) {
+      return this.tolerate(err, 'request', path);
+    }
+  }
+
+  async getNodeRequestIds(): Promise<string[]> {
+    return this.children(REQUEST_ROOT);
+  }
+
+  async getNodeRequests(): Promise<NodeRequest[]> {
+    const requests = await mapLimit(await this.getNodeRequestIds(), READ_CONCURRENCY, (id) => this.getNodeRequest(id));
+    return requests.filter((r): r is NodeRequest => r !== undefined);
+  }
+
+  async storeNodeRequest(request: NodeRequest, options: { checkVersion?: boolean } = {}): Promise<void> {
+    const id = requireId(request.id, 'request');
+    const stat = await this.client.set(requestPath(id), request.serialize(), options.checkVersion ? request.version : -1);
+    request.version = stat.version;
+  }
+
+  async deleteNodeRequest(id: string): Promise<void> {
+    try {
+      await this.client.delete(requestPath(id));
+    } catch (err) {
+      if (!(err instanceof NoNodeError)) throw err;
+    }
+  }
+
+  async lockNodeRequest(request: NodeRequest, options: LockAcquireOptions = {}): Promise<ZooKeeperLock | undefined> {
+    const id = requireId(request.id, 'request');
+    const lock = new KazooLock(this.client, requestLockPath(id));
+    if (!(await lock.acquire({ ...options, ephemeral: true }))) return undefined;
+    // Refresh in place like Nodepool's updateNodeRequest after locking (ZK:2393-2406).
+    const fresh = await this.getNodeRequest(id).catch(async (err: unknown) => {
+      await lock.release();
+      throw err;
+    });
+    if (!fresh) {
+      await lock.release();
+      throw new NoNodeError(requestPath(id), 'request vanished (or is unreadable) after locking it');
+    }
+    Object.assign(request, fresh);
+    this.requestLocks.set(request, lock);
+    return lock;
+  }
+
+  async unlockNodeRequest(request: NodeRequest): Promise<void> {
+    const lock = this.requestLocks.get(request);
+    if (!lock) throw new Error(`request ${request.id} is not locked by this process`);
+    this.requestLocks.delete(request);
+    await lock.release();
+  }
+
+  // ---- locks and components -------------------------------------------------------------------
+
+  createLock(path: string, identifier?: string): ZooKeeperLock {
+    return new KazooLock(this.client, path, identifier);
+  }
+
+  registerComponent<T extends ComponentRecord>(kind: ComponentKind, content: T): Promise<ComponentRegistration<T>> {
+    return registerComponent(this.client, kind, content);
+  }
+
+  getComponents(kind: ComponentKind): Promise<RegisteredComponent[]> {
+    return listComponents(this.client, this.logger, kind);
+  }
+
+  async getRegisteredPools(): Promise<PoolComponentRecord[]> {
+    return (await this.getComponents('pool')).map((c) => c.record as PoolComponentRecord);
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  private async children(path: string): Promise<string[]> {
+    try {
+      return (await this.client.getChildren(path)).sort();
+    } catch (err) {
+      if (err instanceof NoNodeError) return [];
+      throw err;
+    }
+  }
+
+  /** A missing record is undefined; an unreadable one is logged with its path and skipped. */
+  private tolerate(err: unknown, what: string, path: string): undefined {
+    if (err instanceof NoNodeError) return undefined;
+    if (err instanceof ModelError) {
+      this.logger.error(`skipping unreadable ${what} ${path}: ${err.reason}`, { path, [what]: path.slice(path.lastIndexOf('/') + 1) });
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+function requireId(id: string | null, what: string): string {
+  if (!id) throw new Error(`${what} has no id (not stored yet)`);
+  return id;
+}

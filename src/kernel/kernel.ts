@@ -5,7 +5,10 @@ import type { LifecycleContribution } from '../plugins/lifecycle';
 import { LauncherSettings } from '../plugins/launcher-settings';
 import { Logger } from '../plugins/logger';
 import { Metrics } from '../plugins/metrics';
+import { NodepoolConfigSource, type NodepoolConfig } from '../plugins/nodepool-config';
 import { Tracer } from '../plugins/tracer';
+import { ZooKeeper } from '../plugins/zookeeper';
+import type { ZkClientOptions } from '../zk/zk-client';
 import { DriverRegistry } from './plugins/driver-registry';
 import { discoverPlugins, type PluginFailure } from './plugins/plugin-discovery';
 import { loadPlugin, type LoadedPlugin } from './plugins/plugin-loader';
@@ -13,6 +16,7 @@ import { installSdkAlias } from './plugins/sdk-alias';
 import { createLogger } from './services/pino-logger';
 import { PromMetrics } from './services/prom-metrics';
 import { TracingService } from './services/tracing-service';
+import { ZooKeeperService } from './services/zookeeper-service';
 
 /** Token of the kernel's {@link DriverRegistry} (kernel-internal; plugins use ProviderDriver). */
 export const DriverRegistryToken: unique symbol = Symbol.for('nodepool-ts.kernel.DriverRegistry');
@@ -26,6 +30,11 @@ export interface KernelOptions {
   logStream?: NodeJS.WritableStream;
   /** The process's main kernel also starts the OpenTelemetry NodeSDK (global registration). */
   processGlobal?: boolean;
+  /**
+   * Where this kernel's ZooKeeper session goes. When given, {@link ZooKeeper} is bound before the
+   * plugins load (so they can inject it) and connected first on start, closed last on stop.
+   */
+  zookeeper?: ZkClientOptions;
   /**
    * Core services that start before the plugins and stop after them (ZooKeeper, the engine).
    * Given the kernel container so they can resolve kernel services.
@@ -50,6 +59,9 @@ export class Kernel {
   readonly logger: Logger;
   readonly tracing: TracingService;
   readonly metrics = new PromMetrics();
+  /** The kernel's ZooKeeper, when configured. */
+  readonly zookeeper: ZooKeeperService | undefined;
+  private config: NodepoolConfig | undefined;
   private core: LifecycleContribution[] = [];
   private started: LifecycleContribution[] = [];
   private state: State = 'created';
@@ -66,13 +78,32 @@ export class Kernel {
     this.container.bind(Tracer).toConstantValue(this.tracing.tracer);
     this.container.bind(Metrics).toConstantValue(this.metrics);
     this.container.bind(DriverRegistryToken).toConstantValue(this.drivers);
+    const source: NodepoolConfigSource = {
+      current: () => {
+        if (!this.config) throw new Error('no nodepool.yaml loaded yet');
+        return this.config;
+      },
+    };
+    this.container.bind(NodepoolConfigSource).toConstantValue(source);
+    if (options.zookeeper) {
+      this.zookeeper = new ZooKeeperService(options.zookeeper, this.logger);
+      this.container.bind(ZooKeeper).toConstantValue(this.zookeeper.zk);
+    }
+  }
+
+  /** Makes `config` the one {@link NodepoolConfigSource} gives (at start and on reload). */
+  setConfig(config: NodepoolConfig): void {
+    this.config = config;
   }
 
   /** Builds a kernel and loads its plugins; broken plugins are logged and skipped. */
   static async create(options: KernelOptions): Promise<Kernel> {
     const kernel = new Kernel(options.settings, options);
     await kernel.loadPlugins();
-    kernel.core = options.coreServices?.(kernel.container) ?? [];
+    kernel.core = [
+      ...(kernel.zookeeper ? [kernel.zookeeper] : []),
+      ...(options.coreServices?.(kernel.container) ?? []),
+    ];
     return kernel;
   }
 

@@ -1,0 +1,115 @@
+import path from 'node:path';
+import { Command } from 'commander';
+import { LauncherSettingsError, loadLauncherSettings } from '../kernel/config/launcher-settings-loader';
+import { createLauncherKernel, LauncherSetupError } from '../kernel/launcher-kernel';
+import { resolveZooKeeperOptions } from '../kernel/services/zookeeper-options';
+import { loadNodepoolConfig } from '../kernel/config/nodepool-config-loader';
+import { NodepoolConfigSource } from '../plugins/nodepool-config';
+import { VERSION } from '../kernel/services/launcher-component';
+import { startLocalZooKeeper, type ZooKeeperServer } from './local-zookeeper';
+
+/** The quickstart configuration shipped with the repository. */
+export const QUICKSTART_CONFIG = path.resolve(__dirname, '../../config/quickstart.yaml');
+
+/** How often the launcher looks for a changed nodepool.yaml (Nodepool: every main loop, 1 s). */
+const RELOAD_CHECK_MS = 1000;
+
+function fail(message: string): number {
+  process.stderr.write(`nodepool-launcher: ${message}\n`);
+  return 1;
+}
+
+/**
+ * `nodepool-launcher`: runs one launcher in the foreground until SIGINT or SIGTERM, then stops
+ * cleanly (component records removed, locks released, session closed). A second signal exits at
+ * once. Launcher settings flags (`--zk-hosts`, `--log-level`, ...) are passed to the settings
+ * loader; `-c`/`-s` are Nodepool's.
+ */
+export async function launcherMain(argv: string[]): Promise<number> {
+  const program = new Command('nodepool-launcher')
+    .description('Run a nodepool-ts launcher in the foreground')
+    .option('-c, --config <file>', 'path to nodepool.yaml', '/etc/nodepool/nodepool.yaml')
+    .option('-s, --secure <file>', 'path to the secure file')
+    .option('--quickstart', 'run on config/quickstart.yaml, starting a local ZooKeeper if none is configured')
+    .option('-f, --foreground', 'accepted for compatibility: always runs in the foreground')
+    .option('-d, --debug', 'log at debug level')
+    .option('--no-webapp', 'do not serve the web status API')
+    .allowUnknownOption(true)
+    .version(`nodepool-ts ${VERSION}`, '--version')
+    .helpOption('-h, --help')
+    .addHelpText('after', '\nLauncher settings flags (see README): --zk-hosts, --zk-chroot, --zk-tls-cert/key/ca,\n--plugin-dirs, --tracing-exporter, --tracing-endpoint, --log-level, --log-format, --settings FILE');
+  program.parse(argv, { from: 'user' });
+  const opts = program.opts<{ config: string; secure?: string; quickstart?: boolean; debug?: boolean; webapp: boolean }>();
+  const configGiven = program.getOptionValueSource('config') === 'cli';
+
+  let settings;
+  try {
+    settings = loadLauncherSettings({
+      args: argv,
+      env: process.env,
+      overrides: {
+        ...(opts.quickstart && !configGiven ? { config: QUICKSTART_CONFIG } : configGiven ? { config: path.resolve(opts.config) } : {}),
+        ...(opts.secure ? { secureConfig: path.resolve(opts.secure) } : {}),
+        ...(opts.debug ? { log: { level: 'debug' } } : {}),
+        ...(opts.webapp === false ? { web: { enabled: false } } : {}),
+      },
+    });
+  } catch (err) {
+    if (err instanceof LauncherSettingsError) return fail(err.message);
+    throw err;
+  }
+
+  let localZk: ZooKeeperServer | undefined;
+  if (opts.quickstart && !resolveZooKeeperOptions(settings, loadNodepoolConfig(settings.config, settings.secureConfig || null, []).config)) {
+    try {
+      localZk = await startLocalZooKeeper();
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    process.stderr.write(`nodepool-launcher: started a local ZooKeeper for the quickstart at ${localZk.connectString}\n`);
+    settings = { ...settings, zookeeper: { ...settings.zookeeper, hosts: localZk.connectString } };
+  }
+
+  let launcher;
+  try {
+    launcher = await createLauncherKernel(settings, { processGlobal: true });
+  } catch (err) {
+    await localZk?.stop();
+    if (err instanceof LauncherSetupError) return fail(err.message);
+    throw err;
+  }
+  const { kernel } = launcher;
+  try {
+    await kernel.start();
+  } catch (err) {
+    await localZk?.stop();
+    return fail((err as Error).message);
+  }
+  const providers = [...kernel.container.get<NodepoolConfigSource>(NodepoolConfigSource).current().providers.keys()];
+  kernel.logger.info('launcher running', { config: settings.config, providers, session: kernel.zookeeper?.client.sessionId });
+
+  const reload = setInterval(() => {
+    try {
+      const errors = launcher.reloadIfChanged();
+      if (errors) kernel.logger.info('configuration reloaded', { errors: errors.length });
+    } catch (err) {
+      kernel.logger.error('configuration reload failed', { err });
+    }
+  }, RELOAD_CHECK_MS);
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      kernel.logger.info(`received ${signal}, stopping`);
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  clearInterval(reload);
+  await kernel.stop();
+  await localZk?.stop();
+  kernel.logger.info('launcher stopped');
+  return 0;
+}

@@ -1,0 +1,72 @@
+import { Command, CommanderError } from 'commander';
+import { runConfigValidate } from '../kernel/config/config-validate';
+import { loadLauncherSettings } from '../kernel/config/launcher-settings-loader';
+import { Kernel } from '../kernel/kernel';
+import { VERSION } from '../kernel/services/launcher-component';
+
+/** Where the CLI writes; tests pass buffers. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const defaultIo: CliIo = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+  env: process.env,
+};
+
+/** Nodepool's log line shape: `<asctime> <LEVEL> <logger>: <msg>`. */
+function logLine(logger: string, level: 'info' | 'error', msg: string): string {
+  const d = new Date();
+  const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+  const asctime = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())},${pad(d.getMilliseconds(), 3)}`;
+  return `${asctime} ${level.toUpperCase()} ${logger}: ${msg}\n`;
+}
+
+/**
+ * `nodepool`: Nodepool's operator CLI. Global options as Nodepool's (`-c`, `-s`, `--debug`,
+ * `-l`, `--version`); no subcommand prints the help and exits 1.
+ */
+export async function nodepoolMain(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const program = new Command('nodepool')
+    .description('Node pool.')
+    .option('-l <logconfig>', 'path to log config file (accepted; logging goes to stderr)')
+    .option('-c <config>', 'path to config file', '/etc/nodepool/nodepool.yaml')
+    .option('-s <secure>', 'path to secure file')
+    .option('--debug', 'show DEBUG level logging', false)
+    .version(`Nodepool version: ${VERSION} (nodepool-ts)`, '--version', 'show nodepool version')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  let exitCode = 0;
+  program
+    .command('config-validate')
+    .description('Validate configuration file')
+    .action(async () => {
+      const { c: file, s: secure } = program.opts<{ c: string; s?: string }>();
+      // Only the plugins are needed (their driver schemas); nothing connects anywhere.
+      const settings = loadLauncherSettings({ env: io.env, overrides: { config: file, log: { level: 'error' } } });
+      const kernel = await Kernel.create({ settings: { ...settings, tracing: { ...settings.tracing, exporter: 'none' } } });
+      for (const failure of kernel.pluginFailures) io.stderr(logLine('nodepool.cmd.config_validator', 'error', failure.message));
+      exitCode = runConfigValidate({
+        file, secure: secure ?? null, drivers: kernel.drivers.all(), env: io.env,
+        log: (line, level = 'error') => io.stderr(logLine('nodepool.cmd.config_validator', level, line)),
+      });
+      await kernel.stop();
+    });
+
+  if (argv.length === 0) {
+    io.stdout(program.helpInformation());
+    return 1;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    io.stderr(`nodepool: ${(err as Error).message}\n`);
+    return 1;
+  }
+  return exitCode;
+}

@@ -77,8 +77,8 @@ describe('two kernels in one process', () => {
     await Promise.all([a.kernel.start(), b.kernel.start()]);
 
     // Separate sessions and separate service instances.
-    const zkA = a.kernel.container.get(ZooKeeper);
-    const zkB = b.kernel.container.get(ZooKeeper);
+    const zkA = a.kernel.container.get<ZooKeeper>(ZooKeeper);
+    const zkB = b.kernel.container.get<ZooKeeper>(ZooKeeper);
     expect(zkA).not.toBe(zkB);
     expect(zkA.client.sessionId).toMatch(/^[0-9a-f]{16}$/);
     expect(zkA.client.sessionId).not.toEqual(zkB.client.sessionId);

@@ -98,19 +98,8 @@ export class NodepoolZk implements ZooKeeper {
   async lockNode(node: Node, options: NodeLockOptions = {}): Promise<ZooKeeperLock | undefined> {
     const id = requireId(node.id, 'node');
     const lock = new KazooLock(this.client, nodeLockPath(id), options.identifier);
-    if (!(await lock.acquire(options))) return undefined;
     // Refresh in place like Nodepool's updateNode, so the caller re-checks current data.
-    const fresh = await this.getNode(id).catch(async (err: unknown) => {
-      await lock.release();
-      throw err;
-    });
-    if (!fresh) {
-      await lock.release();
-      throw new NoNodeError(nodePath(id), 'node vanished (or is unreadable) after locking it');
-    }
-    Object.assign(node, fresh);
-    this.nodeLocks.set(node, lock);
-    return lock;
+    return this.lockAndRefresh(lock, options, node, () => this.getNode(id), nodePath(id), this.nodeLocks);
   }
 
   async unlockNode(node: Node): Promise<void> {
@@ -187,18 +176,33 @@ export class NodepoolZk implements ZooKeeper {
   async lockNodeRequest(request: NodeRequest, options: LockAcquireOptions = {}): Promise<ZooKeeperLock | undefined> {
     const id = requireId(request.id, 'request');
     const lock = new KazooLock(this.client, requestLockPath(id));
-    if (!(await lock.acquire({ ...options, ephemeral: true }))) return undefined;
     // Refresh in place like Nodepool's updateNodeRequest after locking (ZK:2393-2406).
-    const fresh = await this.getNodeRequest(id).catch(async (err: unknown) => {
+    return this.lockAndRefresh(lock, { ...options, ephemeral: true }, request, () => this.getNodeRequest(id), requestPath(id), this.requestLocks);
+  }
+
+  /**
+   * Acquires `lock`, then re-reads the record into `target` so the caller decides on current
+   * data; a record that vanished (or became unreadable) meanwhile releases the lock again.
+   */
+  private async lockAndRefresh<T extends object>(
+    lock: KazooLock,
+    options: LockAcquireOptions,
+    target: T,
+    read: () => Promise<T | undefined>,
+    path: string,
+    held: WeakMap<T, KazooLock>,
+  ): Promise<ZooKeeperLock | undefined> {
+    if (!(await lock.acquire(options))) return undefined;
+    const fresh = await read().catch(async (err: unknown) => {
       await lock.release();
       throw err;
     });
     if (!fresh) {
       await lock.release();
-      throw new NoNodeError(requestPath(id), 'request vanished (or is unreadable) after locking it');
+      throw new NoNodeError(path, 'record vanished (or is unreadable) after locking it');
     }
-    Object.assign(request, fresh);
-    this.requestLocks.set(request, lock);
+    Object.assign(target, fresh);
+    held.set(target, lock);
     return lock;
   }
 

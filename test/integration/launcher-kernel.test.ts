@@ -5,6 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -143,9 +145,9 @@ describe('two kernels in one process', () => {
 });
 
 describe('nodepool-launcher process', () => {
-  async function runUntilRegistered(args: string[], hostname: string): Promise<{ exit: Promise<number | null>; stderr: () => string; kill: (s: NodeJS.Signals) => void }> {
+  async function runUntilRegistered(args: string[], hostname: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ exit: Promise<number | null>; stderr: () => string; kill: (s: NodeJS.Signals) => void }> {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/nodepool-launcher'), ...args], {
-      env: { ...process.env, NODEPOOL_TS_HOSTNAME: hostname, NODEPOOL_TS_LOG_FORMAT: 'json' },
+      env: { ...process.env, NODEPOOL_TS_HOSTNAME: hostname, NODEPOOL_TS_LOG_FORMAT: 'json', ...extraEnv },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';
@@ -168,6 +170,34 @@ describe('nodepool-launcher process', () => {
     expect(await run.exit).toBe(0);
     expect(run.stderr()).toContain('launcher stopped');
     expect((await launcherComponents()).some((c) => c.body.hostname === host)).toBe(false);
+  });
+
+  it('exports its spans over OTLP/HTTP to the configured collector', async () => {
+    const received: Array<{ url: string; body: string }> = [];
+    const collector = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        received.push({ url: req.url ?? '', body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = collector.address() as AddressInfo;
+      const file = writeConfig('otlp.yaml', STATIC_PROVIDER('static-o', '127.0.0.8'));
+      const run = await runUntilRegistered(['-c', file, '--tracing-exporter', 'otlp', '--tracing-endpoint', `http://127.0.0.1:${port}/v1/traces`], 'proc-otlp');
+      run.kill('SIGTERM');
+      expect(await run.exit).toBe(0);
+      const all = received.map((r) => r.body).join('\n');
+      expect(received.every((r) => r.url === '/v1/traces')).toBe(true);
+      for (const name of ['kernel.start zookeeper', 'kernel.start launcher-component', 'kernel.stop zookeeper']) {
+        expect(all).toContain(name);
+      }
+      expect(all).toContain('proc-otlp'); // host.name resource attribute
+    } finally {
+      collector.close();
+    }
   });
 
   it('says clearly when no ZooKeeper is configured', async () => {

@@ -113,6 +113,43 @@ describe('two kernels in one process', () => {
     expect((await observer.get('/b-still-works')).data!.toString()).toBe('x');
   });
 
+  it('injects every kernel service into a plugin through the SDK tokens', async () => {
+    const pluginDir = path.join(tmp, 'plugins', 'probe');
+    fs.mkdirSync(pluginDir, { recursive: true });
+    fs.writeFileSync(path.join(pluginDir, 'package.json'), JSON.stringify({ name: 'probe', 'nodepool-ts': { entry: 'index.js', drivers: [] } }));
+    fs.writeFileSync(path.join(pluginDir, 'index.js'), `
+      const sdk = require('@nodepool-ts/sdk');
+      const tokens = { zk: sdk.ZooKeeper, settings: sdk.LauncherSettings, config: sdk.NodepoolConfigSource,
+        logger: sdk.Logger, tracer: sdk.Tracer, metrics: sdk.Metrics };
+      class Probe {
+        constructor(...services) { this.name = 'probe'; this.services = Object.fromEntries(Object.keys(tokens).map((k, i) => [k, services[i]])); }
+        async start() {
+          const zk = this.services.zk;
+          this.seen = { session: zk.client.sessionId, providers: [...this.services.config.current().providers.keys()] };
+          this.services.metrics.counter('probe_starts_total', 'probe starts').inc();
+          this.services.tracer.startSpan('probe.start').end();
+        }
+      }
+      Object.values(tokens).forEach((t, i) => sdk.inject(t)(Probe, undefined, i));
+      sdk.injectable()(Probe);
+      module.exports = new sdk.ContainerModule(({ bind }) => {
+        bind('probe').to(Probe).inSingletonScope();
+        bind(sdk.LifecycleContribution).toService('probe');
+      });`);
+    const file = writeConfig('probe.yaml', STATIC_PROVIDER('static-probe', '127.0.0.9'));
+    a = await createLauncherKernel(testSettings({ config: file, plugins: { dirs: [path.join(tmp, 'plugins')] } }));
+    expect(a.kernel.pluginFailures).toEqual([]);
+    await a.kernel.start();
+    const probe = a.kernel.plugins[0].container.get<{ seen: { session: string; providers: string[] }; services: Record<string, unknown> }>('probe');
+    expect(probe.seen.session).toBe(a.kernel.zookeeper!.client.sessionId);
+    expect(probe.services.settings).toBe(a.kernel.settings);
+    expect(probe.services.logger).toBe(a.kernel.logger);
+    expect(await a.kernel.metrics.render()).toMatch(/probe_starts_total 1/);
+    expect(a.kernel.tracing.finishedSpans().map((s) => s.name)).toContain('probe.start');
+    // the static driver is not loaded from this folder, so the static provider is reported
+    expect(a.configErrors.map((e) => e.message).join()).toMatch(/unknown driver "static"/);
+  });
+
   it('a bad provider is reported with file and key path while the good one is served', async () => {
     const bad = `
   - name: broken

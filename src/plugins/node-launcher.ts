@@ -1,0 +1,281 @@
+/**
+ * Launch of one node through a provider's create state machine (spec §4.8, drivers-config §4):
+ * prepare and store the node, advance the machine, copy the instance onto the node, nodescan,
+ * `ready`. Failed attempts are cleaned up with a delete machine and retried on the same node.
+ */
+import type { Span } from '@opentelemetry/api';
+import type { Provider } from './driver';
+import type { Logger } from './logger';
+import type { PoolConfig } from './nodepool-config';
+import { nodescan, NodescanError } from './nodescan';
+import { runStateMachine, StateMachineCancelledError, StateMachineTimeoutError } from './run-state-machine';
+import { NotFoundError, QuotaError, type Instance } from './state-machine';
+import type { Tracer } from './tracer';
+import { SessionExpiredError, type ZooKeeper } from './zookeeper';
+import type { Node } from '../zk/models/node';
+
+/** Launch settings of the label/pool, in Nodepool's units (seconds). */
+export interface NodeLaunchSettings {
+  /** Total number of attempts (`launch-retries`; Nodepool's name, not a retry count). */
+  launchRetries: number;
+  /** Bound of one create state machine, s (the clock restarts with each attempt). */
+  launchTimeout: number;
+  /** Bound of the nodescan, s. */
+  bootTimeout: number;
+  /** Whether to nodescan at all. */
+  hostKeyChecking: boolean;
+  connectionType: string | null;
+  connectionPort: number;
+  /** Image connection defaults; left as they are on the node when undefined. */
+  username?: string | null;
+  pythonPath?: string | null;
+  shellType?: string | null;
+  /** `node.image_id` (upload path or cloud-image name). */
+  imageId?: string | null;
+  /** Cloud image id passed to the create machine. */
+  imageExternalId?: string | null;
+}
+
+/** What a {@link NodeLauncher} needs. */
+export interface NodeLauncherOptions {
+  zk: ZooKeeper;
+  provider: Provider;
+  /** The node: already locked by the caller, state `building`, id set. */
+  node: Node;
+  label: string;
+  pool: PoolConfig;
+  settings: NodeLaunchSettings;
+  logger: Logger;
+  tracer?: Tracer;
+  /** Availability zone chosen for the request, if any. */
+  az?: string | null;
+  /** Pause between `advance()` calls that made no progress, ms (default 1000). */
+  pollInterval?: number;
+  /** Bound of the cleanup delete machine between attempts, s (default 600). */
+  deleteTimeout?: number;
+  /** Aborting it stops the launch (launcher shutdown); {@link NodeLauncher.run} then rejects. */
+  signal?: AbortSignal;
+}
+
+/** Outcome of a launch; the node has been stored in this state. */
+export interface LaunchResult {
+  state: 'ready' | 'failed' | 'aborted';
+  /** Attempts counted against `launch-retries` (a quota refusal is not counted). */
+  attempts: number;
+  /** The error that ended the launch (failed/aborted). */
+  error?: Error;
+  /**
+   * Outcome key of Nodepool's launch statsd metrics (spec §4.8): `ready`, `error.quota`,
+   * `error.zksession`, `error.keyscan`, `error.servercreatetimeout` or `error.unknown`.
+   */
+  statsKey: string;
+}
+
+function statsKeyOf(error: Error): string {
+  if (error instanceof QuotaError) return 'error.quota';
+  if (error instanceof SessionExpiredError) return 'error.zksession';
+  if (error instanceof NodescanError) return 'error.keyscan';
+  if (error instanceof StateMachineTimeoutError) return 'error.servercreatetimeout';
+  return 'error.unknown';
+}
+
+const INSTANCE_FIELDS = ['external_id', 'interface_ip', 'public_ipv4', 'private_ipv4', 'public_ipv6', 'host_id', 'cloud', 'region', 'driver_data'] as const;
+
+/**
+ * Launches one node. Create one per node and call {@link NodeLauncher.run} once. It never
+ * unlocks the node: the caller (request handler) owns the lock.
+ */
+export class NodeLauncher {
+  private readonly log: Logger;
+  private attempts = 0;
+
+  constructor(private readonly options: NodeLauncherOptions) {
+    this.log = options.logger.child({ node: options.node.id, provider: options.provider.name, label: options.label });
+  }
+
+  /**
+   * Runs the launch to `ready`, `failed` or `aborted`, storing the node. Rejects with
+   * `StateMachineCancelledError` when cancelled (the node stays `building`, for the engine's
+   * cleanup to reap), or with a ZooKeeper error when the final store fails.
+   */
+  async run(): Promise<LaunchResult> {
+    const { tracer, node } = this.options;
+    const span = tracer?.startSpan('nodepool.launch', {
+      attributes: { 'nodepool.node': node.id ?? '', 'nodepool.label': this.options.label, 'nodepool.provider': this.options.provider.name },
+    });
+    try {
+      const result = await this.launch(span);
+      span?.setAttribute('nodepool.launch.state', result.state);
+      span?.setAttribute('nodepool.launch.attempts', result.attempts);
+      return result;
+    } catch (err) {
+      span?.recordException(err as Error);
+      throw err;
+    } finally {
+      span?.end();
+    }
+  }
+
+  private async launch(span: Span | undefined): Promise<LaunchResult> {
+    const { zk, node } = this.options;
+    this.prepare();
+    await zk.storeNode(node);
+    for (;;) {
+      this.attempts++;
+      span?.addEvent('attempt', { attempt: this.attempts });
+      let externalId: unknown = null;
+      try {
+        externalId = await this.attempt((id) => (externalId = id));
+        this.log.info('node is ready', { attempts: this.attempts, external_id: externalId });
+        return { state: 'ready', attempts: this.attempts, statsKey: 'ready' };
+      } catch (err) {
+        if (err instanceof StateMachineCancelledError) throw err;
+        const error = err instanceof Error ? err : new Error(String(err));
+        if (error instanceof QuotaError) {
+          // Not a failed attempt: the request handler pauses and launches again later.
+          this.attempts--;
+          this.log.info('launch aborted by a quota error', { err: error.message });
+          return this.finish('aborted', error);
+        }
+        this.log.warn('launch attempt failed', { attempt: this.attempts, of: this.options.settings.launchRetries, err: error.message });
+        // Without the session the node lock is gone too: retrying would race the new owner.
+        if (error instanceof SessionExpiredError) return this.finish('failed', error);
+        if (this.attempts >= this.options.settings.launchRetries) return this.finish('failed', error);
+        await this.cleanupPartial(externalId ?? node.external_id);
+        this.resetInstanceFields();
+        await zk.storeNode(node);
+      }
+    }
+  }
+
+  /** Fields a launch fills before the first machine (SM:97-133). */
+  private prepare(): void {
+    const { node, settings, provider, pool, label } = this.options;
+    node.provider = provider.name;
+    node.pool = pool.name;
+    if (node.type.length === 0) node.type = [label];
+    if (settings.imageId !== undefined) node.image_id = settings.imageId;
+    if (settings.username !== undefined) node.username = settings.username;
+    if (settings.pythonPath !== undefined) node.python_path = settings.pythonPath;
+    if (settings.shellType !== undefined) node.shell_type = settings.shellType;
+    node.connection_type = settings.connectionType;
+    node.connection_port = settings.connectionPort;
+    node.resources = (provider.quotaNeededByLabel?.(label, pool).toResources()) ?? { instances: 1 };
+    if (node.attributes === null && pool.nodeAttributes) node.attributes = { ...pool.nodeAttributes };
+  }
+
+  /** One create machine to completion, then the nodescan; returns the external id. */
+  private async attempt(onExternalId: (id: unknown) => void): Promise<unknown> {
+    const { zk, node, provider, pool, label, settings } = this.options;
+    if (!provider.getCreateStateMachine) throw new Error(`provider ${provider.name} cannot create instances`);
+    const id = node.id ?? '';
+    const machine = provider.getCreateStateMachine(
+      {
+        hostname: `np${id}`,
+        label,
+        pool: pool.name,
+        imageExternalId: settings.imageExternalId ?? null,
+        metadata: { nodepool_node_id: id, nodepool_pool_name: pool.name, nodepool_provider_name: provider.name },
+        nodeId: id,
+        requestId: node.allocated_to,
+        az: this.options.az ?? null,
+      },
+      this.log,
+    );
+    const instance = await runStateMachine(machine, {
+      timeoutMs: settings.launchTimeout * 1000,
+      pollMs: this.options.pollInterval,
+      signal: this.options.signal,
+      what: 'create',
+      onProgress: async (m) => {
+        this.log.debug('create state', { state: m.state });
+        // Stored as soon as known, so a crash leaves a record the cleanup can delete by.
+        if (m.externalId !== null && m.externalId !== undefined && m.externalId !== node.external_id) {
+          onExternalId(m.externalId);
+          node.external_id = m.externalId;
+          await zk.storeNode(node);
+        }
+      },
+    });
+    if (!instance) throw new Error('create state machine completed without an instance');
+    onExternalId(instance.externalId ?? machine.externalId);
+    this.applyInstance(instance);
+    await zk.storeNode(node);
+    if (settings.hostKeyChecking) {
+      if (!node.interface_ip) throw new Error('instance has no interface ip to scan');
+      node.host_keys = await nodescan({
+        host: node.interface_ip,
+        port: Number(node.connection_port),
+        connectionType: node.connection_type,
+        timeoutMs: settings.bootTimeout * 1000,
+        signal: this.options.signal,
+      });
+    }
+    node.state = 'ready';
+    await zk.storeNode(node);
+    return node.external_id;
+  }
+
+  /** Copies the completed instance onto the node (SM:144-191). */
+  private applyInstance(instance: Instance): void {
+    const { node } = this.options;
+    node.external_id = instance.externalId ?? node.external_id;
+    node.interface_ip = instance.interfaceIp ?? null;
+    node.public_ipv4 = instance.publicIpv4 ?? null;
+    node.private_ipv4 = instance.privateIpv4 ?? null;
+    node.public_ipv6 = instance.publicIpv6 ?? null;
+    node.host_id = instance.hostId ?? null;
+    node.cloud = instance.cloud ?? null;
+    node.region = instance.region ?? null;
+    node.az = instance.az ?? node.az;
+    node.driver_data = instance.driverData ?? null;
+    if (instance.attributes) node.attributes = { ...(node.attributes ?? {}), ...instance.attributes };
+    const c = instance.connection;
+    if (c) {
+      if (c.username !== undefined) node.username = c.username;
+      if (c.connectionPort !== undefined) node.connection_port = c.connectionPort;
+      if (c.connectionType !== undefined) node.connection_type = c.connectionType;
+      if (c.pythonPath !== undefined) node.python_path = c.pythonPath;
+      if (c.shellType !== undefined) node.shell_type = c.shellType;
+      // Used as they are when no scan runs (metastatic copies the backing node's keys).
+      if (c.hostKeys !== undefined) node.host_keys = [...c.hostKeys];
+      if (c.slot !== undefined) node.slot = c.slot;
+    }
+  }
+
+  private resetInstanceFields(): void {
+    const { node } = this.options;
+    for (const key of INSTANCE_FIELDS) node[key] = null;
+    node.host_keys = [];
+  }
+
+  /** Deletes what a failed attempt created before the next one (SM:381-393). */
+  private async cleanupPartial(externalId: unknown): Promise<void> {
+    const { provider } = this.options;
+    if (externalId === null || externalId === undefined || !provider.getDeleteStateMachine) return;
+    try {
+      await runStateMachine(provider.getDeleteStateMachine(externalId, this.log), {
+        timeoutMs: (this.options.deleteTimeout ?? 600) * 1000,
+        pollMs: this.options.pollInterval,
+        signal: this.options.signal,
+        what: 'delete',
+      });
+    } catch (err) {
+      if (err instanceof StateMachineCancelledError) throw err;
+      // What stays behind is found by leak detection; the retry goes ahead regardless.
+      if (!(err instanceof NotFoundError)) this.log.warn('cleanup of failed attempt failed', { external_id: externalId, err: (err as Error).message });
+    }
+  }
+
+  private async finish(state: 'failed' | 'aborted', error: Error): Promise<LaunchResult> {
+    const { node, zk } = this.options;
+    node.state = state;
+    if (error instanceof SessionExpiredError) {
+      // Nodepool keeps `failed` only in memory here; the cleanup reaps the stale `building` node.
+      await zk.storeNode(node).catch((err: unknown) => this.log.warn('could not store failed node', { err: (err as Error).message }));
+    } else {
+      await zk.storeNode(node);
+    }
+    return { state, attempts: this.attempts, error, statsKey: statsKeyOf(error) };
+  }
+}

@@ -2,12 +2,10 @@ import {
   ContainerModule, injectable, type ProviderConfig, type ProviderContext, type Provider,
   ProviderDriver,
 } from '@nodepool-ts/sdk';
+import { StaticProvider } from './static-provider';
 import { staticCrossCheck, staticPoolLabels, staticProviderSchema } from './static-provider-schema';
 
-/**
- * The `static` driver. Its configuration schema is complete; providers are created by the
- * launcher engine, which this plugin gains with the engine work.
- */
+/** The `static` driver: hands out configured hosts, never launches (spec drivers-config §2). */
 @injectable()
 export class StaticDriver implements ProviderDriver {
   readonly name = 'static';
@@ -15,8 +13,8 @@ export class StaticDriver implements ProviderDriver {
   poolLabels = staticPoolLabels;
   crossCheck = staticCrossCheck;
 
-  createProvider(config: ProviderConfig, _context: ProviderContext): Provider {
-    throw new Error(`${config.location}: the static driver cannot run providers yet`);
+  createProvider(config: ProviderConfig, context: ProviderContext): Provider {
+    return new StaticProvider(config, context);
   }
 }
 
@@ -24,3 +22,5 @@ export class StaticDriver implements ProviderDriver {
 export default new ContainerModule(({ bind }) => {
   bind(ProviderDriver).to(StaticDriver).inSingletonScope();
 });
+
+export { StaticProvider } from './static-provider';

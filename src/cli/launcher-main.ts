@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { LauncherSettingsError, loadLauncherSettings } from '../kernel/config/launcher-settings-loader';
-import { createLauncherKernel, LauncherSetupError } from '../kernel/launcher-kernel';
+import { LauncherSetupError } from '../kernel/launcher-kernel';
+import { createLauncher } from '../launcher/create-launcher';
 import { resolveZooKeeperOptions } from '../kernel/services/zookeeper-options';
 import { loadNodepoolConfig } from '../kernel/config/nodepool-config-loader';
 import { NodepoolConfigSource } from '../plugins/nodepool-config';
@@ -72,7 +73,7 @@ export async function launcherMain(argv: string[]): Promise<number> {
 
   let launcher;
   try {
-    launcher = await createLauncherKernel(settings, { processGlobal: true });
+    launcher = await createLauncher(settings, { processGlobal: true });
   } catch (err) {
     await localZk?.stop();
     if (err instanceof LauncherSetupError) return fail(err.message);

@@ -191,7 +191,8 @@ describe('nodepool-launcher process', () => {
     child.stderr!.on('data', (d) => (err += d.toString()));
     const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 20000;
-    while (!(await launcherComponents()).some((c) => c.body.hostname === hostname)) {
+    // Registered, and done starting (the engine starts after the launcher component registers).
+    while (!(await launcherComponents()).some((c) => c.body.hostname === hostname) || !err.includes('launcher running')) {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`launcher did not register: ${err}`);
       await new Promise((r) => setTimeout(r, 100));
     }

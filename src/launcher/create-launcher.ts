@@ -1,0 +1,32 @@
+/**
+ * A whole launcher: the launcher kernel ({@link createLauncherKernel}) with the engine as a core
+ * service after the launcher component. Lives in the engine layer so the kernel does not depend
+ * on the engine.
+ */
+import { createLauncherKernel, type LauncherKernel } from '../kernel/launcher-kernel';
+import type { LauncherSettings } from '../plugins/launcher-settings';
+import { LauncherEngine, type LauncherEngineOptions } from './launcher-engine';
+
+/** Options of {@link createLauncher}: those of createLauncherKernel, plus engine timings. */
+export type CreateLauncherOptions = NonNullable<Parameters<typeof createLauncherKernel>[1]> & { engine?: LauncherEngineOptions };
+
+/** A launcher kernel and its engine. */
+export interface Launcher extends LauncherKernel {
+  engine: LauncherEngine;
+}
+
+/** Builds a launcher; nothing connects until `kernel.start()`. */
+export async function createLauncher(settings: LauncherSettings, options: CreateLauncherOptions = {}): Promise<Launcher> {
+  const { engine: engineOptions, coreServices: userCore, ...rest } = options;
+  let engine: LauncherEngine | undefined;
+  const launcher = await createLauncherKernel(settings, {
+    ...rest,
+    // createLauncherKernel puts the launcher component first, then these: the engine starts once
+    // the process is registered, and stops before it unregisters.
+    coreServices: (c) => {
+      engine = new LauncherEngine(c, engineOptions);
+      return [engine, ...(userCore?.(c) ?? [])];
+    },
+  });
+  return { ...launcher, engine: engine as LauncherEngine };
+}

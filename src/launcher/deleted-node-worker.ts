@@ -1,0 +1,120 @@
+/**
+ * The DeletedNodeWorker (spec §4.7, LCH:864-991): every few seconds, for nodes of our providers
+ * that nobody holds locked, de-allocates ready nodes whose request is gone and deletes nodes
+ * that are done with (`used`, `failed`, `deleting`, ...) through the provider's deleter.
+ */
+import type { Provider } from '../plugins/driver';
+import type { Logger } from '../plugins/logger';
+import { NodeDeleter } from '../plugins/node-deleter';
+import type { Tracer } from '../plugins/tracer';
+import type { ZooKeeper } from '../plugins/zookeeper';
+import type { Node, NodeState } from '../zk/models/node';
+
+/** States whose nodes are deleted (not `init`, `ready`, `hold`, `testing`; LCH:896-906). */
+const DELETABLE: ReadonlySet<NodeState> = new Set<NodeState>(['used', 'in-use', 'building', 'failed', 'deleting', 'deleted', 'aborted']);
+
+/** How to build a {@link DeletedNodeWorker}. */
+export interface DeletedNodeWorkerOptions {
+  zk: ZooKeeper;
+  /** Our running providers by name; nodes of other providers are left to their launchers. */
+  providers: ReadonlyMap<string, Provider>;
+  logger: Logger;
+  tracer?: Tracer;
+  /** Pass period, ms (default 5000 as in Nodepool). */
+  intervalMs?: number;
+}
+
+/** See the module comment. */
+export class DeletedNodeWorker {
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  // Aborted on stop so a slow provider delete does not hold up shutdown; the node is unlocked
+  // and retried by whichever launcher runs next.
+  private readonly abort = new AbortController();
+
+  constructor(private readonly options: DeletedNodeWorkerOptions) {
+    this.log = options.logger.child({ worker: 'deleted-node' });
+  }
+
+  /** Runs a first pass now, then one every interval. */
+  start(): void {
+    this.timer = setInterval(() => this.wake(), this.options.intervalMs ?? 5000);
+    this.wake();
+  }
+
+  /** Stops the timer, aborts a running delete and waits for the pass in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.abort.abort();
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Runs a pass unless one is in flight (passes never overlap). */
+  wake(): void {
+    if (this.stopped || this.running) return;
+    this.running = this.pass()
+      .catch((err: unknown) => this.log.error('deleted-node pass failed', { err: (err as Error).message }))
+      .finally(() => {
+        this.running = undefined;
+      });
+  }
+
+  /** One pass; exposed for tests. */
+  async pass(): Promise<void> {
+    const { zk, providers } = this.options;
+    const nodes = (await zk.getNodes()).filter((n) => n.provider !== null && providers.has(n.provider));
+    // Read after the nodes: an allocation seen above names a request created before this read,
+    // so its absence here means it was deleted.
+    const requestIds = new Set(await zk.getNodeRequestIds());
+    for (const node of nodes) {
+      if (this.stopped) return;
+      try {
+        if (node.state === 'ready' && node.allocated_to && !requestIds.has(node.allocated_to)) {
+          await this.deallocate(node);
+        } else if (DELETABLE.has(node.state)) {
+          await this.delete(node, providers.get(node.provider as string) as Provider);
+        }
+      } catch (err) {
+        this.log.error('deleted-node task failed', { node: node.id, err: (err as Error).message });
+      }
+    }
+  }
+
+  /** A ready node allocated to a vanished request goes back to the pool (LCH:909-936). */
+  private async deallocate(node: Node): Promise<void> {
+    const { zk } = this.options;
+    if (await zk.isNodeLocked(node.id as string)) return;
+    if (!(await zk.lockNode(node, { blocking: false }).catch(() => undefined))) return;
+    try {
+      // Re-read by the lock: still ready, and its request still gone?
+      if (node.state !== 'ready' || !node.allocated_to || (await zk.getNodeRequest(node.allocated_to))) return;
+      this.log.info('de-allocating node of a vanished request', { node: node.id, request: node.allocated_to });
+      node.allocated_to = null;
+      await zk.storeNode(node);
+    } finally {
+      await zk.unlockNode(node).catch(() => undefined);
+    }
+  }
+
+  /** Hands a finished node to the provider's deleter under its lock (LCH:938-985). */
+  private async delete(node: Node, provider: Provider): Promise<void> {
+    const { zk } = this.options;
+    if (await zk.isNodeLocked(node.id as string)) return;
+    if (!(await zk.lockNode(node, { blocking: false }).catch(() => undefined))) return;
+    if (!DELETABLE.has(node.state)) {
+      await zk.unlockNode(node).catch(() => undefined);
+      return;
+    }
+    if (node.state === 'deleted' || node.provider === null) {
+      // Already deleted (or re-created by a racing lock's ensure_path): only the record is left.
+      await zk.deleteNode(node);
+      await zk.unlockNode(node).catch(() => undefined);
+      return;
+    }
+    await new NodeDeleter({ zk, provider, node, logger: this.log, tracer: this.options.tracer, signal: this.abort.signal }).run();
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Accepting one request by reusing ready nodes (spec §4.4 "Reuse", checklist §7.14-16), for
+ * providers that never launch (static). Nothing is ever created here: when the pool cannot
+ * serve every label right now the request goes back to `requested` without a decline, as
+ * Nodepool does for providers with `PAUSE_AT_QUOTA = False` (DRV:537-547).
+ */
+import type { Provider } from '../plugins/driver';
+import type { Logger } from '../plugins/logger';
+import type { PoolConfig } from '../plugins/nodepool-config';
+import { NoNodeError, type ZooKeeper } from '../plugins/zookeeper';
+import type { Node } from '../zk/models/node';
+import type { NodeRequest } from '../zk/models/node-request';
+
+/** Outcome of {@link fulfilFromReadyNodes}. */
+export type FulfilOutcome = 'fulfilled' | 'not-locked' | 'released' | 'vanished' | 'changed';
+
+/** What {@link fulfilFromReadyNodes} works with. */
+export interface FulfilContext {
+  zk: ZooKeeper;
+  provider: Provider;
+  pool: PoolConfig;
+  /** Our pool launcher id (for the "already declined by us" re-check). */
+  ownId: string;
+  logger: Logger;
+  /**
+   * This pass's snapshot of candidate nodes. Locking refreshes a node in place and we set
+   * `allocated_to` on the same object, so later requests of the pass see what we handed out.
+   */
+  nodes: Node[];
+  /** Ids of nodes seen locked at snapshot time (someone else holds them). */
+  locked: ReadonlySet<string>;
+}
+
+/** A ready, unallocated node of this provider and pool that nobody held at snapshot time. */
+export function isFreeNode(node: Node, ctx: Pick<FulfilContext, 'provider' | 'pool' | 'locked'>): boolean {
+  return (
+    node.state === 'ready' &&
+    !node.allocated_to &&
+    node.provider === ctx.provider.name &&
+    node.pool === ctx.pool.name &&
+    node.id !== null &&
+    !ctx.locked.has(node.id)
+  );
+}
+
+/**
+ * Whether the snapshot holds enough free nodes for every label of the request (a multiset
+ * check, so `[a, a]` needs two). Cheap pre-check that spares a lock/pending/release round trip.
+ */
+export function hasFreeNodesFor(request: NodeRequest, ctx: Pick<FulfilContext, 'provider' | 'pool' | 'locked' | 'nodes'>): boolean {
+  const used = new Set<Node>();
+  for (const label of request.node_types) {
+    const node = ctx.nodes.find((n) => !used.has(n) && isFreeNode(n, ctx) && n.type.includes(label));
+    if (!node) return false;
+    used.add(node);
+  }
+  return true;
+}
+
+/**
+ * Locks the request without waiting, re-checks it, marks it `pending`, allocates one node per
+ * label (liveness check before locking each node) and fulfils it: nodes unlocked, then the
+ * request stored `fulfilled`, then its lock released (checklist §7.15, exactly this order).
+ */
+export async function fulfilFromReadyNodes(request: NodeRequest, ctx: FulfilContext): Promise<FulfilOutcome> {
+  const { zk, logger } = ctx;
+  const log = logger.child({ request: request.id });
+  const lock = await zk.lockNodeRequest(request, { blocking: false }).catch((err: unknown) => {
+    // Deleted by its requestor between our read and the lock: nothing to do.
+    if (err instanceof NoNodeError) return undefined;
+    throw err;
+  });
+  if (!lock) return 'not-locked';
+  const chosen: Node[] = [];
+  try {
+    // lockNodeRequest re-read the request: decide on what is there now (LCH:268-288).
+    if (request.state !== 'requested' || request.declined_by.includes(ctx.ownId)) return 'changed';
+    request.state = 'pending';
+    await zk.storeNodeRequest(request);
+
+    if (request.reuse) {
+      for (const label of request.node_types) {
+        const node = await allocateOne(request, label, chosen, ctx, log);
+        if (!node) break;
+        chosen.push(node);
+      }
+    }
+
+    if (chosen.length < request.node_types.length) {
+      await releaseNodes(chosen.splice(0), zk, true, log);
+      request.state = 'requested';
+      await zk.storeNodeRequest(request);
+      log.debug('no free node for every label; request released without declining');
+      return 'released';
+    }
+
+    // Zuul may have cancelled (deleted) the request while we gathered nodes (DRV:760-768).
+    if (!(await zk.getNodeRequest(request.id as string))) {
+      await releaseNodes(chosen.splice(0), zk, true, log);
+      log.info('request vanished while being fulfilled; nodes de-allocated');
+      return 'vanished';
+    }
+    // Index-aligned with node_types: chosen[i] was picked for node_types[i].
+    const ids = chosen.map((n) => n.id as string);
+    await releaseNodes(chosen.splice(0), zk, false, log);
+    request.nodes = ids;
+    request.state = 'fulfilled';
+    await zk.storeNodeRequest(request);
+    log.info('request fulfilled', { nodes: request.nodes });
+    return 'fulfilled';
+  } catch (err) {
+    // Leave no node locked behind (`chosen` only holds nodes we still lock); a half-done request
+    // is recovered by the cleanup worker's lost-request pass once our request lock is gone.
+    await releaseNodes(chosen.splice(0), zk, true, log);
+    if (err instanceof NoNodeError) return 'vanished';
+    throw err;
+  } finally {
+    await zk.unlockNodeRequest(request).catch((err: unknown) => log.warn('request unlock failed', { err: (err as Error).message }));
+  }
+}
+
+/**
+ * Picks, locks and allocates one free node carrying `label` (spec §4.4 Reuse): the provider's
+ * liveness check runs BEFORE the lock (the static provider may deregister a dead host, which
+ * takes the node lock itself), then lock without waiting and re-check ready + unallocated.
+ */
+async function allocateOne(request: NodeRequest, label: string, chosen: readonly Node[], ctx: FulfilContext, log: Logger): Promise<Node | undefined> {
+  const { zk, provider } = ctx;
+  for (const node of ctx.nodes) {
+    if (chosen.includes(node) || !isFreeNode(node, ctx) || !node.type.includes(label)) continue;
+    if (await zk.isNodeLocked(node.id as string)) continue;
+    if (provider.isNodeUsable && !(await provider.isNodeUsable(node))) continue;
+    const lock = await zk.lockNode(node, { blocking: false }).catch(() => undefined);
+    if (!lock) continue;
+    if (node.state !== 'ready' || node.allocated_to) {
+      await zk.unlockNode(node).catch(() => undefined);
+      continue;
+    }
+    node.allocated_to = request.id;
+    node.tenant_name = request.tenant_name;
+    node.requestor = request.requestor;
+    try {
+      await zk.storeNode(node);
+    } catch (err) {
+      await zk.unlockNode(node).catch(() => undefined);
+      log.warn('cannot allocate node', { node: node.id, err: (err as Error).message });
+      continue;
+    }
+    return node;
+  }
+  return undefined;
+}
+
+/** Unlocks our nodes, first clearing their allocation when the request is not being fulfilled. */
+async function releaseNodes(nodes: readonly Node[], zk: ZooKeeper, deallocate: boolean, log: Logger): Promise<void> {
+  for (const node of nodes) {
+    try {
+      if (deallocate) {
+        node.allocated_to = null;
+        await zk.storeNode(node);
+      }
+    } catch (err) {
+      log.warn('cannot de-allocate node', { node: node.id, err: (err as Error).message });
+    }
+    await zk.unlockNode(node).catch(() => undefined);
+  }
+}

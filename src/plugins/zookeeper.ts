@@ -6,7 +6,7 @@
  */
 import type { ComponentKind, ComponentRecord, PoolComponentRecord } from '../zk/models/component';
 import type { Node } from '../zk/models/node';
-import type { NodeRequest } from '../zk/models/node-request';
+import type { NodeRequest, RequestState } from '../zk/models/node-request';
 
 export {
   ZkError, NoNodeError, NodeExistsError, BadVersionError, NotEmptyError, ConnectionLossError,
@@ -237,6 +237,11 @@ export interface ZooKeeper {
   submitNodeRequest(request: NodeRequest, priority?: string | number, options?: { ephemeral?: boolean }): Promise<NodeRequest>;
   /** Reads one request; undefined when missing or unreadable (logged). */
   getNodeRequest(id: string): Promise<NodeRequest | undefined>;
+  /**
+   * Waits (by watch, with a slow re-read as a fallback) until the request's state is one of
+   * `states` (default fulfilled/failed); rejects when it vanishes or `timeoutMs` passes.
+   */
+  waitForNodeRequest(id: string, states?: readonly RequestState[], timeoutMs?: number, pollMs?: number): Promise<NodeRequest>;
   /** Ids of all requests. */
   getNodeRequestIds(): Promise<string[]>;
   /** All readable requests; unreadable ones are logged with their path and skipped. */

@@ -15,7 +15,8 @@ import { KazooLock, forceUnlock } from './kazoo-lock';
 import type { ComponentKind, ComponentRecord, PoolComponentRecord } from './models/component';
 import { ModelError } from './models/model-error';
 import { Node } from './models/node';
-import { NodeRequest } from './models/node-request';
+import { NodeRequest, type RequestState } from './models/node-request';
+import { waitForNodeRequest } from './wait-for-request';
 import { NODE_ROOT, REQUEST_ROOT, nodeLockPath, nodePath, requestLockPath, requestPath } from './nodepool-paths';
 import { NoNodeError } from './zk-errors';
 import { mapLimit } from './zk-path';
@@ -138,6 +139,10 @@ export class NodepoolZk implements ZooKeeper {
     request.id = path.slice(path.lastIndexOf('/') + 1);
     request.version = 0;
     return request;
+  }
+
+  waitForNodeRequest(id: string, states?: readonly RequestState[], timeoutMs?: number, pollMs?: number): Promise<NodeRequest> {
+    return waitForNodeRequest(this.client, id, states, timeoutMs, pollMs);
   }
 
   async getNodeRequest(id: string): Promise<NodeRequest | undefined> {

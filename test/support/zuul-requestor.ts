@@ -5,7 +5,7 @@
  * mark the nodes in-use, and later return them `used` (or `hold`) and unlock.
  */
 import { randomUUID } from 'node:crypto';
-import type { ZooKeeper, ZooKeeperLock, ZkWatcher } from '../../src/plugins/zookeeper';
+import type { ZooKeeper, ZooKeeperLock } from '../../src/plugins/zookeeper';
 import type { Node } from '../../src/zk/models/node';
 import { NodeRequest, type RequestState } from '../../src/zk/models/node-request';
 import { requestPath } from '../../src/zk/nodepool-paths';
@@ -150,45 +150,8 @@ export class ZuulRequestor {
    * stable watcher, which the client de-duplicates per path); a slow re-read covers a watch lost
    * with the session. Rejects when the request vanishes or `timeoutMs` passes.
    */
-  async waitFor(id: string, states: RequestState[] = ['fulfilled', 'failed'], timeoutMs = 60000): Promise<NodeRequest> {
-    const path = requestPath(id);
-    const deadline = Date.now() + timeoutMs;
-    let fired = false;
-    let wake: (() => void) | undefined;
-    const watcher: ZkWatcher = () => {
-      fired = true;
-      wake?.();
-    };
-    for (;;) {
-      fired = false;
-      let res;
-      try {
-        res = await this.zk.client.get(path, watcher);
-      } catch (err) {
-        if (err instanceof NoNodeError) throw new Error(`request ${id} vanished while waiting for ${states.join('|')}`);
-        throw err;
-      }
-      const req = NodeRequest.parse(id, res.data, res.stat.version, path);
-      if (states.includes(req.state)) return req;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new Error(
-          `timed out after ${timeoutMs} ms waiting for request ${id} to become ${states.join('|')}: ` +
-            `still ${req.state} (declined_by: ${JSON.stringify(req.declined_by)})`,
-        );
-      }
-      // `fired` catches a change that landed between the read and this wait.
-      if (fired) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.min(left, this.pollMs));
-        function done(): void {
-          clearTimeout(timer);
-          wake = undefined;
-          resolve();
-        }
-        wake = done;
-      });
-    }
+  waitFor(id: string, states: RequestState[] = ['fulfilled', 'failed'], timeoutMs = 60000): Promise<NodeRequest> {
+    return this.zk.waitForNodeRequest(id, states, timeoutMs, this.pollMs);
   }
 
   /**

@@ -3,6 +3,7 @@ import { runConfigValidate } from '../kernel/config/config-validate';
 import { loadLauncherSettings } from '../kernel/config/launcher-settings-loader';
 import { Kernel } from '../kernel/kernel';
 import { VERSION } from '../kernel/services/launcher-component';
+import { runRequestCommand } from './request-command';
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
@@ -55,6 +56,18 @@ export async function nodepoolMain(argv: string[], io: CliIo = defaultIo): Promi
         log: (line, level = 'error') => io.stderr(logLine('nodepool.cmd.config_validator', level, line)),
       });
       await kernel.stop();
+    });
+
+  program
+    .command('request')
+    .description('submit a node request (nodepool-ts addition)')
+    .argument('<labels...>', 'labels to request, one node each')
+    .option('--wait', 'wait until the request is fulfilled or failed and print its nodes', false)
+    .option('--timeout <seconds>', 'how long --wait waits', (v) => Number.parseFloat(v), 300)
+    .option('--priority <nnn>', 'request priority prefix (Zuul: 100, 200, 300)', '100')
+    .action(async (labels: string[], cmd: { wait: boolean; timeout: number; priority: string }) => {
+      const { c: file, s: secure } = program.opts<{ c: string; s?: string }>();
+      exitCode = await runRequestCommand({ config: file, secure, labels, ...cmd, env: io.env, out: io.stdout });
     });
 
   if (argv.length === 0) {

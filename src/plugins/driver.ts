@@ -1,5 +1,6 @@
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
+import type { NodeLaunchSettings } from './node-launcher';
 import type { NodepoolConfig, PoolConfig, ProviderConfig } from './nodepool-config';
 import type { QuotaInformation } from './quota';
 import type { ObjectSchema } from './config-schema';
@@ -44,6 +45,12 @@ export interface Provider {
   /** A ready node is about to be reused: false skips it (e.g. a static host that went away). */
   isNodeUsable?(node: Node): Promise<boolean>;
 
+  /**
+   * Launch settings of one label of a pool (`launch-retries`, `launch-timeout`, `boot-timeout`,
+   * `host-key-checking`, connection defaults, image). Launching providers should implement it;
+   * without it the engine uses {@link DEFAULT_LAUNCH_SETTINGS}.
+   */
+  launchSettings?(label: string, pool: PoolConfig): NodeLaunchSettings;
   /** Starts creating an instance for a node. */
   getCreateStateMachine?(request: CreateRequest, log: Logger): StateMachine;
   /** Starts deleting an instance by its cloud id. */

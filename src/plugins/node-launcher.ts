@@ -36,6 +36,19 @@ export interface NodeLaunchSettings {
   imageExternalId?: string | null;
 }
 
+/**
+ * What the engine launches with when a provider has no `launchSettings`: Nodepool's state-machine
+ * defaults (3 attempts, 3600 s launch timeout, 60 s boot timeout, ssh on port 22, scanned).
+ */
+export const DEFAULT_LAUNCH_SETTINGS: Readonly<NodeLaunchSettings> = Object.freeze({
+  launchRetries: 3,
+  launchTimeout: 3600,
+  bootTimeout: 60,
+  hostKeyChecking: true,
+  connectionType: 'ssh',
+  connectionPort: 22,
+});
+
 /** What a {@link NodeLauncher} needs. */
 export interface NodeLauncherOptions {
   zk: ZooKeeper;

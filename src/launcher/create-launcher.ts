@@ -19,14 +19,18 @@ export interface Launcher extends LauncherKernel {
 export async function createLauncher(settings: LauncherSettings, options: CreateLauncherOptions = {}): Promise<Launcher> {
   const { engine: engineOptions, coreServices: userCore, ...rest } = options;
   let engine: LauncherEngine | undefined;
+  let reload: (() => void) | undefined;
   const launcher = await createLauncherKernel(settings, {
     ...rest,
     // createLauncherKernel puts the launcher component first, then these: the engine starts once
     // the process is registered, and stops before it unregisters.
     coreServices: (c) => {
-      engine = new LauncherEngine(c, engineOptions);
+      engine = new LauncherEngine(c, { reloadConfig: () => reload?.(), ...engineOptions });
       return [engine, ...(userCore?.(c) ?? [])];
     },
   });
+  reload = (): void => {
+    launcher.reloadIfChanged();
+  };
   return { ...launcher, engine: engine as LauncherEngine };
 }

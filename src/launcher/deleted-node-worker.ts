@@ -8,6 +8,7 @@ import type { Logger } from '../plugins/logger';
 import { NodeDeleter } from '../plugins/node-deleter';
 import type { Tracer } from '../plugins/tracer';
 import type { ZooKeeper } from '../plugins/zookeeper';
+import { SerialRunner } from './serial-runner';
 import type { Node, NodeState } from '../zk/models/node';
 
 /** States whose nodes are deleted (not `init`, `ready`, `hold`, `testing`; LCH:896-906). */
@@ -27,8 +28,7 @@ export interface DeletedNodeWorkerOptions {
 /** See the module comment. */
 export class DeletedNodeWorker {
   private readonly log: Logger;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly runner: SerialRunner;
   private stopped = false;
   // Aborted on stop so a slow provider delete does not hold up shutdown; the node is unlocked
   // and retried by whichever launcher runs next.
@@ -36,31 +36,24 @@ export class DeletedNodeWorker {
 
   constructor(private readonly options: DeletedNodeWorkerOptions) {
     this.log = options.logger.child({ worker: 'deleted-node' });
+    this.runner = new SerialRunner({ name: 'deleted-node', intervalMs: options.intervalMs ?? 5000, pass: () => this.pass(), logger: this.log });
   }
 
   /** Runs a first pass now, then one every interval. */
   start(): void {
-    this.timer = setInterval(() => this.wake(), this.options.intervalMs ?? 5000);
-    this.wake();
+    this.runner.start();
   }
 
   /** Stops the timer, aborts a running delete and waits for the pass in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
     this.abort.abort();
-    await this.running?.catch(() => undefined);
+    await this.runner.stop();
   }
 
-  /** Runs a pass unless one is in flight (passes never overlap). */
+  /** Asks for a pass now (e.g. a node was just marked `used`). */
   wake(): void {
-    if (this.stopped || this.running) return;
-    this.running = this.pass()
-      .catch((err: unknown) => this.log.error('deleted-node pass failed', { err: (err as Error).message }))
-      .finally(() => {
-        this.running = undefined;
-      });
+    this.runner.wake();
   }
 
   /** One pass; exposed for tests. */

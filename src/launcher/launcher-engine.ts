@@ -1,114 +1,212 @@
 /**
- * The launcher engine (spec §4.1): on start it creates and starts every configured provider,
- * then one {@link PoolWorker} per provider-pool and the {@link DeletedNodeWorker}; on stop it
- * stops them in reverse (pool workers first, so no new work starts while providers wind down).
+ * The launcher engine (spec §4.1). Start creates and starts every configured provider with one
+ * {@link PoolWorker} per pool, the {@link DeletedNodeWorker} (5 s) and the {@link CleanupWorker}
+ * (60 s). A main loop (1 s, Nodepool's `watermark_sleep`) reloads the configuration when its files
+ * changed, applies it (providers whose section changed are restarted, unchanged ones keep
+ * running) and runs min-ready. Stop winds everything down in reverse: no new work first, then the
+ * requests in hand are handed back, then providers stop.
  */
 import type { Container } from 'inversify';
+import { CleanupWorker } from './cleanup-worker';
+import { MinReady } from './cleanup/min-ready';
 import { DeletedNodeWorker } from './deleted-node-worker';
 import { PoolWorker } from './pool-worker';
+import { ProviderRuntime } from './provider-runtime';
+import { SerialRunner } from './serial-runner';
 import type { DriverRegistry } from '../kernel/plugins/driver-registry';
 import { DriverRegistryToken } from '../kernel/kernel';
 import { VERSION } from '../kernel/services/launcher-component';
-import type { Provider, ProviderContext } from '../plugins/driver';
+import type { ProviderContext } from '../plugins/driver';
 import { LauncherSettings } from '../plugins/launcher-settings';
 import type { LifecycleContribution } from '../plugins/lifecycle';
 import { Logger } from '../plugins/logger';
 import { Metrics } from '../plugins/metrics';
-import { NodepoolConfigSource } from '../plugins/nodepool-config';
+import { NodepoolConfigSource, type NodepoolConfig, type ProviderConfig } from '../plugins/nodepool-config';
 import { Tracer } from '../plugins/tracer';
 import { ZooKeeper } from '../plugins/zookeeper';
 
-/** Engine timings (tests shorten them). */
+/** Engine timings (tests shorten them) and hooks. */
 export interface LauncherEngineOptions {
   /** Pool workers' fallback poll, ms (default 5000; new requests are seen through a watch). */
   poolPollIntervalMs?: number;
   /** Deleted-node worker period, ms (default 5000, as Nodepool). */
   deletedNodeIntervalMs?: number;
+  /** Cleanup worker period, ms (default 60000, as Nodepool). */
+  cleanupIntervalMs?: number;
+  /** Main loop period (config reload, min-ready), ms (default 1000, as Nodepool). */
+  mainLoopIntervalMs?: number;
+  /** Pause between create-machine steps, ms (default 1000). */
+  launchPollMs?: number;
+  /** Lifetime of cached cloud limits, ms (default 300000). */
+  quotaCacheMs?: number;
+  /** Called at the top of every main loop pass, to reload the config when its files changed. */
+  reloadConfig?: () => void;
 }
 
-/** See the module comment. Config reloads are not applied yet: the engine serves the start config. */
+/** A running provider with its shared state and pool workers. */
+interface RunningProvider {
+  config: ProviderConfig;
+  runtime: ProviderRuntime;
+  workers: PoolWorker[];
+}
+
+/** Whether two provider sections would run the same way (location is where, not what). */
+function sameProviderConfig(a: ProviderConfig, b: ProviderConfig): boolean {
+  return a.driver === b.driver && JSON.stringify(a.raw) === JSON.stringify(b.raw);
+}
+
+/** See the module comment. */
 export class LauncherEngine implements LifecycleContribution {
   readonly name = 'launcher-engine';
-  private readonly providers = new Map<string, Provider>();
-  private poolWorkers: PoolWorker[] = [];
+  private readonly running = new Map<string, RunningProvider>();
+  /** Provider objects by name: the view the deleted-node and cleanup workers read. */
+  private readonly providers = new Map<string, ProviderRuntime['provider']>();
   private deletedNodeWorker: DeletedNodeWorker | undefined;
+  private cleanupWorker: CleanupWorker | undefined;
+  private mainLoop: SerialRunner | undefined;
+  private minReady: MinReady | undefined;
+  private applied: NodepoolConfig | undefined;
+  private context: ProviderContext | undefined;
+  private log: Logger | undefined;
 
   constructor(private readonly container: Container, private readonly options: LauncherEngineOptions = {}) {}
 
   /** The running pool workers (read-only view for tests and the web layer). */
-  get pools(): readonly PoolWorker[] {
-    return this.poolWorkers;
+  get pools(): PoolWorker[] {
+    return [...this.running.values()].flatMap((r) => r.workers);
+  }
+
+  /** The running provider runtimes by name. */
+  get runtimes(): ReadonlyMap<string, ProviderRuntime> {
+    return new Map([...this.running].map(([name, r]) => [name, r.runtime]));
+  }
+
+  /** The cleanup worker (tests run passes directly). */
+  get cleanup(): CleanupWorker | undefined {
+    return this.cleanupWorker;
   }
 
   async start(): Promise<void> {
     const c = this.container;
-    const logger = c.get<Logger>(Logger).child({ component: 'launcher-engine' });
-    const settings = c.get<LauncherSettings>(LauncherSettings);
-    const drivers = c.get<DriverRegistry>(DriverRegistryToken);
-    const config = c.get<NodepoolConfigSource>(NodepoolConfigSource).current();
-    const context: ProviderContext = {
-      zk: c.get<ZooKeeper>(ZooKeeper),
-      logger: c.get<Logger>(Logger),
-      tracer: c.get<Tracer>(Tracer),
-      metrics: c.get<Metrics>(Metrics),
-      config,
-    };
-    for (const providerConfig of config.providers.values()) {
-      const driver = drivers.get(providerConfig.driver);
-      if (!driver) {
-        logger.error(`no driver "${providerConfig.driver}" for provider ${providerConfig.name}`);
-        continue;
-      }
-      // One broken provider (bad cloud credentials, ...) must not keep the others from serving.
-      try {
-        const provider = driver.createProvider(providerConfig, context);
-        await provider.start();
-        this.providers.set(provider.name, provider);
-      } catch (err) {
-        logger.error(`provider ${providerConfig.name} did not start: ${(err as Error).message}`, { provider: providerConfig.name });
-      }
+    this.log = c.get<Logger>(Logger).child({ component: 'launcher-engine' });
+    const source = c.get<NodepoolConfigSource>(NodepoolConfigSource);
+    const zk = c.get<ZooKeeper>(ZooKeeper);
+    this.context = { zk, logger: c.get<Logger>(Logger), tracer: c.get<Tracer>(Tracer), metrics: c.get<Metrics>(Metrics), config: source.current() };
+    await this.apply(source.current());
+    this.deletedNodeWorker = new DeletedNodeWorker({
+      zk, providers: this.providers, logger: this.context.logger, tracer: this.context.tracer, intervalMs: this.options.deletedNodeIntervalMs,
+    });
+    this.deletedNodeWorker.start();
+    this.cleanupWorker = new CleanupWorker({
+      zk, logger: this.context.logger, providers: this.providers, config: () => source.current(), intervalMs: this.options.cleanupIntervalMs,
+    });
+    this.cleanupWorker.start();
+    this.minReady = new MinReady({ zk, logger: this.context.logger });
+    this.mainLoop = new SerialRunner({
+      name: 'main loop',
+      intervalMs: this.options.mainLoopIntervalMs ?? 1000,
+      logger: this.log,
+      pass: async () => {
+        this.options.reloadConfig?.();
+        const config = source.current();
+        if (config !== this.applied) await this.apply(config);
+        await this.minReady?.run(config);
+      },
+    });
+    this.mainLoop.start();
+  }
+
+  /** Safe after a failed or partial start. */
+  async stop(): Promise<void> {
+    await this.mainLoop?.stop();
+    this.mainLoop = undefined;
+    await this.cleanupWorker?.stop();
+    this.cleanupWorker = undefined;
+    const names = [...this.running.keys()];
+    await Promise.all(names.map((name) => this.stopProvider(name, false)));
+    await this.deletedNodeWorker?.stop();
+    this.deletedNodeWorker = undefined;
+    await Promise.all(names.map((name) => this.stopProvider(name, true)));
+  }
+
+  /**
+   * Brings the running providers in line with `config`: removed or changed ones stop (their
+   * requests in hand go back to `requested`), new or changed ones start. Unchanged providers
+   * keep running, with their launches in flight.
+   */
+  private async apply(config: NodepoolConfig): Promise<void> {
+    this.applied = config;
+    const log = this.log as Logger;
+    for (const [name, running] of [...this.running]) {
+      const next = config.providers.get(name);
+      if (next && sameProviderConfig(running.config, next)) continue;
+      log.info(next ? `provider ${name} changed: restarting it` : `provider ${name} removed: stopping it`);
+      await this.stopProvider(name, false);
+      await this.stopProvider(name, true);
     }
-    for (const provider of this.providers.values()) {
-      // Launching pools are not served by this engine slice; registering them would make other
-      // launchers defer requests to a pool that never answers.
-      if (provider.launches) {
-        logger.warn(`provider ${provider.name} launches nodes, which this engine does not do yet; its pools are not served`);
-        continue;
-      }
-      for (const pool of provider.config.pools) {
+    for (const providerConfig of config.providers.values()) {
+      if (this.running.has(providerConfig.name)) continue;
+      await this.startProvider(providerConfig, config);
+    }
+  }
+
+  private async startProvider(providerConfig: ProviderConfig, config: NodepoolConfig): Promise<void> {
+    const c = this.container;
+    const log = this.log as Logger;
+    const context = { ...(this.context as ProviderContext), config };
+    const driver = c.get<DriverRegistry>(DriverRegistryToken).get(providerConfig.driver);
+    if (!driver) {
+      log.error(`no driver "${providerConfig.driver}" for provider ${providerConfig.name}`);
+      return;
+    }
+    const settings = c.get<LauncherSettings>(LauncherSettings);
+    // One broken provider (bad cloud credentials, ...) must not keep the others from serving.
+    try {
+      const provider = driver.createProvider(providerConfig, context);
+      await provider.start();
+      const runtime = new ProviderRuntime(provider, context.logger, this.options.quotaCacheMs);
+      const entry: RunningProvider = { config: providerConfig, runtime, workers: [] };
+      this.running.set(provider.name, entry);
+      this.providers.set(provider.name, provider);
+      for (const pool of providerConfig.pools) {
         const worker = new PoolWorker({
           zk: context.zk,
-          provider,
+          runtime,
           pool,
           hostname: settings.hostname,
           fqdn: settings.hostname,
           version: `${VERSION} nodepool-ts`,
           logger: context.logger,
+          tracer: context.tracer,
+          tenantLimits: () => c.get<NodepoolConfigSource>(NodepoolConfigSource).current().tenantLimits,
           pollIntervalMs: this.options.poolPollIntervalMs,
+          launchPollMs: this.options.launchPollMs,
         });
         await worker.start();
-        this.poolWorkers.push(worker);
+        entry.workers.push(worker);
       }
+    } catch (err) {
+      log.error(`provider ${providerConfig.name} did not start: ${(err as Error).message}`, { provider: providerConfig.name });
     }
-    this.deletedNodeWorker = new DeletedNodeWorker({
-      zk: context.zk,
-      providers: this.providers,
-      logger: context.logger,
-      tracer: context.tracer,
-      intervalMs: this.options.deletedNodeIntervalMs,
-    });
-    this.deletedNodeWorker.start();
   }
 
-  /** Safe after a failed or partial start. */
-  async stop(): Promise<void> {
-    const workers = this.poolWorkers;
-    this.poolWorkers = [];
-    await Promise.all(workers.map((w) => w.stop()));
-    await this.deletedNodeWorker?.stop();
-    this.deletedNodeWorker = undefined;
-    const providers = [...this.providers.values()];
-    this.providers.clear();
-    await Promise.all(providers.map((p) => p.stop().catch(() => undefined)));
+  /**
+   * Stops a provider in two phases so a whole-engine stop can keep the deleted-node worker
+   * alive between them: first its launches are cancelled and its pool workers hand back their
+   * requests; then the provider object itself stops and is forgotten.
+   */
+  private async stopProvider(name: string, final: boolean): Promise<void> {
+    const entry = this.running.get(name);
+    if (!entry) return;
+    if (!final) {
+      entry.runtime.abort.abort();
+      const workers = entry.workers;
+      entry.workers = [];
+      await Promise.all(workers.map((w) => w.stop()));
+      return;
+    }
+    this.running.delete(name);
+    this.providers.delete(name);
+    await entry.runtime.provider.stop().catch((err: unknown) => this.log?.warn(`provider ${name} stop failed`, { err: (err as Error).message }));
   }
 }

@@ -1,26 +1,35 @@
 /**
  * One provider-pool's request loop (spec §4.2-4.3): registers the `pool` component, then runs
- * passes over `/nodepool/requests` in Nodepool's order, declining what no pool can serve and
- * fulfilling what it can from ready nodes. A children watch on the request root wakes it within
- * milliseconds of a new request; a slow poll covers lost watches and changes a watch cannot see
- * (a node becoming free, a request released by another launcher).
+ * passes over `/nodepool/requests` in Nodepool's order. Each pass first advances the pool's
+ * request handlers (launches that ended, paused requests waiting for quota), then declines what
+ * no pool can serve and takes what this pool can: from ready nodes for providers that never
+ * launch (static), through a {@link LaunchHandler} for the others. A children watch on the
+ * request root wakes it within milliseconds of a new request; a slow poll covers lost watches
+ * and changes a watch cannot see (a node becoming free, a request released by another launcher).
  */
 import { applyDecline, assignDecision, type OwnPool } from './assign-decision';
+import { declineReason } from './decline-reasons';
+import { LaunchHandler } from './launch-handler';
 import { newPoolLauncherId } from './pool-id';
+import type { ProviderRuntime } from './provider-runtime';
+import { labelsQuota, tenantQuotaAllows } from './quota-check';
 import { requestComparator } from './request-order';
+import { SerialRunner } from './serial-runner';
 import { fulfilFromReadyNodes, hasFreeNodesFor, type FulfilContext } from './static-fulfil';
-import type { Provider } from '../plugins/driver';
 import type { Logger } from '../plugins/logger';
-import type { PoolConfig } from '../plugins/nodepool-config';
+import type { PoolConfig, TenantLimits } from '../plugins/nodepool-config';
+import type { QuotaInformation } from '../plugins/quota';
+import type { Tracer } from '../plugins/tracer';
 import { NoNodeError, type ComponentRegistration, type ZooKeeper } from '../plugins/zookeeper';
 import { MODEL_API, type PoolComponentRecord } from '../zk/models/component';
+import type { Node } from '../zk/models/node';
 import type { NodeRequest } from '../zk/models/node-request';
 import { REQUEST_ROOT } from '../zk/nodepool-paths';
 
 /** How to build a {@link PoolWorker}. */
 export interface PoolWorkerOptions {
   zk: ZooKeeper;
-  provider: Provider;
+  runtime: ProviderRuntime;
   pool: PoolConfig;
   /** Real hostname, published in the component record. */
   hostname: string;
@@ -29,8 +38,13 @@ export interface PoolWorkerOptions {
   /** Version string of the component record. */
   version: string;
   logger: Logger;
+  tracer?: Tracer;
+  /** `tenant-resource-limits` in force (read on every pass: it changes on reload). */
+  tenantLimits?: () => ReadonlyMap<string, TenantLimits>;
   /** Fallback poll period, ms (default 5000). */
   pollIntervalMs?: number;
+  /** NodeLauncher poll interval, ms. */
+  launchPollMs?: number;
 }
 
 /** See the module comment. One object per start; a config change makes new ones. */
@@ -39,13 +53,10 @@ export class PoolWorker {
   readonly id: string;
   private readonly log: Logger;
   private readonly own: OwnPool;
+  private readonly runner: SerialRunner;
   private registration: ComponentRegistration<PoolComponentRecord> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private handlers: LaunchHandler[] = [];
   private stopped = false;
-  // Passes are serialized: `running` is the pass in flight, `again` asks for one more after it
-  // (an event that arrived mid-pass may concern a request the pass already read past).
-  private running: Promise<void> | undefined;
-  private again = false;
   private watchArmed = false;
   // A new session loses every watch without firing it: note that, and re-arm on reconnect.
   private readonly onLost = (): void => {
@@ -54,15 +65,31 @@ export class PoolWorker {
   private readonly onConnected = (): void => this.wake();
 
   constructor(private readonly options: PoolWorkerOptions) {
-    const { provider, pool } = options;
-    this.id = newPoolLauncherId(options.fqdn, provider.name, pool.name);
-    this.log = options.logger.child({ provider: provider.name, pool: pool.name });
-    this.own = { id: this.id, provider: provider.name, priority: pool.priority, labels: new Set(pool.labels) };
+    const { runtime, pool } = options;
+    this.id = newPoolLauncherId(options.fqdn, runtime.provider.name, pool.name);
+    this.log = options.logger.child({ provider: runtime.provider.name, pool: pool.name });
+    this.own = { id: this.id, provider: runtime.provider.name, priority: pool.priority, labels: new Set(pool.labels) };
+    this.runner = new SerialRunner({ name: 'pool', intervalMs: options.pollIntervalMs ?? 5000, pass: () => this.loopPass(), logger: this.log });
+  }
+
+  /** The pool's config. */
+  get pool(): PoolConfig {
+    return this.options.pool;
+  }
+
+  /** Whether some accepted request waits for quota (published as `paused`). */
+  get paused(): boolean {
+    return this.handlers.some((h) => h.paused);
+  }
+
+  /** Requests this pool is working on (read-only view for tests and status). */
+  get activeHandlers(): readonly LaunchHandler[] {
+    return this.handlers;
   }
 
   /** The component record as published (keys exactly those of spec §2.3). */
   record(): PoolComponentRecord {
-    const { provider, pool } = this.options;
+    const { runtime, pool } = this.options;
     return {
       hostname: this.options.hostname,
       kind: 'pool',
@@ -71,10 +98,10 @@ export class PoolWorker {
       model_api: MODEL_API,
       id: this.id,
       name: pool.name,
-      provider_name: provider.name,
+      provider_name: runtime.provider.name,
       supported_labels: [...pool.labels],
       priority: Math.trunc(pool.priority),
-      paused: false,
+      paused: this.paused,
     };
   }
 
@@ -85,48 +112,39 @@ export class PoolWorker {
     await zk.client.ensurePath(REQUEST_ROOT);
     zk.client.on('lost', this.onLost).on('connected', this.onConnected).on('reconnected', this.onConnected);
     await this.armWatch();
-    this.timer = setInterval(() => this.wake(), this.options.pollIntervalMs ?? 5000);
-    this.wake();
+    this.runner.start();
   }
 
-  /** Stops waking, waits for the pass in flight and removes the registration (LCH:546-547). */
+  /**
+   * Stops taking work, waits for the pass in flight, hands back the requests it was working on
+   * (launches are cancelled by the provider runtime's signal) and removes the registration.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
     this.options.zk.client.off('lost', this.onLost).off('connected', this.onConnected).off('reconnected', this.onConnected);
-    await this.running?.catch(() => undefined);
+    await this.runner.stop();
+    const handlers = this.handlers;
+    this.handlers = [];
+    await Promise.all(handlers.map((h) => h.abandon().catch((err: unknown) => this.log.warn('abandoning request failed', { err: (err as Error).message }))));
     await this.registration?.unregister().catch((err: unknown) => this.log.warn('pool unregister failed', { err: (err as Error).message }));
     this.registration = undefined;
   }
 
   /** Asks for a pass now; coalesces with a pass in flight. */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.loop().finally(() => {
-      this.running = undefined;
-    });
+    if (!this.stopped) this.runner.wake();
   }
 
   /** Resolves when no pass is in flight (tests use it to settle). */
   async idle(): Promise<void> {
-    while (this.running) await this.running.catch(() => undefined);
+    await this.runner.idle();
   }
 
-  private async loop(): Promise<void> {
-    do {
-      this.again = false;
-      try {
-        if (!this.watchArmed) await this.armWatch();
-        await this.pass();
-      } catch (err) {
-        this.log.error('pool pass failed', { err: (err as Error).message });
-      }
-    } while (this.again && !this.stopped);
+  private async loopPass(): Promise<void> {
+    if (!this.watchArmed) await this.armWatch();
+    await this.pollHandlers();
+    await this.pass();
+    await this.publishPaused();
   }
 
   /** One-shot children watch, re-armed on every event; a failure leaves it to the next poll. */
@@ -144,20 +162,51 @@ export class PoolWorker {
     }
   }
 
+  /** Advances every handler; paused ones in request order (LCH:353-366), finished ones dropped. */
+  private async pollHandlers(): Promise<void> {
+    if (this.handlers.length === 0) return;
+    const order = requestComparator(this.own.labels);
+    const handlers = [...this.handlers].sort((a, b) => order(a.request, b.request));
+    for (const handler of handlers) {
+      if (this.stopped) return;
+      await handler.poll();
+    }
+    this.handlers = this.handlers.filter((h) => !h.done);
+  }
+
+  private async publishPaused(): Promise<void> {
+    const paused = this.paused;
+    if (!this.registration || this.registration.content.paused === paused) return;
+    await this.registration.update({ paused }).catch((err: unknown) => this.log.warn('cannot update pool component', { err: (err as Error).message }));
+    this.log.info(paused ? 'pool paused at quota' : 'pool unpaused');
+  }
+
   /** One pass of `_assignHandlers` over every request, in Nodepool's order (spec §4.3). */
   private async pass(): Promise<void> {
-    const { zk, provider, pool } = this.options;
+    const { zk, runtime, pool } = this.options;
+    const provider = runtime.provider;
     if (provider.config.maxConcurrency === 0) return; // LCH:121-122
     const requests = (await zk.getNodeRequests()).filter((r) => r.state === 'requested');
     if (requests.length === 0) return;
     requests.sort(requestComparator(this.own.labels));
     const registered = await zk.getRegisteredPools();
     let fulfil: FulfilContext | undefined;
+    let nodes: Node[] | undefined;
+    let cloudLimits: QuotaInformation | undefined;
     for (const request of requests) {
       if (this.stopped) return;
       const decision = assignDecision(request, this.own, registered);
       if (decision.action === 'skip') continue;
-      const reason = decision.action === 'decline' ? decision.reason : provider.declineReason?.(request, pool);
+      if (decision.action === 'consider' && request.tenant_name) {
+        const limits = this.options.tenantLimits?.().get(request.tenant_name);
+        nodes ??= await zk.getNodes();
+        if (!tenantQuotaAllows(limits, nodes, labelsQuota(provider, request.node_types, pool))) continue;
+      }
+      if (provider.launches && decision.action === 'consider') {
+        nodes ??= await zk.getNodes();
+        cloudLimits ??= await runtime.limits(new Set(nodes.filter((n) => n.provider === provider.name).map((n) => n.id as string)));
+      }
+      const reason = decision.action === 'decline' ? decision.reason : declineReason(request, provider, pool, cloudLimits);
       if (reason !== undefined) {
         // One request's trouble (e.g. deleted mid-way) must not end the pass for the others.
         await this.decline(request, reason, registered).catch((err: unknown) =>
@@ -166,8 +215,12 @@ export class PoolWorker {
         continue;
       }
       if (provider.launches) {
-        // Launching providers are not served by this slice of the engine yet.
-        this.log.debug('request left for a launching pool (not implemented)', { request: request.id });
+        // LCH:245-266: a paused pool only declines; max-concurrency counts the whole provider.
+        if (this.paused || !runtime.mayLaunch()) continue;
+        await this.accept(request).catch((err: unknown) =>
+          this.log.error('accepting request failed', { request: request.id, err: (err as Error).message }),
+        );
+        nodes = undefined; // the handler created or allocated nodes
         continue;
       }
       // Without reuse a pool that cannot launch has nothing to offer; Nodepool would lock, mark
@@ -181,9 +234,38 @@ export class PoolWorker {
     }
   }
 
+  /** Locks without waiting, re-checks (LCH:268-288) and runs a handler for the request. */
+  private async accept(request: NodeRequest): Promise<void> {
+    const { zk } = this.options;
+    const lock = await zk.lockNodeRequest(request, { blocking: false }).catch((err: unknown) => {
+      if (err instanceof NoNodeError) return undefined;
+      throw err;
+    });
+    if (!lock) return;
+    if (request.state !== 'requested' || request.declined_by.includes(this.id)) {
+      await zk.unlockNodeRequest(request).catch(() => undefined);
+      return;
+    }
+    const handler = new LaunchHandler(request, {
+      zk,
+      runtime: this.options.runtime,
+      pool: this.options.pool,
+      ownId: this.id,
+      logger: this.log,
+      tracer: this.options.tracer,
+      registeredPools: () => zk.getRegisteredPools(),
+      wake: () => this.wake(),
+      launchPollMs: this.options.launchPollMs,
+    });
+    this.handlers.push(handler);
+    await handler.run();
+    if (handler.done) this.handlers = this.handlers.filter((h) => h !== handler);
+  }
+
   /** Nodes of this provider and pool, and which free-looking ones are locked right now. */
   private async snapshot(): Promise<FulfilContext> {
-    const { zk, provider, pool } = this.options;
+    const { zk, runtime, pool } = this.options;
+    const provider = runtime.provider;
     const nodes = (await zk.getNodes()).filter((n) => n.provider === provider.name && n.pool === pool.name);
     const locked = new Set<string>();
     for (const node of nodes) {

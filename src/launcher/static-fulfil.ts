@@ -9,6 +9,9 @@ import type { Logger } from '../plugins/logger';
 import type { PoolConfig } from '../plugins/nodepool-config';
 import { NoNodeError, type ZooKeeper } from '../plugins/zookeeper';
 import type { Node } from '../zk/models/node';
+import { allocateOne, isFreeNode, releaseNodes } from './node-allocation';
+
+export { isFreeNode } from './node-allocation';
 import type { NodeRequest } from '../zk/models/node-request';
 
 /** Outcome of {@link fulfilFromReadyNodes}. */
@@ -29,18 +32,6 @@ export interface FulfilContext {
   nodes: Node[];
   /** Ids of nodes seen locked at snapshot time (someone else holds them). */
   locked: ReadonlySet<string>;
-}
-
-/** A ready, unallocated node of this provider and pool that nobody held at snapshot time. */
-export function isFreeNode(node: Node, ctx: Pick<FulfilContext, 'provider' | 'pool' | 'locked'>): boolean {
-  return (
-    node.state === 'ready' &&
-    !node.allocated_to &&
-    node.provider === ctx.provider.name &&
-    node.pool === ctx.pool.name &&
-    node.id !== null &&
-    !ctx.locked.has(node.id)
-  );
 }
 
 /**
@@ -119,49 +110,3 @@ export async function fulfilFromReadyNodes(request: NodeRequest, ctx: FulfilCont
   }
 }
 
-/**
- * Picks, locks and allocates one free node carrying `label` (spec §4.4 Reuse): the provider's
- * liveness check runs BEFORE the lock (the static provider may deregister a dead host, which
- * takes the node lock itself), then lock without waiting and re-check ready + unallocated.
- */
-async function allocateOne(request: NodeRequest, label: string, chosen: readonly Node[], ctx: FulfilContext, log: Logger): Promise<Node | undefined> {
-  const { zk, provider } = ctx;
-  for (const node of ctx.nodes) {
-    if (chosen.includes(node) || !isFreeNode(node, ctx) || !node.type.includes(label)) continue;
-    if (await zk.isNodeLocked(node.id as string)) continue;
-    if (provider.isNodeUsable && !(await provider.isNodeUsable(node))) continue;
-    const lock = await zk.lockNode(node, { blocking: false }).catch(() => undefined);
-    if (!lock) continue;
-    if (node.state !== 'ready' || node.allocated_to) {
-      await zk.unlockNode(node).catch(() => undefined);
-      continue;
-    }
-    node.allocated_to = request.id;
-    node.tenant_name = request.tenant_name;
-    node.requestor = request.requestor;
-    try {
-      await zk.storeNode(node);
-    } catch (err) {
-      await zk.unlockNode(node).catch(() => undefined);
-      log.warn('cannot allocate node', { node: node.id, err: (err as Error).message });
-      continue;
-    }
-    return node;
-  }
-  return undefined;
-}
-
-/** Unlocks our nodes, first clearing their allocation when the request is not being fulfilled. */
-async function releaseNodes(nodes: readonly Node[], zk: ZooKeeper, deallocate: boolean, log: Logger): Promise<void> {
-  for (const node of nodes) {
-    try {
-      if (deallocate) {
-        node.allocated_to = null;
-        await zk.storeNode(node);
-      }
-    } catch (err) {
-      log.warn('cannot de-allocate node', { node: node.id, err: (err as Error).message });
-    }
-    await zk.unlockNode(node).catch(() => undefined);
-  }
-}

@@ -83,7 +83,8 @@ export class FakeCloud {
 
   /** Resources one instance of `label` uses. */
   resourcesFor(label: string): Record<string, number> {
-    return { ...(this.options.labelResources?.[label] ?? { instances: 1 }) };
+    // Every instance counts as one, whatever else its label declares (as a flavor's quota does).
+    return { instances: 1, ...(this.options.labelResources?.[label] ?? {}) };
   }
 
   /** Cloud limits (unset resources unlimited). */

@@ -6,6 +6,7 @@ import { ContainerModule, injectable } from 'inversify';
 import { s } from '../config-schema';
 import { ProviderDriver, type Provider, type ProviderContext } from '../driver';
 import type { Logger } from '../logger';
+import { DEFAULT_LAUNCH_SETTINGS, type NodeLaunchSettings } from '../node-launcher';
 import type { PoolConfig, ProviderConfig } from '../nodepool-config';
 import { QuotaInformation } from '../quota';
 import type { CreateRequest, Instance, StateMachine } from '../state-machine';
@@ -61,6 +62,19 @@ export class FakeProvider implements Provider {
     return this.cloud.quotaLimits();
   }
 
+  /** From the provider section: `launch-retries`, `launch-timeout`, `boot-timeout`, `host-key-checking`. */
+  launchSettings(_label: string, _pool: PoolConfig): NodeLaunchSettings {
+    const raw = this.config.raw;
+    return {
+      ...DEFAULT_LAUNCH_SETTINGS,
+      launchRetries: raw['launch-retries'] as number,
+      launchTimeout: raw['launch-timeout'] as number,
+      bootTimeout: raw['boot-timeout'] as number,
+      hostKeyChecking: raw['host-key-checking'] as boolean,
+      username: 'zuul',
+    };
+  }
+
   quotaNeededByLabel(label: string, _pool: PoolConfig): QuotaInformation {
     return new QuotaInformation(this.cloud.resourcesFor(label));
   }
@@ -72,11 +86,19 @@ export class FakeProvider implements Provider {
  */
 export const fakeProviderSchema = s.object({
   'boot-steps': s.int().default(1),
+  'launch-retries': s.int().default(3),
+  // Seconds, fractions allowed so tests can time out quickly.
+  'launch-timeout': s.number().default(3600),
+  'boot-timeout': s.number().default(60),
+  'host-key-checking': s.bool().default(true),
   'boot-ms': s.int().default(0),
   'ip-address': s.str(),
   limits: s.dict(s.number()),
   attributes: s.dict(),
   pools: s.list(s.object({
+    'max-cores': s.int(),
+    'max-ram': s.int(),
+    azs: s.list(s.str()),
     labels: s.list(s.object({ name: s.str().required(), resources: s.dict(s.number()) })).default([]),
   })).default([]),
 });

@@ -1,0 +1,329 @@
+/**
+ * The request handler of launching pools (spec §4.4, DRV:368-787): with the request locked and
+ * `pending`, give each requested label a node, reusing a ready one when the request allows it
+ * and launching one otherwise; pause at quota; when every launch has ended, fulfil the request
+ * or decline it. The pool worker calls {@link LaunchHandler.poll} until it reports done.
+ */
+import type { Span } from '@opentelemetry/api';
+import { applyDecline } from './assign-decision';
+import { MIN_READY_REQUESTOR } from './cleanup/min-ready';
+import { allocateOne, releaseNodes } from './node-allocation';
+import type { ProviderRuntime } from './provider-runtime';
+import { hasRemainingQuota } from './quota-check';
+import type { Logger } from '../plugins/logger';
+import { DEFAULT_LAUNCH_SETTINGS, NodeLauncher, type LaunchResult } from '../plugins/node-launcher';
+import type { PoolConfig } from '../plugins/nodepool-config';
+import type { Tracer } from '../plugins/tracer';
+import type { ZooKeeper } from '../plugins/zookeeper';
+import type { PoolComponentRecord } from '../zk/models/component';
+import { Node } from '../zk/models/node';
+import type { NodeRequest } from '../zk/models/node-request';
+
+/** What a {@link LaunchHandler} works with. */
+export interface LaunchHandlerContext {
+  zk: ZooKeeper;
+  runtime: ProviderRuntime;
+  pool: PoolConfig;
+  /** Our pool launcher id (`node.launcher`, `declined_by`). */
+  ownId: string;
+  logger: Logger;
+  tracer?: Tracer;
+  /** The registered pools, read when declining (for the "everyone declined" rule). */
+  registeredPools: () => Promise<readonly PoolComponentRecord[]>;
+  /** Called when a launch ends, so the pool worker polls soon. */
+  wake: () => void;
+  /** NodeLauncher poll interval, ms (tests shorten it). */
+  launchPollMs?: number;
+}
+
+/** A launch that ended with an exception rather than a stored outcome. */
+type Outcome = LaunchResult | { state: 'error'; error: Error };
+
+/** Why a request is declined from inside the handler. */
+class DeclineRequest extends Error {}
+
+/** See the module comment. One handler per accepted request. */
+export class LaunchHandler {
+  /** `slots[i]` is the node for `request.node_types[i]` (locked by us), once it has one. */
+  private readonly slots: (Node | undefined)[];
+  private readonly launches = new Map<Node, Promise<void>>();
+  private readonly outcomes = new Map<Node, Outcome>();
+  private readonly log: Logger;
+  private readonly span: Span | undefined;
+  private az: string | null = null;
+  /** Waiting for quota: the pool reports itself paused while any handler is. */
+  paused = false;
+  /** The request is fulfilled, declined or gone and its lock released. */
+  done = false;
+
+  /** @param request locked by the caller, re-read under the lock, still `requested` */
+  constructor(readonly request: NodeRequest, private readonly ctx: LaunchHandlerContext) {
+    this.slots = request.node_types.map(() => undefined);
+    this.log = ctx.logger.child({ request: request.id });
+    this.span = ctx.tracer?.startSpan('nodepool.request', {
+      attributes: {
+        'nodepool.request': request.id ?? '',
+        'nodepool.labels': request.node_types.join(','),
+        'nodepool.requestor': request.requestor ?? '',
+        'nodepool.event_id': request.event_id ?? '',
+        'nodepool.tenant': request.tenant_name ?? '',
+        'nodepool.pool': ctx.ownId,
+      },
+    });
+  }
+
+  /** Nodes this handler holds (for the pool's label-quota bookkeeping and tests). */
+  get nodes(): Node[] {
+    return this.slots.filter((n): n is Node => n !== undefined);
+  }
+
+  /** Marks the request `pending` and starts gathering nodes (DRV:605-630). */
+  async run(): Promise<void> {
+    try {
+      this.request.state = 'pending';
+      await this.ctx.zk.storeNodeRequest(this.request);
+      this.log.info('request accepted', { labels: this.request.node_types });
+      await this.fill();
+    } catch (err) {
+      await this.decline(err instanceof DeclineRequest ? err.message : `error handling request: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Advances the handler: a paused one tries to gather its missing nodes again; once every
+   * launch has ended it fulfils or declines. True when done.
+   */
+  async poll(): Promise<boolean> {
+    if (this.done) return true;
+    try {
+      if (this.paused) {
+        await this.fill();
+        if (this.paused) return false;
+      }
+      if (this.launches.size > 0) return false;
+      // Launches the cloud refused for quota give their label back and the handler pauses.
+      let requeued = false;
+      let failed = false;
+      for (const [i, node] of this.slots.entries()) {
+        if (!node) continue;
+        const outcome = this.outcomes.get(node);
+        if (!outcome) continue; // reused node
+        if (outcome.state === 'ready') continue;
+        if (outcome.state === 'aborted') {
+          this.slots[i] = undefined;
+          this.outcomes.delete(node);
+          await this.ctx.zk.unlockNode(node).catch(() => undefined);
+          requeued = true;
+          continue;
+        }
+        failed = true;
+      }
+      if (requeued && !failed) {
+        this.ctx.runtime.invalidateQuota();
+        this.paused = true;
+        this.log.info('launch refused for quota: waiting for capacity');
+        return false;
+      }
+      if (this.slots.some((n) => !n)) {
+        await this.fill();
+        return false;
+      }
+      if (failed) {
+        await this.decline('a node launch failed');
+        return true;
+      }
+      await this.fulfil();
+    } catch (err) {
+      await this.decline(`error handling request: ${(err as Error).message}`);
+    }
+    return this.done;
+  }
+
+  /**
+   * Gives up on shutdown: cancelled launches leave their nodes `building` for a deleted-node
+   * worker, ready nodes go back to the pool and the request back to `requested` for another
+   * launcher, at once rather than after the lost-request cleanup.
+   */
+  async abandon(): Promise<void> {
+    if (this.done) return;
+    await Promise.all(this.launches.values());
+    const nodes = this.nodes;
+    const reusable = nodes.filter((n) => n.state === 'ready');
+    await releaseNodes(reusable, this.ctx.zk, true, this.log);
+    for (const node of nodes) if (!reusable.includes(node)) await this.ctx.zk.unlockNode(node).catch(() => undefined);
+    try {
+      this.request.state = 'requested';
+      this.request.nodes = [];
+      await this.ctx.zk.storeNodeRequest(this.request);
+    } catch {
+      // Gone already, or the session with it: the lost-request cleanup covers the rest.
+    }
+    await this.finish('abandoned');
+  }
+
+  /** `_waitForNodeSet` (DRV:436-583) over the labels that have no node yet. */
+  private async fill(): Promise<void> {
+    const { zk, runtime, pool } = this.ctx;
+    const provider = runtime.provider;
+    const missing = this.slots.map((n, i) => (n ? -1 : i)).filter((i) => i >= 0);
+    if (missing.length === 0) {
+      this.paused = false;
+      return;
+    }
+    let nodes = await zk.getNodes();
+    const locked = new Set<string>();
+    for (const i of missing) {
+      const label = this.request.node_types[i];
+      if (this.request.reuse) {
+        const reused = await allocateOne(this.request, label, this.nodes, { zk, provider, pool, nodes, locked }, this.log, (n) => !this.az || !n.az || n.az === this.az);
+        if (reused) {
+          this.slots[i] = reused;
+          this.az ??= reused.az;
+          this.log.info('reusing ready node', { node: reused.id, label });
+          continue;
+        }
+      }
+      const ourIds = new Set(nodes.filter((n) => n.provider === provider.name && n.id).map((n) => n.id as string));
+      const cloudAvailable = await runtime.available(ourIds);
+      if (!hasRemainingQuota({ provider, pool, label, nodes, cloudAvailable })) {
+        if (this.request.requestor === MIN_READY_REQUESTOR) throw new DeclineRequest('at quota: min-ready request declined');
+        if (!this.paused) this.log.info('pool at quota: pausing request', { label });
+        this.paused = true;
+        await this.deleteOldestUnusedNode(nodes);
+        return;
+      }
+      const node = await this.launch(label);
+      nodes = [...nodes, node];
+      this.slots[i] = node;
+    }
+    this.paused = false;
+  }
+
+  /** Creates the node (`init`, stored, locked, `building`) and starts its launch (DRV:553-583). */
+  private async launch(label: string): Promise<Node> {
+    const { zk, runtime, pool, ownId } = this.ctx;
+    const provider = runtime.provider;
+    if (!this.az) this.az = await this.chooseAz();
+    const node = new Node();
+    node.state = 'init';
+    node.type = [label];
+    node.provider = provider.name;
+    node.pool = pool.name;
+    node.launcher = ownId;
+    node.allocated_to = this.request.id;
+    node.tenant_name = this.request.tenant_name;
+    node.requestor = this.request.requestor;
+    node.az = this.az;
+    if (pool.nodeAttributes) node.attributes = { ...pool.nodeAttributes };
+    await zk.storeNode(node);
+    const lock = await zk.lockNode(node, { blocking: false });
+    if (!lock) throw new Error(`cannot lock node ${node.id} we just created`);
+    node.state = 'building';
+    await zk.storeNode(node);
+    const settings = provider.launchSettings?.(label, pool) ?? DEFAULT_LAUNCH_SETTINGS;
+    const launcher = new NodeLauncher({
+      zk, provider, node, label, pool, settings, logger: this.log, tracer: this.ctx.tracer,
+      az: this.az, pollInterval: this.ctx.launchPollMs, signal: runtime.abort.signal,
+    });
+    runtime.activeLaunches++;
+    this.log.info('launching node', { node: node.id, label });
+    const run = launcher.run().then(
+      (result) => { this.outcomes.set(node, result); },
+      (error: unknown) => { this.outcomes.set(node, { state: 'error', error: error as Error }); },
+    ).finally(() => {
+      runtime.activeLaunches--;
+      this.launches.delete(node);
+      this.ctx.wake();
+    });
+    this.launches.set(node, run);
+    return node;
+  }
+
+  /** Random pick from the pool's `azs`, else from the provider's zones (SM:636-643). */
+  private async chooseAz(): Promise<string | null> {
+    const configured = this.ctx.pool.raw.azs;
+    let azs = Array.isArray(configured) ? (configured as string[]) : [];
+    if (azs.length === 0 && this.ctx.runtime.provider.getAvailabilityZones) {
+      azs = await this.ctx.runtime.provider.getAvailabilityZones().catch(() => []);
+    }
+    return azs.length ? azs[Math.floor(Math.random() * azs.length)] : null;
+  }
+
+  /**
+   * At quota, make room (ZK:2754-2818): the oldest ready, unallocated node of this pool that we
+   * can lock is marked `deleting`, so a request that needs a different label is not starved by
+   * idle ready nodes.
+   */
+  private async deleteOldestUnusedNode(nodes: readonly Node[]): Promise<void> {
+    const { zk, runtime, pool } = this.ctx;
+    const idle = nodes
+      .filter((n) => n.provider === runtime.provider.name && n.pool === pool.name && n.state === 'ready' && !n.allocated_to && n.id)
+      .sort((a, b) => a.state_time - b.state_time);
+    for (const node of idle) {
+      if (await zk.isNodeLocked(node.id as string)) continue;
+      if (!(await zk.lockNode(node, { blocking: false }).catch(() => undefined))) continue;
+      try {
+        if (node.state !== 'ready' || node.allocated_to) continue;
+        node.state = 'deleting';
+        await zk.storeNode(node);
+        this.log.info('at quota: deleting oldest unused node', { node: node.id });
+        return;
+      } finally {
+        await zk.unlockNode(node).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Nodes unlocked, then the request stored `fulfilled`, then its lock released (DRV:784-786). */
+  private async fulfil(): Promise<void> {
+    const { zk } = this.ctx;
+    const nodes = this.slots as Node[];
+    if (!(await zk.getNodeRequest(this.request.id as string))) {
+      // Cancelled by the requestor while we launched: the nodes go back to the pool.
+      await releaseNodes(nodes, zk, true, this.log);
+      this.log.info('request vanished while being handled; nodes de-allocated');
+      await this.finish('vanished');
+      return;
+    }
+    await releaseNodes(nodes, zk, false, this.log);
+    this.request.nodes = nodes.map((n) => n.id as string);
+    this.request.state = 'fulfilled';
+    await zk.storeNodeRequest(this.request);
+    this.log.info('request fulfilled', { nodes: this.request.nodes });
+    await this.finish('fulfilled');
+  }
+
+  /**
+   * Declines (DRV:632-699): running launches are awaited, ready nodes de-allocated and unlocked
+   * (back to the pool), failed ones unlocked for the deleter; our id added to `declined_by` and
+   * the request failed when every registered pool has declined.
+   */
+  private async decline(reason: string): Promise<void> {
+    const { zk } = this.ctx;
+    await Promise.all(this.launches.values());
+    const nodes = this.nodes;
+    const ready = nodes.filter((n) => n.state === 'ready');
+    await releaseNodes(ready, zk, true, this.log);
+    for (const node of nodes) if (!ready.includes(node)) await zk.unlockNode(node).catch(() => undefined);
+    this.slots.fill(undefined);
+    try {
+      if (await zk.getNodeRequest(this.request.id as string)) {
+        applyDecline(this.request, this.ctx.ownId, await this.ctx.registeredPools());
+        this.request.nodes = [];
+        await zk.storeNodeRequest(this.request);
+        this.log.info(`declined request: ${reason}`, { state: this.request.state });
+      }
+    } catch (err) {
+      this.log.error('declining request failed', { err: (err as Error).message });
+    }
+    await this.finish(`declined: ${reason}`);
+  }
+
+  private async finish(outcome: string): Promise<void> {
+    this.done = true;
+    this.paused = false;
+    await this.ctx.zk.unlockNodeRequest(this.request).catch((err: unknown) => this.log.warn('request unlock failed', { err: (err as Error).message }));
+    this.span?.setAttribute('nodepool.request.outcome', outcome);
+    this.span?.end();
+  }
+}

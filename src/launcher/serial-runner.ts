@@ -1,0 +1,76 @@
+/**
+ * The loop every engine worker shares: run a pass now and then every interval, wake early on
+ * demand, never let two passes overlap, and on stop wait for the pass in flight. A wake during a
+ * pass asks for one more pass after it, because the event may concern something the pass has
+ * already read past.
+ */
+import type { Logger } from '../plugins/logger';
+
+/** How to build a {@link SerialRunner}. */
+export interface SerialRunnerOptions {
+  /** What the log lines call it. */
+  name: string;
+  /** Period of the timer, ms. */
+  intervalMs: number;
+  /** One pass; a rejection is logged and the next pass runs as usual. */
+  pass: () => Promise<void>;
+  logger: Logger;
+}
+
+/** See the module comment. */
+export class SerialRunner {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly options: SerialRunnerOptions) {}
+
+  /** Whether {@link stop} was called. */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Starts the timer and runs a first pass now. */
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.wake(), this.options.intervalMs);
+    this.wake();
+  }
+
+  /** Asks for a pass now; coalesces with the pass in flight. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  /** Resolves when no pass is in flight (tests use it to settle). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running.catch(() => undefined);
+  }
+
+  /** Stops waking and waits for the pass in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.idle();
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.options.pass();
+      } catch (err) {
+        this.options.logger.error(`${this.options.name} pass failed`, { err: err instanceof Error ? err.message : String(err) });
+      }
+    } while (this.again && !this.stopped);
+  }
+}

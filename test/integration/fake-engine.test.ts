@@ -1,0 +1,195 @@
+/**
+ * The engine with launching providers (the SDK's fake driver) against a real ZooKeeper:
+ * requests fulfilled by launches (init → building → ready), launch retries and launch-timeout,
+ * failed launches that decline and free their quota, quota errors that pause instead of failing,
+ * pools at quota that keep declining what they can never serve while another pool serves the
+ * rest, tenant limits, reuse:false and multi-node requests.
+ */
+import type { Launcher } from '../../src/launcher/create-launcher';
+import type { FakeProvider } from '../../src/plugins/testing/fake-provider';
+import { NODE_BODY_KEYS } from '../../src/zk/models/node';
+import { EngineHarness, sleep, waitUntil } from '../support/engine-harness';
+
+const h = new EngineHarness();
+
+function fakeProvider(launcher: Launcher, name: string): FakeProvider {
+  const runtime = launcher.engine.runtimes.get(name);
+  if (!runtime) throw new Error(`provider ${name} is not running`);
+  return runtime.provider as FakeProvider;
+}
+
+/** One fake provider; `extra` goes under the provider, `pool` under its single pool. */
+function fakeConfig(opts: { name?: string; provider?: string; pool?: string; labels?: string; top?: string } = {}): string {
+  const name = opts.name ?? 'fake-a';
+  const labels = opts.labels ?? '          - name: small\n';
+  return (
+    `labels:\n  - name: small\n  - name: big\n${opts.top ?? ''}` +
+    `providers:\n  - name: ${name}\n    driver: fake\n${opts.provider ?? ''}    pools:\n      - name: main\n${opts.pool ?? ''}        labels:\n${labels}`
+  );
+}
+
+beforeAll(async () => h.open());
+beforeEach(async () => h.reset());
+afterAll(async () => h.close());
+
+describe('launching engine (fake driver)', () => {
+  it('launches a node for a request: building then ready, every node key, used node deleted with its instance', async () => {
+    const launcher = await h.startLauncher('a', fakeConfig({ provider: '    boot-steps: 3\n' }));
+    const cloud = fakeProvider(launcher, 'fake-a').cloud;
+    const sub = await h.zuul.submit({ labels: ['small'] });
+    const seenBuilding = await waitUntil('a building node', async () => (await h.nodes((n) => n.state === 'building')).length > 0);
+    expect(seenBuilding).toBe(true);
+    const req = await h.zuul.waitFor(sub.id, ['fulfilled', 'failed'], 15000);
+    expect(req.state).toBe('fulfilled');
+    expect(req.declined_by).toEqual([]);
+    const node = (await h.zk.getNode(req.nodes[0]))!;
+    const raw = JSON.parse((await h.client.get(`/nodepool/nodes/${node.id}`)).data!.toString()) as Record<string, unknown>;
+    expect(Object.keys(raw).sort()).toEqual([...NODE_BODY_KEYS].sort());
+    expect(node).toMatchObject({
+      state: 'ready', type: ['small'], provider: 'fake-a', pool: 'main', allocated_to: sub.id,
+      host_keys: ['ssh-rsa FAKEKEY'], resources: { instances: 1 }, connection_type: 'ssh', username: 'zuul',
+    });
+    expect(node.launcher).toMatch(/^a-PoolWorker\.fake-a-main-[0-9a-f]{32}$/);
+    expect(node.external_id).toBe([...cloud.instances.keys()][0]);
+    expect(cloud.instances.get(node.external_id as string)?.metadata).toMatchObject({
+      nodepool_node_id: node.id, nodepool_provider_name: 'fake-a', nodepool_pool_name: 'main',
+    });
+    // The request lock is released once fulfilled.
+    expect(await h.client.getChildren(`/nodepool/requests-lock/${sub.id}`).catch(() => [])).toEqual([]);
+
+    const nodeSet = await h.zuul.accept(req);
+    await h.zuul.release(nodeSet);
+    await waitUntil('the used node deleted', async () => !(await h.zk.getNode(node.id as string)));
+    expect(cloud.instances.size).toBe(0);
+  });
+
+  it('retries a failing launch up to launch-retries on the same node', async () => {
+    const launcher = await h.startLauncher('a', fakeConfig({ provider: '    launch-retries: 3\n' }));
+    const cloud = fakeProvider(launcher, 'fake-a').cloud;
+    cloud.failNext(2);
+    const req = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled', 'failed'], 15000);
+    expect(req.state).toBe('fulfilled');
+    expect(cloud.creates).toBe(3);
+    expect(cloud.instances.size).toBe(1); // the two failed attempts were cleaned up
+    expect(await h.nodes()).toHaveLength(1);
+  });
+
+  it('a launch-timeout counts as a failed attempt and deletes what it created', async () => {
+    const launcher = await h.startLauncher('a', fakeConfig({ provider: '    launch-retries: 2\n    launch-timeout: 0.5\n' }));
+    const cloud = fakeProvider(launcher, 'fake-a').cloud;
+    cloud.hangNext(1);
+    const req = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled', 'failed'], 15000);
+    expect(req.state).toBe('fulfilled');
+    expect(cloud.creates).toBe(2);
+    expect(cloud.instances.size).toBe(1);
+  });
+
+  it('a launch that fails every attempt fails the request (our pool in declined_by) and frees its quota', async () => {
+    const launcher = await h.startLauncher('a', fakeConfig({ provider: '    launch-retries: 2\n', pool: '        max-servers: 1\n' }));
+    const cloud = fakeProvider(launcher, 'fake-a').cloud;
+    cloud.failNext(2);
+    const failed = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled', 'failed'], 15000);
+    expect(failed.state).toBe('failed');
+    expect(failed.declined_by).toEqual([launcher.engine.pools[0].id]);
+    await waitUntil('the failed node deleted', async () => (await h.nodes()).length === 0);
+    // max-servers 1: the next request gets the slot the failed node held.
+    const ok = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled', 'failed'], 15000);
+    expect(ok.state).toBe('fulfilled');
+  });
+
+  it('a quota error from the cloud aborts the launch without failing the request; the pool pauses and serves it later', async () => {
+    const launcher = await h.startLauncher('a', fakeConfig());
+    const cloud = fakeProvider(launcher, 'fake-a').cloud;
+    cloud.quotaNext(2);
+    const req = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled', 'failed'], 15000);
+    expect(req.state).toBe('fulfilled');
+    expect(req.declined_by).toEqual([]);
+    expect(cloud.creates).toBe(3);
+  });
+
+  it('at max-servers: waits (pool paused) instead of failing, declines what can never fit, and another pool serves the rest', async () => {
+    const a = await h.startLauncher('a', fakeConfig({
+      pool: '        max-servers: 1\n        max-cores: 4\n',
+      labels: '          - name: small\n            resources: {cores: 2}\n          - name: big\n            resources: {cores: 8}\n',
+    }));
+    // Alone, pool A declines what can never fit its max-cores (4) and the request fails.
+    const never = await h.zuul.waitFor((await h.zuul.submit({ labels: ['big'] })).id, ['fulfilled', 'failed'], 15000);
+    expect(never.state).toBe('failed');
+    expect(never.declined_by).toEqual([a.engine.pools[0].id]);
+    const first = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled', 'failed'], 15000);
+    expect(first.state).toBe('fulfilled');
+    const held = await h.zuul.accept(first);
+    // Pool full: a second small request waits, pending under A's lock, the pool marked paused.
+    const waiting = await h.zuul.submit({ labels: ['small'] });
+    await waitUntil('the pool paused', async () => a.engine.pools[0].paused);
+    const comps = await h.client.getChildren('/nodepool/components/pool');
+    const record = JSON.parse((await h.client.get(`/nodepool/components/pool/${comps[0]}`)).data!.toString()) as { paused: boolean };
+    expect(record.paused).toBe(true);
+    // A second provider: while A stays paused, new requests flow to B and none waits on A.
+    await h.startLauncher('b', fakeConfig({ name: 'fake-b', labels: '          - name: small\n          - name: big\n' }));
+    for (const labels of [['small'], ['big'], ['small', 'big']]) {
+      const req = await h.zuul.waitFor((await h.zuul.submit({ labels })).id, ['fulfilled', 'failed'], 15000);
+      expect(req.state).toBe('fulfilled');
+      for (const id of req.nodes) expect((await h.zk.getNode(id))?.provider).toBe('fake-b');
+    }
+    expect((await h.zk.getNodeRequest(waiting.id))?.state).toBe('pending');
+    expect(a.engine.pools[0].paused).toBe(true);
+    // Capacity frees: the waiting request is served by pool A.
+    await h.zuul.release(held);
+    const served = await h.zuul.waitFor(waiting.id, ['fulfilled', 'failed'], 15000);
+    expect(served.state).toBe('fulfilled');
+    expect((await h.zk.getNode(served.nodes[0]))?.provider).toBe('fake-a');
+    await waitUntil('the pool unpaused', async () => !a.engine.pools[0].paused);
+  });
+
+  it('tenant-resource-limits defer a tenant over its limit without failing, other tenants flow', async () => {
+    await h.startLauncher('a', fakeConfig({ top: 'tenant-resource-limits:\n  - tenant-name: t1\n    max-servers: 1\n' }));
+    const first = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'], tenant: 't1' })).id, ['fulfilled', 'failed'], 15000);
+    const held = await h.zuul.accept(first);
+    const second = await h.zuul.submit({ labels: ['small'], tenant: 't1' });
+    const other = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'], tenant: 't2' })).id, ['fulfilled', 'failed'], 15000);
+    expect(other.state).toBe('fulfilled');
+    expect((await h.zk.getNodeRequest(second.id))?.state).toBe('requested');
+    await h.zuul.release(held);
+    expect((await h.zuul.waitFor(second.id, ['fulfilled', 'failed'], 15000)).state).toBe('fulfilled');
+  });
+
+  it('reuse:false launches a new node although a ready one exists; multi-node requests get index-aligned nodes', async () => {
+    await h.startLauncher('a', fakeConfig({ labels: '          - name: small\n          - name: big\n' }));
+    const first = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled', 'failed'], 15000);
+    const set = await h.zuul.accept(first);
+    // Give the node back as ready and unallocated (as min-ready does), then ask without reuse.
+    const ready = set.nodes[0];
+    ready.state = 'ready';
+    ready.allocated_to = null;
+    await h.zk.storeNode(ready);
+    for (const lock of set.locks) await lock.release();
+    const noReuse = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'], reuse: false })).id, ['fulfilled', 'failed'], 15000);
+    expect(noReuse.state).toBe('fulfilled');
+    expect(noReuse.nodes[0]).not.toBe(ready.id);
+    const reuse = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled', 'failed'], 15000);
+    expect(reuse.nodes).toEqual([ready.id]);
+
+    const multi = await h.zuul.waitFor((await h.zuul.submit({ labels: ['big', 'small', 'big'] })).id, ['fulfilled', 'failed'], 15000);
+    expect(multi.state).toBe('fulfilled');
+    const types = await Promise.all(multi.nodes.map(async (id) => (await h.zk.getNode(id))?.type));
+    expect(types).toEqual([['big'], ['small'], ['big']]);
+    expect(new Set(multi.nodes).size).toBe(3);
+  });
+
+  it('min-ready keeps ready nodes; max-ready-age deletes them when they grow old', async () => {
+    await h.startLauncher('a', fakeConfig({ top: '' }).replace('  - name: small\n', '  - name: small\n    min-ready: 2\n'));
+    await waitUntil('two ready unallocated small nodes', async () => (await h.nodes((n) => n.state === 'ready' && !n.allocated_to)).length === 2);
+    await sleep(600);
+    expect((await h.nodes()).length).toBe(2); // no over-provisioning
+    // Taking one makes min-ready launch a replacement.
+    const req = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled', 'failed'], 15000);
+    expect(req.state).toBe('fulfilled');
+    await waitUntil('two ready unallocated again', async () => (await h.nodes((n) => n.state === 'ready' && !n.allocated_to)).length === 2);
+    await h.stopLaunchers();
+
+    await h.startLauncher('a', fakeConfig().replace('  - name: small\n', '  - name: small\n    max-ready-age: 1\n'));
+    await waitUntil('unallocated ready nodes deleted by max-ready-age', async () => (await h.nodes((n) => !n.allocated_to)).length === 0, 20000);
+    expect((await h.nodes()).map((n) => n.allocated_to)).toEqual([req.id]);
+  });
+});

@@ -192,4 +192,49 @@ describe('launching engine (fake driver)', () => {
     await waitUntil('unallocated ready nodes deleted by max-ready-age', async () => (await h.nodes((n) => !n.allocated_to)).length === 0, 20000);
     expect((await h.nodes()).map((n) => n.allocated_to)).toEqual([req.id]);
   });
+
+  it('a held node is deleted once its hold_expiration passed; one without expiry stays', async () => {
+    await h.startLauncher('a', fakeConfig());
+    const expiring = await h.zuul.accept(await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled'], 15000));
+    const forever = await h.zuul.accept(await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled'], 15000));
+    await h.zuul.release(expiring, { state: 'hold', comment: 'debug', holdExpiration: 1 });
+    await h.zuul.release(forever, { state: 'hold', comment: 'debug' });
+    await waitUntil('the expired hold deleted', async () => !(await h.zk.getNode(expiring.nodeIds[0])), 20000);
+    await sleep(1000);
+    expect((await h.zk.getNode(forever.nodeIds[0]))?.state).toBe('hold');
+  });
+
+  it('deletes a leaked instance (our tags, no node) on the second cleanup pass only; never ours or untagged ones', async () => {
+    const launcher = await h.startLauncher('a', fakeConfig(), { cleanupIntervalMs: 3_600_000 });
+    const cloud = fakeProvider(launcher, 'fake-a').cloud;
+    const req = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled'], 15000);
+    const ours = (await h.zk.getNode(req.nodes[0]))!.external_id as string;
+    const leak = cloud.createMachine({ hostname: 'np9999', label: 'small', pool: 'main', imageExternalId: null, metadata: { nodepool_node_id: '9999999999', nodepool_pool_name: 'main', nodepool_provider_name: 'fake-a' }, nodeId: '9999999999', requestId: null, az: null });
+    const other = cloud.createMachine({ hostname: 'foreign', label: 'small', pool: 'main', imageExternalId: null, metadata: { nodepool_node_id: '9999999998', nodepool_provider_name: 'someone-else' }, nodeId: '9999999998', requestId: null, az: null });
+    const untagged = cloud.createMachine({ hostname: 'pet', label: 'small', pool: 'main', imageExternalId: null, metadata: {}, nodeId: '', requestId: null, az: null });
+    for (const m of [leak, other, untagged]) while (!m.complete) await m.advance();
+    expect(cloud.instances.size).toBe(4);
+    const cleanup = launcher.engine.cleanup!;
+    await cleanup.idle();
+    await cleanup.pass();
+    expect([...cloud.instances.keys()]).toContain(leak.externalId);
+    await cleanup.pass();
+    expect([...cloud.instances.keys()].sort()).toEqual([ours, other.externalId, untagged.externalId].sort());
+  });
+
+  it('a graceful stop hands pending requests back at once; the next launcher of the provider reaps the half-built node', async () => {
+    await h.startLauncher('a', fakeConfig({ provider: '    boot-ms: 60000\n' }));
+    const sub = await h.zuul.submit({ labels: ['small'] });
+    await waitUntil('pending with a building node', async () =>
+      (await h.zk.getNodeRequest(sub.id))?.state === 'pending' && (await h.nodes((n) => n.state === 'building')).length === 1);
+    const [building] = await h.nodes((n) => n.state === 'building');
+    await h.stopLaunchers();
+    const back = await h.zk.getNodeRequest(sub.id);
+    expect(back).toMatchObject({ state: 'requested', nodes: [], declined_by: [] });
+    expect(await h.zk.isNodeLocked(building.id as string)).toBe(false);
+    // The same provider, restarted: it deletes the orphan and serves the request.
+    await h.startLauncher('a2', fakeConfig());
+    expect((await h.zuul.waitFor(sub.id, ['fulfilled', 'failed'], 15000)).state).toBe('fulfilled');
+    await waitUntil('the orphan building node deleted', async () => !(await h.zk.getNode(building.id as string)));
+  });
 });

@@ -21,6 +21,7 @@ export * from './quota';
 export * from './state-machine';
 export * from './run-state-machine';
 export * from './nodescan';
+export * from './ssh-keyscan';
 export * from './node-launcher';
 export * from './node-deleter';
 export * from './driver';

@@ -4,6 +4,12 @@
  */
 import net from 'node:net';
 import { cancellableSleep, throwIfCancelled } from './run-state-machine';
+import { scanHostKeys } from './ssh-keyscan';
+
+/** Connection types whose host keys are gathered (the others only need the TCP connect). */
+export function gathersHostKeys(connectionType: string | null): boolean {
+  return connectionType === null || connectionType === 'ssh' || connectionType === 'network_cli';
+}
 
 /** The node did not become reachable within the boot timeout (Nodepool's keyscan failure). */
 export class NodescanError extends Error {
@@ -52,9 +58,10 @@ function connectOnce(host: string, port: number, timeoutMs: number): Promise<voi
  * Scans a node and returns its host keys (`"<type> <base64>"`). IPs containing `fake` give
  * {@link FAKE_HOST_KEYS} without any network access, as in Nodepool's tests.
  *
- * Otherwise the scan retries TCP connects until one succeeds or `timeoutMs` passes
- * ({@link NodescanError}). The SSH negotiation that gathers the keys of ssh/network_cli nodes is
- * not implemented yet, so a reachable real node yields no keys.
+ * Otherwise the scan retries until `timeoutMs` passes ({@link NodescanError}): a TCP connect,
+ * then for ssh/network_cli nodes one SSH handshake per host-key algorithm (a booting node's port
+ * may accept before sshd answers, so a failed handshake is retried too). Other connection types
+ * have no keys: the connect is enough.
  */
 export async function nodescan(options: NodescanOptions): Promise<string[]> {
   if (options.host.includes('fake')) return [...FAKE_HOST_KEYS];
@@ -68,7 +75,8 @@ export async function nodescan(options: NodescanOptions): Promise<string[]> {
     if (remaining <= 0) break;
     try {
       await connectOnce(options.host, options.port, Math.min(attemptCap, remaining));
-      return [];
+      if (!gathersHostKeys(options.connectionType)) return [];
+      return await scanHostKeys(options.host, options.port, Math.min(attemptCap, Math.max(1, deadline - performance.now())));
     } catch (err) {
       // Refused / unreachable is the normal state of a booting node: retry quietly.
       lastError = err;

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { Server, utils } from 'ssh2';
 import { checkHost, resolveHost, StaticHostError, tcpReachable } from './host-check';
 import type { StaticNodeConfig } from './static-provider-schema';
 
@@ -25,12 +26,34 @@ async function closedPort(): Promise<number> {
 }
 
 describe('host check (spec drivers-config §2.3)', () => {
-  it('connects to a listening port and gives the configured keys for ssh, none for winrm', async () => {
+  it('a listening port is enough for winrm (no keys); ssh also needs an SSH handshake', async () => {
     await withServer(async (port) => {
       expect(await tcpReachable('127.0.0.1', port, 1)).toBe(true);
-      expect(await checkHost(hostConfig({ 'connection-port': port }), 't')).toEqual(['ssh-rsa AAAA']);
       expect(await checkHost(hostConfig({ 'connection-port': port, 'connection-type': 'winrm' }), 't')).toEqual([]);
+      await expect(checkHost(hostConfig({ 'connection-port': port }), '(t)')).rejects.toThrow('(t): ConnectionTimeoutException');
     });
+  });
+
+  it('scans the keys of a real SSH server; every configured host-key must be among them', async () => {
+    const ed = utils.generateKeyPairSync('ed25519');
+    const rsa = utils.generateKeyPairSync('rsa', { bits: 2048 });
+    const server = new Server({ hostKeys: [ed.private, rsa.private] }, (c) => {
+      c.on('error', () => undefined);
+      c.on('authentication', (ctx) => ctx.reject());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const edPublic = `ssh-ed25519 ${ed.public.split(/\s+/)[1]}`;
+      const keys = await checkHost(hostConfig({ 'connection-port': port, 'host-key': [`${edPublic} root@host`] }), 't');
+      expect(keys.map((k) => k.split(' ')[0]).sort()).toEqual(['ssh-ed25519', 'ssh-rsa']);
+      expect(keys).toContain(edPublic);
+      expect(await checkHost(hostConfig({ 'connection-port': port, 'host-key': [] }), 't')).toEqual(keys);
+      await expect(checkHost(hostConfig({ 'connection-port': port, 'host-key': ['ssh-rsa AAAAnotthekey'] }), '(h, zuul, 22)'))
+        .rejects.toThrow(/^\(h, zuul, 22\): host key mismatches \(ssh-ed25519 /);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it('gives up on a closed port after the timeout with ConnectionTimeoutException', async () => {

@@ -1,12 +1,10 @@
 /**
  * Reachability and host-key check of a static host (spec drivers-config §2.3), plus the name
  * resolution of a registration record (§2.2).
- *
- * There is no SSH library among our dependencies, so where Nodepool completes an SSH handshake
- * and scans host keys we only open a TCP connection, and record the configured `host-key` list.
  */
 import dns from 'node:dns/promises';
 import net from 'node:net';
+import { scanHostKeys } from '@nodepool-ts/sdk';
 import type { StaticNodeConfig } from './static-provider-schema';
 
 /** A host failed its check; the message names the host tuple, like Nodepool's StaticNodeError. */
@@ -70,18 +68,35 @@ export async function tcpReachable(host: string, port: number, timeoutSeconds: n
 /**
  * Checks a host before its records are registered or updated and gives the host keys to record.
  * ssh/network_cli with `host-key-checking: false` touches no network and returns the configured
- * keys; every other case needs a TCP connection (for non-ssh types even with checking off, as in
- * Nodepool) and non-ssh types get no keys.
+ * keys. Otherwise the host must accept a TCP connection within its `timeout` (for non-ssh types
+ * even with checking off, as in Nodepool; they get no keys); ssh types then have their keys
+ * scanned, and every configured `host-key` must be among them.
  *
- * @throws StaticHostError `"<tuple>: ConnectionTimeoutException"` when the host cannot be reached
+ * @throws StaticHostError `"<tuple>: ConnectionTimeoutException"` when the host cannot be
+ *   reached or does not complete an SSH handshake, `"<tuple>: host key mismatches (...)"` when a
+ *   configured key is not presented
  */
 export async function checkHost(n: StaticNodeConfig, tuple: string): Promise<string[]> {
   const gather = gathersHostKeys(n);
   if (gather && !n['host-key-checking']) return [...n['host-key']];
+  const started = Date.now();
   if (!(await tcpReachable(n.name, n['connection-port'], n.timeout))) {
     throw new StaticHostError(`${tuple}: ConnectionTimeoutException`);
   }
-  return gather ? [...n['host-key']] : [];
+  if (!gather) return [];
+  const left = Math.max(1000, n.timeout * 1000 - (Date.now() - started));
+  let scanned: string[];
+  try {
+    scanned = await scanHostKeys(n.name, n['connection-port'], left);
+  } catch {
+    throw new StaticHostError(`${tuple}: ConnectionTimeoutException`);
+  }
+  // Compare type and key only: a configured entry may carry a trailing comment.
+  const bare = (k: string): string => k.trim().split(/\s+/).slice(0, 2).join(' ');
+  const seen = new Set(scanned.map(bare));
+  const missing = n['host-key'].filter((k) => !seen.has(bare(k)));
+  if (missing.length > 0) throw new StaticHostError(`${tuple}: host key mismatches (${scanned.join(', ')})`);
+  return scanned;
 }
 
 /** Addresses of a registration record: the first result of resolving the host name. */

@@ -30,6 +30,7 @@ export class DeletedNodeWorker {
   private readonly log: Logger;
   private readonly runner: SerialRunner;
   private stopped = false;
+  private unsubscribe: Array<() => void> = [];
   // Aborted on stop so a slow provider delete does not hold up shutdown; the node is unlocked
   // and retried by whichever launcher runs next.
   private readonly abort = new AbortController();
@@ -39,14 +40,28 @@ export class DeletedNodeWorker {
     this.runner = new SerialRunner({ name: 'deleted-node', intervalMs: options.intervalMs ?? 5000, pass: () => this.pass(), logger: this.log });
   }
 
-  /** Runs a first pass now, then one every interval. */
+  /**
+   * Runs a first pass now, then one every interval, and one as soon as the cache shows a node of
+   * ours in a state to delete, or a request gone (its ready nodes go back to the pool).
+   */
   start(): void {
+    const { zk, providers } = this.options;
+    this.unsubscribe = [
+      zk.onNodeChange((_id, current) => {
+        if (current?.provider && providers.has(current.provider) && DELETABLE.has(current.state)) this.wake();
+      }),
+      zk.onRequestChange((_id, current) => {
+        if (!current) this.wake();
+      }),
+    ];
     this.runner.start();
   }
 
   /** Stops the timer, aborts a running delete and waits for the pass in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
     this.abort.abort();
     await this.runner.stop();
   }

@@ -92,6 +92,8 @@ export class LauncherEngine implements LifecycleContribution {
     const source = c.get<NodepoolConfigSource>(NodepoolConfigSource);
     const zk = c.get<ZooKeeper>(ZooKeeper);
     this.context = { zk, logger: c.get<Logger>(Logger), tracer: c.get<Tracer>(Tracer), metrics: c.get<Metrics>(Metrics), config: source.current() };
+    // Everything below reads nodes and requests from the cache and wakes on its events.
+    await zk.startCache();
     await this.apply(source.current());
     this.deletedNodeWorker = new DeletedNodeWorker({
       zk, providers: this.providers, logger: this.context.logger, tracer: this.context.tracer, intervalMs: this.options.deletedNodeIntervalMs,

@@ -3,9 +3,9 @@
  * passes over `/nodepool/requests` in Nodepool's order. Each pass first advances the pool's
  * request handlers (launches that ended, paused requests waiting for quota), then declines what
  * no pool can serve and takes what this pool can: from ready nodes for providers that never
- * launch (static), through a {@link LaunchHandler} for the others. A children watch on the
- * request root wakes it within milliseconds of a new request; a slow poll covers lost watches
- * and changes a watch cannot see (a node becoming free, a request released by another launcher).
+ * launch (static), through a {@link LaunchHandler} for the others. The ZooKeeper cache's change
+ * events wake it within milliseconds of a new request or a node of its provider changing; a slow
+ * poll is the safety net.
  */
 import { applyDecline, assignDecision, type OwnPool } from './assign-decision';
 import { declineReason } from './decline-reasons';
@@ -24,7 +24,6 @@ import { NoNodeError, type ComponentRegistration, type ZooKeeper } from '../plug
 import { MODEL_API, type PoolComponentRecord } from '../zk/models/component';
 import type { Node } from '../zk/models/node';
 import type { NodeRequest } from '../zk/models/node-request';
-import { REQUEST_ROOT } from '../zk/nodepool-paths';
 
 /** How to build a {@link PoolWorker}. */
 export interface PoolWorkerOptions {
@@ -57,11 +56,7 @@ export class PoolWorker {
   private registration: ComponentRegistration<PoolComponentRecord> | undefined;
   private handlers: LaunchHandler[] = [];
   private stopped = false;
-  private watchArmed = false;
-  // A new session loses every watch without firing it: note that, and re-arm on reconnect.
-  private readonly onLost = (): void => {
-    this.watchArmed = false;
-  };
+  private unsubscribe: Array<() => void> = [];
   private readonly onConnected = (): void => this.wake();
 
   constructor(private readonly options: PoolWorkerOptions) {
@@ -105,13 +100,26 @@ export class PoolWorker {
     };
   }
 
-  /** Registers the pool (already `running`, LCH:478), arms the watch and runs a first pass. */
+  /**
+   * Registers the pool (already `running`, LCH:478), follows the cache's changes (the engine
+   * started it) and runs a first pass.
+   */
   async start(): Promise<void> {
-    const { zk } = this.options;
+    const { zk, runtime } = this.options;
     this.registration = await zk.registerComponent('pool', this.record());
-    await zk.client.ensurePath(REQUEST_ROOT);
-    zk.client.on('lost', this.onLost).on('connected', this.onConnected).on('reconnected', this.onConnected);
-    await this.armWatch();
+    const provider = runtime.provider.name;
+    this.unsubscribe = [
+      // A request to consider: new, or back to `requested` (released, or reset after a crash).
+      zk.onRequestChange((_id, current, previous) => {
+        if (current?.state === 'requested' && previous?.state !== 'requested') this.wake();
+      }),
+      // A node of ours changed: maybe free again, maybe quota freed, maybe a launch ended.
+      zk.onNodeChange((_id, current, previous) => {
+        if ((current ?? previous)?.provider === provider && current?.state !== previous?.state) this.wake();
+        else if (current?.provider === provider && current.state === 'ready' && !current.allocated_to && previous?.allocated_to) this.wake();
+      }),
+    ];
+    zk.client.on('connected', this.onConnected).on('reconnected', this.onConnected);
     this.runner.start();
   }
 
@@ -121,7 +129,9 @@ export class PoolWorker {
    */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.options.zk.client.off('lost', this.onLost).off('connected', this.onConnected).off('reconnected', this.onConnected);
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
+    this.options.zk.client.off('connected', this.onConnected).off('reconnected', this.onConnected);
     await this.runner.stop();
     const handlers = this.handlers;
     this.handlers = [];
@@ -141,25 +151,9 @@ export class PoolWorker {
   }
 
   private async loopPass(): Promise<void> {
-    if (!this.watchArmed) await this.armWatch();
     await this.pollHandlers();
     await this.pass();
     await this.publishPaused();
-  }
-
-  /** One-shot children watch, re-armed on every event; a failure leaves it to the next poll. */
-  private async armWatch(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      await this.options.zk.client.getChildren(REQUEST_ROOT, () => {
-        this.watchArmed = false;
-        this.wake();
-      });
-      this.watchArmed = true;
-    } catch (err) {
-      this.watchArmed = false;
-      this.log.debug('cannot watch the request root', { err: (err as Error).message });
-    }
   }
 
   /** Advances every handler; paused ones in request order (LCH:353-366), finished ones dropped. */

@@ -202,8 +202,25 @@ export interface RegisteredComponent<T extends ComponentRecord = ComponentRecord
   record: T;
 }
 
+/**
+ * A record changed in ZooKeeper, as the cache saw it: `current` undefined = removed (or
+ * unreadable), `previous` undefined = new.
+ */
+export type RecordListener<T> = (id: string, current: T | undefined, previous: T | undefined) => void;
+
 /** Nodepool's ZooKeeper tree, as a driver and the engine use it. */
 export interface ZooKeeper {
+  /**
+   * Starts the watch-maintained cache of nodes and requests: afterwards {@link getNodes},
+   * {@link getNodeRequests} and the id lists are answered from memory (they may lag ZooKeeper by
+   * one event: lock and re-read before acting), and change listeners are called. Idempotent.
+   */
+  startCache(): Promise<void>;
+  /** Subscribes to node changes seen by the cache (none before {@link startCache}). */
+  onNodeChange(listener: RecordListener<Node>): () => void;
+  /** Subscribes to request changes seen by the cache (none before {@link startCache}). */
+  onRequestChange(listener: RecordListener<NodeRequest>): () => void;
+
   /** The raw client, for paths this interface does not cover. */
   readonly client: ZooKeeperClient;
 

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../plugins/logger';
 import type {
-  ComponentRegistration, LockAcquireOptions, NodeLockOptions, RegisteredComponent, ZooKeeper,
+  ComponentRegistration, RecordListener, LockAcquireOptions, NodeLockOptions, RegisteredComponent, ZooKeeper,
   ZooKeeperClient, ZooKeeperLock,
 } from '../plugins/zookeeper';
 import { registerComponent, listComponents } from './component-registry';
@@ -19,6 +19,7 @@ import { NodeRequest, type RequestState } from './models/node-request';
 import { waitForNodeRequest } from './wait-for-request';
 import { NODE_ROOT, REQUEST_ROOT, nodeLockPath, nodePath, requestLockPath, requestPath } from './nodepool-paths';
 import { NoNodeError } from './zk-errors';
+import { ZnodeCache, type CachedZnode } from './znode-cache';
 import { mapLimit } from './zk-path';
 
 /** Parallel reads when listing many records; the client pipelines them on one socket. */
@@ -31,10 +32,59 @@ export class NodepoolZk implements ZooKeeper {
   private readonly nodeLocks = new WeakMap<Node, KazooLock>();
   private readonly requestLocks = new WeakMap<NodeRequest, KazooLock>();
 
+  private nodeCache: ZnodeCache | undefined;
+  private requestCache: ZnodeCache | undefined;
+  // Unreadable cached records are logged once per version, not on every read of the cache.
+  private readonly reportedBad = new Set<string>();
+
   constructor(
     readonly client: ZooKeeperClient,
     private readonly logger: Logger,
   ) {}
+
+  // ---- cache ----------------------------------------------------------------------------------
+
+  async startCache(): Promise<void> {
+    this.nodeCache ??= new ZnodeCache(this.client, NODE_ROOT, this.logger);
+    this.requestCache ??= new ZnodeCache(this.client, REQUEST_ROOT, this.logger);
+    await Promise.all([this.nodeCache.start(), this.requestCache.start()]);
+  }
+
+  /** Stops following changes; reads go to ZooKeeper again. */
+  stopCache(): void {
+    this.nodeCache?.stop();
+    this.requestCache?.stop();
+    this.nodeCache = undefined;
+    this.requestCache = undefined;
+  }
+
+  onNodeChange(listener: RecordListener<Node>): () => void {
+    const cache = this.nodeCache;
+    if (!cache) return () => undefined;
+    return cache.subscribe((id, current, previous) => listener(id, this.parseCached(current, 'node'), this.parseCached(previous, 'node')));
+  }
+
+  onRequestChange(listener: RecordListener<NodeRequest>): () => void {
+    const cache = this.requestCache;
+    if (!cache) return () => undefined;
+    return cache.subscribe((id, current, previous) => listener(id, this.parseCached(current, 'request'), this.parseCached(previous, 'request')));
+  }
+
+  private parseCached(entry: CachedZnode | undefined, what: 'node'): Node | undefined;
+  private parseCached(entry: CachedZnode | undefined, what: 'request'): NodeRequest | undefined;
+  private parseCached(entry: CachedZnode | undefined, what: 'node' | 'request'): Node | NodeRequest | undefined {
+    if (!entry || entry.data.length === 0) return undefined;
+    const path = what === 'node' ? nodePath(entry.id) : requestPath(entry.id);
+    try {
+      return what === 'node' ? Node.parse(entry.id, entry.data, entry.version, path) : NodeRequest.parse(entry.id, entry.data, entry.version, path);
+    } catch (err) {
+      const key = `${path}@${entry.version}`;
+      if (this.reportedBad.has(key)) return undefined;
+      if (this.reportedBad.size > 10_000) this.reportedBad.clear();
+      this.reportedBad.add(key);
+      return this.tolerate(err, what, path);
+    }
+  }
 
   // ---- nodes ----------------------------------------------------------------------------------
 
@@ -44,6 +94,7 @@ export class NodepoolZk implements ZooKeeper {
       const { data, stat } = await this.client.get(path);
       // An empty znode is what a lock's ensure_path leaves behind for a deleted node (spec §3.3);
       // Nodepool treats it as "no node" and its cleanup removes it.
+      if (data) this.nodeCache?.noteWrite(id, data, stat.version);
       if (!data || data.length === 0) return undefined;
       return Node.parse(id, data, stat.version, path);
     } catch (err) {
@@ -52,10 +103,14 @@ export class NodepoolZk implements ZooKeeper {
   }
 
   async getNodeIds(): Promise<string[]> {
+    if (this.nodeCache?.isSynced) return this.nodeCache.ids();
     return this.children(NODE_ROOT);
   }
 
   async getNodes(): Promise<Node[]> {
+    if (this.nodeCache?.isSynced) {
+      return this.nodeCache.values().map((e) => this.parseCached(e, 'node')).filter((n): n is Node => n !== undefined);
+    }
     const nodes = await mapLimit(await this.getNodeIds(), READ_CONCURRENCY, (id) => this.getNode(id));
     return nodes.filter((n): n is Node => n !== undefined);
   }
@@ -64,9 +119,11 @@ export class NodepoolZk implements ZooKeeper {
     if (node.id) throw new Error(`node ${node.id} already exists; use storeNode`);
     // created_time = the initial state_time, like Nodepool's storeNode (ZK:2659-2665).
     node.created_time = node.state_time || Date.now() / 1000;
-    const path = await this.client.create(`${NODE_ROOT}/`, node.serialize(), { sequential: true, makeParents: true });
+    const data = node.serialize();
+    const path = await this.client.create(`${NODE_ROOT}/`, data, { sequential: true, makeParents: true });
     node.id = path.slice(path.lastIndexOf('/') + 1);
     node.version = 0;
+    this.nodeCache?.noteWrite(node.id, data, 0);
     return node;
   }
 
@@ -76,8 +133,10 @@ export class NodepoolZk implements ZooKeeper {
       return;
     }
     // Unconditional like Nodepool (ZK:2675): the node lock is what serialises writers.
-    const stat = await this.client.set(nodePath(node.id), node.serialize());
+    const data = node.serialize();
+    const stat = await this.client.set(nodePath(node.id), data);
     node.version = stat.version;
+    this.nodeCache?.noteWrite(node.id, data, stat.version);
   }
 
   async deleteNode(node: Node): Promise<void> {
@@ -94,6 +153,7 @@ export class NodepoolZk implements ZooKeeper {
       throw err;
     }
     await this.client.deleteRecursive(path);
+    this.nodeCache?.noteDelete(node.id);
   }
 
   async lockNode(node: Node, options: NodeLockOptions = {}): Promise<ZooKeeperLock | undefined> {
@@ -138,6 +198,7 @@ export class NodepoolZk implements ZooKeeper {
     });
     request.id = path.slice(path.lastIndexOf('/') + 1);
     request.version = 0;
+    this.requestCache?.noteWrite(request.id, request.serialize(), 0);
     return request;
   }
 
@@ -149,6 +210,7 @@ export class NodepoolZk implements ZooKeeper {
     const path = requestPath(id);
     try {
       const { data, stat } = await this.client.get(path);
+      if (data) this.requestCache?.noteWrite(id, data, stat.version);
       return NodeRequest.parse(id, data, stat.version, path);
     } catch (err) {
       return this.tolerate(err, 'request', path);
@@ -156,18 +218,24 @@ export class NodepoolZk implements ZooKeeper {
   }
 
   async getNodeRequestIds(): Promise<string[]> {
+    if (this.requestCache?.isSynced) return this.requestCache.ids();
     return this.children(REQUEST_ROOT);
   }
 
   async getNodeRequests(): Promise<NodeRequest[]> {
+    if (this.requestCache?.isSynced) {
+      return this.requestCache.values().map((e) => this.parseCached(e, 'request')).filter((r): r is NodeRequest => r !== undefined);
+    }
     const requests = await mapLimit(await this.getNodeRequestIds(), READ_CONCURRENCY, (id) => this.getNodeRequest(id));
     return requests.filter((r): r is NodeRequest => r !== undefined);
   }
 
   async storeNodeRequest(request: NodeRequest, options: { checkVersion?: boolean } = {}): Promise<void> {
     const id = requireId(request.id, 'request');
-    const stat = await this.client.set(requestPath(id), request.serialize(), options.checkVersion ? request.version : -1);
+    const data = request.serialize();
+    const stat = await this.client.set(requestPath(id), data, options.checkVersion ? request.version : -1);
     request.version = stat.version;
+    this.requestCache?.noteWrite(id, data, stat.version);
   }
 
   async deleteNodeRequest(id: string): Promise<void> {
@@ -176,6 +244,7 @@ export class NodepoolZk implements ZooKeeper {
     } catch (err) {
       if (!(err instanceof NoNodeError)) throw err;
     }
+    this.requestCache?.noteDelete(id);
   }
 
   async lockNodeRequest(request: NodeRequest, options: LockAcquireOptions = {}): Promise<ZooKeeperLock | undefined> {

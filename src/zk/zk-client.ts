@@ -46,6 +46,12 @@ const NOT_EMPTY_RETRIES = 5;
 
 /** The ZooKeeper client; see the module comment. */
 export class ZkClient implements ZooKeeperClient {
+  /**
+   * Requests sent, by operation (`get`, `set`, `create`, `getChildren`, `multi`, ...), counted at
+   * the client for benchmarks and metrics. Never reset by the client.
+   */
+  readonly operationCounts: Record<string, number> = {};
+
   private readonly emitter = new EventEmitter();
   private readonly connectString: string;
   private readonly tls: LoadedTls | undefined;
@@ -281,6 +287,7 @@ export class ZkClient implements ZooKeeperClient {
   }
 
   private run<T>(path: string, operation: string, invoke: (raw: RawClient, done: (err: unknown, value?: T) => void) => void): Promise<T> {
+    this.operationCounts[operation] = (this.operationCounts[operation] ?? 0) + 1;
     const session = this.session;
     if (!session || this.connState === 'closed') {
       return Promise.reject(new ConnectionLossError(path, `${operation}: client ${this.connState === 'closed' ? 'closed' : 'not connected'}`));

@@ -1,0 +1,115 @@
+/**
+ * Static-label scenarios of issue 7: `sequential`, `recycle`, `burst`, `two-launchers`, `scale`.
+ * Each starts its own ZooKeeper and launcher(s); the engine runs with its default timings (the
+ * request watch is what makes it fast, not a short poll).
+ */
+import { BenchEnv, percentile, round, staticBody, type BenchResult } from '../support/bench-env';
+import { runJobs } from '../support/job-runner';
+import { ReadyWatcher } from '../support/ready-watcher';
+
+function latencyFigures(latencies: number[], targets: Record<string, string> = {}): BenchResult['figures'] {
+  return [
+    { name: 'p50 submit→fulfilled', value: round(percentile(latencies, 50)), unit: 'ms', target: targets.p50 },
+    { name: 'p95 submit→fulfilled', value: round(percentile(latencies, 95)), unit: 'ms', target: targets.p95 },
+    { name: 'p99 submit→fulfilled', value: round(percentile(latencies, 99)), unit: 'ms' },
+    { name: 'max submit→fulfilled', value: round(Math.max(...latencies)), unit: 'ms' },
+  ];
+}
+
+/** 30 requests one at a time; ready nodes waiting. */
+export async function sequential(env: BenchEnv): Promise<BenchResult> {
+  await env.launcher('seq', staticBody('static-seq', 1, { parallel: 30 }));
+  await env.waitReady(30);
+  const run = await runJobs(env.zuul, { total: 30, concurrency: 1, labels: ['small'] });
+  return {
+    scenario: 'sequential',
+    parameters: { requests: 30, concurrency: 1, nodes: 30 },
+    figures: [...latencyFigures(run.latencies, { p50: '≤ 20 ms' }), { name: 'failed', value: run.failed }],
+  };
+}
+
+async function recycleOn(env: BenchEnv, name: string, launchers: number): Promise<BenchResult> {
+  const total = 200;
+  const perLauncher = 50 / launchers;
+  for (let i = 0; i < launchers; i++) {
+    await env.launcher(`${name}-${i}`, staticBody(`static-${name}-${i}`, perLauncher, { offset: i * perLauncher }));
+  }
+  await env.waitReady(50);
+  const watcher = new ReadyWatcher(env.client);
+  await watcher.start();
+  const opsBefore = env.launchers.map((l) => BenchEnv.operations(l));
+  const run = await runJobs(env.zuul, { total, concurrency: 20, labels: ['small'], onReleased: (n, at) => watcher.noteReleased(n, at) });
+  await new Promise((r) => setTimeout(r, 500));
+  watcher.stop();
+  const ops = env.launchers.reduce((sum, l, i) => sum + BenchEnv.operations(l) - opsBefore[i], 0);
+  return {
+    scenario: name,
+    parameters: { requests: total, outstanding: 20, nodes: 50, maxParallelJobs: 1, launchers },
+    figures: [
+      { name: 'throughput', value: round((run.latencies.length / run.elapsedMs) * 1000), unit: 'fulfilled/s', target: '≥ 200/s' },
+      ...latencyFigures(run.latencies, { p95: '≤ 100 ms' }),
+      { name: 'p50 used→ready', value: round(percentile(watcher.latencies, 50)), unit: 'ms' },
+      { name: 'p95 used→ready', value: round(percentile(watcher.latencies, 95)), unit: 'ms' },
+      { name: 'launcher ZooKeeper ops per request', value: round(ops / total) },
+      { name: 'failed', value: run.failed },
+    ],
+  };
+}
+
+/** 200 requests, 20 outstanding, 50 single-slot static nodes returned at once. */
+export async function recycle(env: BenchEnv): Promise<BenchResult> {
+  return recycleOn(env, 'recycle', 1);
+}
+
+/** `recycle` with two launchers, each with half of the hosts. */
+export async function twoLaunchers(env: BenchEnv): Promise<BenchResult> {
+  return recycleOn(env, 'two-launchers', 2);
+}
+
+/** 50 requests at once on 50 ready nodes. */
+export async function burst(env: BenchEnv): Promise<BenchResult> {
+  await env.launcher('burst', staticBody('static-burst', 50));
+  await env.waitReady(50);
+  const t0 = performance.now();
+  const run = await runJobs(env.zuul, { total: 50, concurrency: 50, labels: ['small'] });
+  return {
+    scenario: 'burst',
+    parameters: { requests: 50, nodes: 50 },
+    figures: [
+      { name: 'all fulfilled after', value: round(Math.max(...run.latencies)), unit: 'ms', target: '≤ 250 ms' },
+      ...latencyFigures(run.latencies),
+      { name: 'wall time incl. accept/release', value: round(performance.now() - t0), unit: 'ms' },
+      { name: 'failed', value: run.failed },
+    ],
+  };
+}
+
+/** 10 000 static nodes, 1 000 requests outstanding. */
+export async function scale(env: BenchEnv, args: string[]): Promise<BenchResult> {
+  const nodes = Number(args[0] ?? 10_000);
+  const requests = Number(args[1] ?? 1_000);
+  const cpu0 = process.cpuUsage();
+  const tReg = performance.now();
+  const launcher = await env.launcher('scale', staticBody('static-scale', nodes));
+  await env.waitReady(nodes, 1_800_000);
+  const registerMs = performance.now() - tReg;
+  const ops0 = BenchEnv.operations(launcher);
+  const t0 = performance.now();
+  const run = await runJobs(env.zuul, { total: requests, concurrency: requests, labels: ['small'], timeoutMs: 1_800_000 });
+  const drainMs = performance.now() - t0;
+  const ops = BenchEnv.operations(launcher) - ops0;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    scenario: 'scale',
+    parameters: { nodes, requests, note: 'launcher and requestor share this process; RSS and CPU include both' },
+    figures: [
+      { name: 'registration of all nodes', value: round(registerMs / 1000), unit: 's' },
+      { name: 'time to drain', value: round(drainMs / 1000, 2), unit: 's' },
+      { name: 'RSS', value: round(process.memoryUsage().rss / 2 ** 20), unit: 'MB', target: '≤ 250 MB' },
+      { name: 'CPU (user+system)', value: round((cpu.user + cpu.system) / 1e6), unit: 's' },
+      { name: 'launcher ZooKeeper ops per fulfilled request', value: round(ops / Math.max(1, run.latencies.length)), target: '≤ 12' },
+      ...latencyFigures(run.latencies),
+      { name: 'failed', value: run.failed },
+    ],
+  };
+}

@@ -71,15 +71,15 @@ export async function deleteCommand(zk: NodepoolZk, id: string, now: DeleteNowOp
     } finally {
       await zk.unlockNode(node);
     }
-  } else {
-    const code = await deleteNow(zk, node, now, out);
-    if (code !== 0) return code;
+  } else if (!(await deleteNow(zk, node, now, out))) {
+    return 0;
   }
   out(await nodeListText(zk, { nodeId: id }));
   return 0;
 }
 
-async function deleteNow(zk: NodepoolZk, node: Node, options: DeleteNowOptions, out: (t: string) => void): Promise<number> {
+/** Deletes the locked node through its provider; false (after saying why) when we have none. */
+async function deleteNow(zk: NodepoolZk, node: Node, options: DeleteNowOptions, out: (t: string) => void): Promise<boolean> {
   // Only the plugins are needed (drivers); the kernel connects nowhere.
   const settings = loadLauncherSettings({ env: options.env, overrides: { config: options.config, log: { level: 'error' } } });
   const kernel = await Kernel.create({ settings: { ...settings, tracing: { ...settings.tracing, exporter: 'none' } } });
@@ -90,7 +90,7 @@ async function deleteNow(zk: NodepoolZk, node: Node, options: DeleteNowOptions, 
     if (!loaded.config || !providerConfig || !driver) {
       await zk.unlockNode(node);
       out(`Provider ${node.provider} for node ${node.id} not defined on this launcher\n`);
-      return 0;
+      return false;
     }
     const provider = driver.createProvider(providerConfig, {
       zk, logger: kernel.logger, tracer: kernel.tracing.tracer, metrics: kernel.metrics, config: loaded.config,
@@ -107,7 +107,7 @@ async function deleteNow(zk: NodepoolZk, node: Node, options: DeleteNowOptions, 
     } finally {
       await provider.stop();
     }
-    return 0;
+    return true;
   } finally {
     await kernel.stop();
   }

@@ -87,9 +87,9 @@ export class WebApp implements LifecycleContribution {
     // Keep-alive sockets would hold stop() up until they time out.
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err) => reject(new Error(`web status API cannot listen on ${host}:${port}: ${err.message}`)));
       server.listen(port, host, () => {
-        server.off('error', reject);
+        server.removeAllListeners('error');
         resolve();
       });
     });

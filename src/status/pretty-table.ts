@@ -7,18 +7,28 @@
 
 /** Renders `rows` (already cell strings) under `headers`; no trailing newline, like `str(t)`. */
 export function prettyTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const cols = headers.length;
   const widths = headers.map((h) => maxLineWidth(h));
-  const split: string[][][] = rows.map((row) =>
-    headers.map((_, i) => {
-      const lines = (row[i] ?? '').split('\n');
-      for (const line of lines) if (line.length > widths[i]) widths[i] = line.length;
-      return lines;
-    }),
-  );
+  let multiLine = headers.some((h) => h.includes('\n'));
+  // Plain loops: the web app renders thousands of rows per request.
+  for (const row of rows) {
+    for (let i = 0; i < cols; i++) {
+      const cell = row[i] ?? '';
+      if (cell.includes('\n')) {
+        multiLine = true;
+        const w = maxLineWidth(cell);
+        if (w > widths[i]) widths[i] = w;
+      } else if (cell.length > widths[i]) widths[i] = cell.length;
+    }
+  }
   const rule = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
-  const out: string[] = [rule, line(headers.map((h) => h.split('\n')), widths), rule];
-  for (const cells of split) out.push(line(cells, widths));
-  out.push(rule);
+  const render = multiLine ? (cells: readonly string[]): string => multiLineRow(cells, widths) : (cells: readonly string[]): string => singleLineRow(cells, widths);
+  const out = new Array<string>(rows.length + 4);
+  out[0] = rule;
+  out[1] = render(headers);
+  out[2] = rule;
+  for (let r = 0; r < rows.length; r++) out[r + 3] = render(rows[r]);
+  out[rows.length + 3] = rule;
   return out.join('\n');
 }
 
@@ -28,14 +38,17 @@ function maxLineWidth(text: string): number {
   return max;
 }
 
-/** One table row, possibly several text lines high. */
-function line(cells: readonly string[][], widths: readonly number[]): string {
-  const height = Math.max(1, ...cells.map((c) => c.length));
+function singleLineRow(cells: readonly string[], widths: readonly number[]): string {
+  let text = '|';
+  for (let i = 0; i < widths.length; i++) text += ` ${(cells[i] ?? '').padEnd(widths[i])} |`;
+  return text;
+}
+
+/** One table row, as many text lines high as its tallest cell. */
+function multiLineRow(cells: readonly string[], widths: readonly number[]): string {
+  const split = widths.map((_, i) => (cells[i] ?? '').split('\n'));
+  const height = Math.max(1, ...split.map((c) => c.length));
   const lines: string[] = [];
-  for (let l = 0; l < height; l++) {
-    let text = '|';
-    for (let i = 0; i < widths.length; i++) text += ` ${(cells[i][l] ?? '').padEnd(widths[i])} |`;
-    lines.push(text);
-  }
+  for (let l = 0; l < height; l++) lines.push(singleLineRow(split.map((c) => c[l] ?? ''), widths));
   return lines.join('\n');
 }

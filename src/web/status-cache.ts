@@ -9,13 +9,15 @@ import { Node } from '../zk/models/node';
 import { NodeRequest } from '../zk/models/node-request';
 import { NODE_ROOT, REQUEST_ROOT, componentPath } from '../zk/nodepool-paths';
 import { labelRows, nodeRow, requestRow, type StatusRow } from '../status/index';
-import { ZkChildrenCache } from './zk-children-cache';
+import { NodeListRenderer } from './node-list-renderer';
+import { ZkChildrenCache, type CachedChild } from './zk-children-cache';
 
 /** See the module comment. */
 export class StatusCache {
   readonly nodes: ZkChildrenCache<Node>;
   readonly requests: ZkChildrenCache<NodeRequest>;
   readonly pools: ZkChildrenCache<PoolComponentRecord>;
+  private readonly renderer = new NodeListRenderer();
 
   constructor(client: ZooKeeperClient, logger: Logger) {
     this.nodes = new ZkChildrenCache({
@@ -47,11 +49,19 @@ export class StatusCache {
 
   /** `/node-list` rows, by id; `nodeId` picks one (none when unknown). */
   nodeRows(nodeId?: string, nowSeconds: number = Date.now() / 1000): StatusRow[] {
-    if (nodeId !== undefined) {
-      const one = this.nodes.get(nodeId);
-      return one ? [nodeRow(one.value, one.locked, nowSeconds)] : [];
-    }
-    return this.nodes.list().map((c) => nodeRow(c.value, c.locked, nowSeconds));
+    return this.nodeEntries(nodeId).map((c) => nodeRow(c.value, c.locked, nowSeconds));
+  }
+
+  /** The `/node-list` body, built by the memoising renderer. */
+  nodeList(json: boolean, nodeId: string | undefined, fields: readonly string[] | undefined, nowSeconds: number = Date.now() / 1000): string {
+    const nodes = this.nodeEntries(nodeId);
+    return json ? this.renderer.json(nodes, nowSeconds) : this.renderer.text(nodes, nowSeconds, fields);
+  }
+
+  private nodeEntries(nodeId?: string): CachedChild<Node>[] {
+    if (nodeId === undefined) return this.nodes.list();
+    const one = this.nodes.get(nodeId);
+    return one ? [one] : [];
   }
 
   /** `/request-list` rows, by id. */

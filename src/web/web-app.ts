@@ -48,7 +48,7 @@ export class WebApp implements LifecycleContribution {
     this.routes = new WebRoutes(
       {
         ready: () => this.isReady,
-        nodeRows: (id) => this.cache.nodeRows(id),
+        nodeList: (json, id, fields) => this.cache.nodeList(json, id, fields),
         requestRows: () => this.cache.requestRows(),
         labelRows: () => this.cache.labelRows(),
         metrics: () => metrics.render(),

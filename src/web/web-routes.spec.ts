@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SAMPLES_DIR, loadSample } from '../../test/support/spec-samples';
-import type { StatusRow } from '../status/index';
+import { NODE_LIST_DETAIL_COLUMNS, pythonJsonDumps, statusTable, type StatusRow } from '../status/index';
 import { WebRoutes, type WebSource } from './web-routes';
 
 const sample = (name: string): string => fs.readFileSync(path.join(SAMPLES_DIR, 'cli-web', name), 'utf8');
@@ -11,9 +11,10 @@ function source(overrides: Partial<WebSource> = {}): WebSource & { nodeCalls: nu
   const s = {
     nodeCalls: 0,
     ready: () => true,
-    nodeRows: (id?: string) => {
+    nodeList: (json: boolean, id: string | undefined, fields: readonly string[] | undefined) => {
       s.nodeCalls++;
-      return id === undefined ? nodes : nodes.filter((n) => n.id === id);
+      const rows = id === undefined ? nodes : nodes.filter((n) => n.id === id);
+      return json ? pythonJsonDumps(rows) : statusTable(NODE_LIST_DETAIL_COLUMNS, rows, fields);
     },
     requestRows: () => loadSample<StatusRow[]>('cli-web/web-request-list-pending.json'),
     labelRows: () => [{ label: 'static-label' }],

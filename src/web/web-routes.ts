@@ -4,7 +4,7 @@
  * and a 1 s cache of generated bodies keyed by path, query and format (WEB:34-52, 136-160).
  */
 import {
-  IMAGE_LIST_COLUMNS, LABEL_LIST_COLUMNS, NODE_LIST_DETAIL_COLUMNS, REQUEST_LIST_COLUMNS, pythonJsonDumps,
+  IMAGE_LIST_COLUMNS, LABEL_LIST_COLUMNS, REQUEST_LIST_COLUMNS, pythonJsonDumps,
   statusTable, type StatusColumn, type StatusRow,
 } from '../status/index';
 import { wantsJson } from './accept';
@@ -13,7 +13,8 @@ import { wantsJson } from './accept';
 export interface WebSource {
   /** True once the launcher has started. */
   ready(): boolean;
-  nodeRows(nodeId?: string): StatusRow[];
+  /** The `/node-list` body: JSON or text (with `fields`), all nodes or the one `nodeId`. */
+  nodeList(json: boolean, nodeId: string | undefined, fields: readonly string[] | undefined): string;
   requestRows(): StatusRow[];
   labelRows(): StatusRow[];
   /** Prometheus text exposition of the kernel's registry. */
@@ -41,17 +42,19 @@ export interface WebResponse {
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const TEXT = 'text/plain; charset=UTF-8';
 
-interface Listing {
-  columns: readonly StatusColumn[];
-  rows: (source: WebSource, query: URLSearchParams) => StatusRow[];
+/** Builds one listing's body. */
+type Listing = (source: WebSource, query: URLSearchParams, json: boolean, fields: readonly string[] | undefined) => string;
+
+function rowsListing(columns: readonly StatusColumn[], rows: (source: WebSource) => StatusRow[]): Listing {
+  return (source, _query, json, fields) => (json ? pythonJsonDumps(rows(source)) : statusTable(columns, rows(source), fields));
 }
 
 const LISTINGS: Record<string, Listing> = {
-  '/node-list': { columns: NODE_LIST_DETAIL_COLUMNS, rows: (s, q) => s.nodeRows(q.get('node_id') ?? undefined) },
-  '/request-list': { columns: REQUEST_LIST_COLUMNS, rows: (s) => s.requestRows() },
-  '/label-list': { columns: LABEL_LIST_COLUMNS, rows: (s) => s.labelRows() },
+  '/node-list': (s, q, json, fields) => s.nodeList(json, q.get('node_id') ?? undefined, fields),
+  '/request-list': rowsListing(REQUEST_LIST_COLUMNS, (s) => s.requestRows()),
+  '/label-list': rowsListing(LABEL_LIST_COLUMNS, (s) => s.labelRows()),
   // Images are the builder's; a launcher-only deployment has none to show.
-  '/image-list': { columns: IMAGE_LIST_COLUMNS, rows: () => [] },
+  '/image-list': rowsListing(IMAGE_LIST_COLUMNS, () => []),
 };
 
 interface CachedBody {
@@ -99,9 +102,8 @@ export class WebRoutes {
     const key = `${path}?${url.searchParams.toString()}|${json ? 'json' : 'text'}`;
     let cached = this.cache.get(key);
     if (!cached || nowMs - cached.generatedMs >= this.cacheTtlMs) {
-      const rows = listing.rows(this.source, url.searchParams);
       const fields = url.searchParams.get('fields')?.split(',').map((f) => f.trim()).filter((f) => f !== '');
-      cached = { body: json ? pythonJsonDumps(rows) : statusTable(listing.columns, rows, fields), json, generatedMs: nowMs };
+      cached = { body: listing(this.source, url.searchParams, json, fields), json, generatedMs: nowMs };
       this.pruneCache(nowMs);
       if (this.cacheTtlMs > 0) this.cache.set(key, cached);
     }

@@ -92,6 +92,17 @@ async function main(): Promise<void> {
       console.log(`/node-list ${name}: ${r.line}, body ${(r.bytes / 1024).toFixed(0)} KiB`);
     }
 
+    // The body generation alone (no HTTP), what a request pays once per second per format.
+    for (const json of [false, true]) {
+      const gen: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const t = performance.now();
+        fresh!.cache.nodeList(json, undefined, undefined);
+        gen.push(performance.now() - t);
+      }
+      console.log(`/node-list ${json ? 'JSON' : 'text'} body generation only, in process: ${stats(gen)}`);
+    }
+
     // How soon a change in ZooKeeper shows up (watch → cache; the regenerating app has no body cache).
     const lags: number[] = [];
     for (let i = 0; i < 20; i++) {

@@ -57,10 +57,9 @@ export function pythonStr(value: unknown): string {
 
 /** `json.dumps` string escaping with `ensure_ascii=True`. */
 function jsonString(text: string): string {
-  // JSON.stringify escapes quotes, backslashes and controls like Python; Python also writes
-  // every non-ASCII UTF-16 unit as \uXXXX (lowercase hex).
-  // eslint-disable-next-line no-control-regex
-  return JSON.stringify(text).replace(/[\u007f-\uffff]/g, (c) => (c === '\u007f' ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  // JSON.stringify escapes quotes, backslashes and controls like Python; Python also writes DEL
+  // and every non-ASCII UTF-16 unit as \uXXXX (lowercase hex).
+  return JSON.stringify(text).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Python `json.dumps(value)` with default options (`", "` and `": "` separators). */

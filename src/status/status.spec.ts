@@ -117,7 +117,7 @@ describe('Python text forms', () => {
       const text = sample(name);
       expect(pythonJsonDumps(JSON.parse(text))).toBe(text);
     }
-    expect(pythonJsonDumps({ a: 'é✓', b: [1.5, true, null] })).toBe('{"a": "\\u00e9\\u2713", "b": [1.5, true, null]}');
+    expect(pythonJsonDumps({ a: 'é✓\u007f😀', b: [1.5, true, null], c: 'tab\there "q" \\' })).toBe('{"a": "\\u00e9\\u2713\\u007f\\ud83d\\ude00", "b": [1.5, true, null], "c": "tab\\there \\"q\\" \\\\"}');
   });
 
   it('prints Python repr of dicts, strings and numbers', () => {

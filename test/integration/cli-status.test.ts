@@ -258,6 +258,26 @@ describe('nodepool hold and delete', () => {
   });
 });
 
+describe('nodepool delete --now', () => {
+  it('deletes the node here through the provider of the local config (fake driver plugin)', async () => {
+    const pluginDir = path.join(tmp, 'plugins', 'fake');
+    fs.mkdirSync(pluginDir, { recursive: true });
+    fs.writeFileSync(path.join(pluginDir, 'package.json'), JSON.stringify({ name: 'fake', 'nodepool-ts': { entry: 'index.js', drivers: ['fake'] } }));
+    fs.writeFileSync(path.join(pluginDir, 'index.js'), "module.exports = require('@nodepool-ts/sdk').fakeDriverModule;\n");
+    const fakeConfig = path.join(tmp, 'fake.yaml');
+    fs.writeFileSync(fakeConfig, `zookeeper-servers:\n  - host: ${server.host}\n    port: ${server.port}\nlabels:\n  - name: small\nproviders:\n  - name: fake-a\n    driver: fake\n    pools:\n      - name: main\n        labels:\n          - name: small\n`);
+    const n = await makeNode({ provider: 'fake-a', external_id: 'i-gone', state: 'used' });
+    const r = io();
+    r.env = { NODEPOOL_TS_PLUGIN_DIRS: path.join(tmp, 'plugins') };
+    const code = await nodepoolMain(['-c', fakeConfig, 'delete', n.id as string, '--now'], r);
+    expect([code, r.err]).toEqual([0, '']);
+    // Nodepool prints the list for the id afterwards: the node is gone, so the table is empty.
+    expect(table(r.out).rows).toEqual([]);
+    expect(await zk.getNode(n.id as string)).toBeUndefined();
+    expect(await client.exists(`/nodepool/nodes/${n.id}`)).toBeNull();
+  });
+});
+
 describe('errors', () => {
   it('bin/nodepool list against an unreachable ZooKeeper prints one line and exits non-zero', async () => {
     const port = await freePort();

@@ -17,6 +17,16 @@ export const IMAGE_LIST_COLUMNS: readonly StatusColumn[] = [
   { key: 'age', header: 'Age' },
 ];
 
+/** Columns of `/dib-image-list` (always empty here, like `/image-list`). */
+export const DIB_IMAGE_LIST_COLUMNS: readonly StatusColumn[] = [
+  { key: 'id', header: 'ID' },
+  { key: 'image', header: 'Image' },
+  { key: 'builder', header: 'Builder' },
+  { key: 'formats', header: 'Formats' },
+  { key: 'state', header: 'State' },
+  { key: 'age', header: 'Age' },
+];
+
 /** The union of `supported_labels` of all registered pools, sorted (Nodepool leaves it unordered). */
 export function labelRows(pools: Iterable<Pick<PoolComponentRecord, 'supported_labels'>>): StatusRow[] {
   const labels = new Set<string>();

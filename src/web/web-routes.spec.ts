@@ -38,6 +38,8 @@ describe('WebRoutes', () => {
     expect((await routes.handle(get('/label-list.json'))).body).toBe(sample('web-label-list.json'));
     expect((await routes.handle(get('/image-list'))).body).toBe(sample('web-image-list.txt'));
     expect((await routes.handle(get('/image-list.json'))).body).toBe(sample('web-image-list.json'));
+    expect((await routes.handle(get('/dib-image-list'))).body.split('\n')[1]).toBe('| ID | Image | Builder | Formats | State | Age |');
+    expect((await routes.handle(get('/dib-image-list.json'))).body).toBe('[]');
   });
 
   it('sends Nodepool\'s headers and content types', async () => {

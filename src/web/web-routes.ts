@@ -4,7 +4,7 @@
  * and a 1 s cache of generated bodies keyed by path, query and format (WEB:34-52, 136-160).
  */
 import {
-  IMAGE_LIST_COLUMNS, LABEL_LIST_COLUMNS, REQUEST_LIST_COLUMNS, pythonJsonDumps,
+  DIB_IMAGE_LIST_COLUMNS, IMAGE_LIST_COLUMNS, LABEL_LIST_COLUMNS, REQUEST_LIST_COLUMNS, pythonJsonDumps,
   statusTable, type StatusColumn, type StatusRow,
 } from '../status/index';
 import { wantsJson } from './accept';
@@ -55,6 +55,7 @@ const LISTINGS: Record<string, Listing> = {
   '/label-list': rowsListing(LABEL_LIST_COLUMNS, (s) => s.labelRows()),
   // Images are the builder's; a launcher-only deployment has none to show.
   '/image-list': rowsListing(IMAGE_LIST_COLUMNS, () => []),
+  '/dib-image-list': rowsListing(DIB_IMAGE_LIST_COLUMNS, () => []),
 };
 
 interface CachedBody {

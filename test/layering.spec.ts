@@ -23,6 +23,17 @@ describe('layering (DESIGN.md)', () => {
     expect(checkNoImportsInto(path.join(root, 'src/kernel'), [path.join(root, 'plugins')], 'kernel must not import plugins')).toEqual([]);
   });
 
+  it('the CLI and the web app do not import plugins; the web app does not import the engine', () => {
+    const pluginsDir = path.join(root, 'plugins');
+    expect(checkNoImportsInto(path.join(root, 'src/cli'), [pluginsDir], 'CLI must not import plugins')).toEqual([]);
+    expect(checkNoImportsInto(path.join(root, 'src/web'), [pluginsDir, path.join(root, 'src/launcher'), path.join(root, 'src/cli')], 'web must use only zk, kernel, plugins SDK, status')).toEqual([]);
+  });
+
+  it('the status listings (shared by CLI and web) use only the ZooKeeper models', () => {
+    const forbidden = ['kernel', 'launcher', 'cli', 'web', 'plugins'].map((d) => path.join(root, 'src', d)).concat(path.join(root, 'plugins'));
+    expect(checkNoImportsInto(path.join(root, 'src/status'), forbidden, 'status must stay a leaf over src/zk')).toEqual([]);
+  });
+
   it('the SDK does not import the kernel, engine, CLI or web layers', () => {
     const forbidden = ['kernel', 'launcher', 'cli', 'web'].map((d) => path.join(root, 'src', d));
     expect(checkNoImportsInto(path.join(root, 'src/plugins'), forbidden, 'SDK must not depend on implementations')).toEqual([]);

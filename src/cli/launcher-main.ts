@@ -7,6 +7,7 @@ import { resolveZooKeeperOptions } from '../kernel/services/zookeeper-options';
 import { loadNodepoolConfig } from '../kernel/config/nodepool-config-loader';
 import { NodepoolConfigSource } from '../plugins/nodepool-config';
 import { VERSION } from '../kernel/services/launcher-component';
+import { WebApp } from '../web/web-app';
 import { startLocalZooKeeper, type ZooKeeperServer } from './local-zookeeper';
 
 /** The quickstart configuration shipped with the repository. */
@@ -72,8 +73,11 @@ export async function launcherMain(argv: string[]): Promise<number> {
   }
 
   let launcher;
+  let webApp: WebApp | undefined;
   try {
-    launcher = await createLauncher(settings, { processGlobal: true });
+    // The web app is a core service after the engine; `--no-webapp` (web.enabled) leaves it out.
+    const web = settings.web.enabled;
+    launcher = await createLauncher(settings, { processGlobal: true, coreServices: (c) => (web ? [(webApp = new WebApp(c))] : []) });
   } catch (err) {
     await localZk?.stop();
     if (err instanceof LauncherSetupError) return fail(err.message);
@@ -86,6 +90,8 @@ export async function launcherMain(argv: string[]): Promise<number> {
     await localZk?.stop();
     return fail((err as Error).message);
   }
+  // Everything (engine, plugins) is up: the web app may now say so on /ready.
+  webApp?.setReady(true);
   const providers = [...kernel.container.get<NodepoolConfigSource>(NodepoolConfigSource).current().providers.keys()];
   kernel.logger.info('launcher running', { config: settings.config, providers, session: kernel.zookeeper?.client.sessionId });
 
@@ -109,6 +115,7 @@ export async function launcherMain(argv: string[]): Promise<number> {
     process.once('SIGTERM', onSignal);
   });
   clearInterval(reload);
+  webApp?.setReady(false);
   await kernel.stop();
   await localZk?.stop();
   kernel.logger.info('launcher stopped');

@@ -3,19 +3,39 @@ import { runConfigValidate } from '../kernel/config/config-validate';
 import { loadLauncherSettings } from '../kernel/config/launcher-settings-loader';
 import { Kernel } from '../kernel/kernel';
 import { VERSION } from '../kernel/services/launcher-component';
+import { withNodepoolZk } from './cli-zk';
+import { deleteCommand, eraseCommand, holdCommand, type AskLine } from './node-commands';
 import { runRequestCommand } from './request-command';
+import { infoText, labelListText, nodeListText, requestListText } from './status-commands';
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Prompts and reads one line (erase's confirmation); default: the terminal. */
+  ask?: AskLine;
 }
 
 const defaultIo: CliIo = {
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
   env: process.env,
+};
+
+/** Python `input()`: prompt on stdout, one line from stdin without its newline; '' at EOF. */
+const askTerminal: AskLine = async (prompt) => {
+  const readline = await import('node:readline');
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: false });
+  process.stdout.write(prompt);
+  try {
+    return await new Promise<string>((resolve) => {
+      rl.once('line', resolve);
+      rl.once('close', () => resolve(''));
+    });
+  } finally {
+    rl.close();
+  }
 };
 
 /** Nodepool's log line shape: `<asctime> <LEVEL> <logger>: <msg>`. */
@@ -68,6 +88,73 @@ export async function nodepoolMain(argv: string[], io: CliIo = defaultIo): Promi
     .action(async (labels: string[], cmd: { wait: boolean; timeout: number; priority: string }) => {
       const { c: file, s: secure } = program.opts<{ c: string; s?: string }>();
       exitCode = await runRequestCommand({ config: file, secure, labels, ...cmd, env: io.env, out: io.stdout });
+    });
+
+  const zkOptions = (): { config: string; secure?: string; env: NodeJS.ProcessEnv } => {
+    const { c: config, s: secure } = program.opts<{ c: string; s?: string }>();
+    return { config, secure, env: io.env };
+  };
+  const jsonOption = ['--json', 'print the web app\'s JSON instead of a table (nodepool-ts addition)'] as const;
+
+  program
+    .command('list')
+    .description('list nodes')
+    .option('--detail', 'Output detailed node info', false)
+    .option(...jsonOption)
+    .action(async (cmd: { detail: boolean; json?: boolean }) => {
+      io.stdout(await withNodepoolZk(zkOptions(), (zk) => nodeListText(zk, cmd)));
+    });
+
+  program
+    .command('request-list')
+    .description('list the current node requests')
+    .option(...jsonOption)
+    .action(async (cmd: { json?: boolean }) => {
+      io.stdout(await withNodepoolZk(zkOptions(), (zk) => requestListText(zk, cmd)));
+    });
+
+  program
+    .command('label-list')
+    .description('list the labels of all registered pools (nodepool-ts addition)')
+    .option(...jsonOption)
+    .action(async (cmd: { json?: boolean }) => {
+      io.stdout(await withNodepoolZk(zkOptions(), (zk) => labelListText(zk, cmd)));
+    });
+
+  program
+    .command('info')
+    .description('Show provider data from zookeeper')
+    .argument('<provider>', 'provider name')
+    .action(async (provider: string) => {
+      io.stdout(await withNodepoolZk(zkOptions(), (zk) => infoText(zk, provider)));
+    });
+
+  program
+    .command('hold')
+    .description('place a node in the HOLD state e.g. for running maintenance tasks')
+    .argument('<id>', 'node id')
+    .requiredOption('--reason <reason>', 'Reason this node is held')
+    .action(async (id: string, cmd: { reason: string }) => {
+      exitCode = await withNodepoolZk(zkOptions(), (zk) => holdCommand(zk, id, cmd.reason, io.stdout));
+    });
+
+  program
+    .command('delete')
+    .description('place a node in the DELETE state')
+    .argument('<id>', 'node id')
+    .option('--now', 'delete the node in the foreground', false)
+    .action(async (id: string, cmd: { now: boolean }) => {
+      const options = zkOptions();
+      exitCode = await withNodepoolZk(options, (zk) => deleteCommand(zk, id, cmd.now ? options : undefined, io.stdout));
+    });
+
+  program
+    .command('erase')
+    .description('Erase provider data from zookeeper')
+    .argument('<provider>', 'provider name')
+    .option('--force', 'erase without asking', false)
+    .action(async (provider: string, cmd: { force: boolean }) => {
+      exitCode = await withNodepoolZk(zkOptions(), (zk) => eraseCommand(zk, provider, cmd.force, io.ask ?? askTerminal, io.stdout));
     });
 
   if (argv.length === 0) {

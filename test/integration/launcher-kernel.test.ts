@@ -184,7 +184,8 @@ describe('two kernels in one process', () => {
 describe('nodepool-launcher process', () => {
   async function runUntilRegistered(args: string[], hostname: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ exit: Promise<number | null>; stderr: () => string; kill: (s: NodeJS.Signals) => void }> {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/nodepool-launcher'), ...args], {
-      env: { ...process.env, NODEPOOL_TS_HOSTNAME: hostname, NODEPOOL_TS_LOG_FORMAT: 'json', ...extraEnv },
+      // Any free loopback port: the default 0.0.0.0:8005 may be taken on a shared machine.
+      env: { ...process.env, NODEPOOL_TS_HOSTNAME: hostname, NODEPOOL_TS_LOG_FORMAT: 'json', NODEPOOL_TS_WEB_PORT: '0', NODEPOOL_TS_WEB_LISTEN_ADDRESS: '127.0.0.1', ...extraEnv },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';

@@ -1,0 +1,76 @@
+/**
+ * The web app's view of ZooKeeper: nodes (with lock state), requests and pool components, each
+ * a {@link ZkChildrenCache}. Listings are built from memory, never from ZooKeeper reads.
+ */
+import type { Logger } from '../plugins/logger';
+import type { ZooKeeperClient } from '../plugins/zookeeper';
+import { parseComponent, type PoolComponentRecord } from '../zk/models/component';
+import { Node } from '../zk/models/node';
+import { NodeRequest } from '../zk/models/node-request';
+import { NODE_ROOT, REQUEST_ROOT, componentPath } from '../zk/nodepool-paths';
+import { labelRows, nodeRow, requestRow, type StatusRow } from '../status/index';
+import { NodeListRenderer } from './node-list-renderer';
+import { ZkChildrenCache, type CachedChild } from './zk-children-cache';
+
+/** See the module comment. */
+export class StatusCache {
+  readonly nodes: ZkChildrenCache<Node>;
+  readonly requests: ZkChildrenCache<NodeRequest>;
+  readonly pools: ZkChildrenCache<PoolComponentRecord>;
+  private readonly renderer = new NodeListRenderer();
+
+  constructor(client: ZooKeeperClient, logger: Logger) {
+    this.nodes = new ZkChildrenCache({
+      client, logger, path: NODE_ROOT, trackLocks: true,
+      // An empty node znode is what a lock's ensure_path leaves for a deleted node: no node.
+      parse: (id, data, path) => (data && data.length > 0 ? Node.parse(id, data, -1, path) : undefined),
+    });
+    this.requests = new ZkChildrenCache({
+      client, logger, path: REQUEST_ROOT,
+      parse: (id, data, path) => NodeRequest.parse(id, data, -1, path),
+    });
+    this.pools = new ZkChildrenCache({
+      client, logger, path: componentPath('pool'),
+      parse: (_name, data, path) => parseComponent(path, data) as PoolComponentRecord,
+    });
+  }
+
+  /** Loads all three; resolves when each has a first complete copy. */
+  async start(): Promise<void> {
+    await Promise.all([this.nodes.start(), this.requests.start(), this.pools.start()]);
+  }
+
+  /** Drops the copies. */
+  stop(): void {
+    this.nodes.stop();
+    this.requests.stop();
+    this.pools.stop();
+  }
+
+  /** `/node-list` rows, by id; `nodeId` picks one (none when unknown). */
+  nodeRows(nodeId?: string, nowSeconds: number = Date.now() / 1000): StatusRow[] {
+    return this.nodeEntries(nodeId).map((c) => nodeRow(c.value, c.locked, nowSeconds));
+  }
+
+  /** The `/node-list` body, built by the memoising renderer. */
+  nodeList(json: boolean, nodeId: string | undefined, fields: readonly string[] | undefined, nowSeconds: number = Date.now() / 1000): string {
+    const nodes = this.nodeEntries(nodeId);
+    return json ? this.renderer.json(nodes, nowSeconds) : this.renderer.text(nodes, nowSeconds, fields);
+  }
+
+  private nodeEntries(nodeId?: string): CachedChild<Node>[] {
+    if (nodeId === undefined) return this.nodes.list();
+    const one = this.nodes.get(nodeId);
+    return one ? [one] : [];
+  }
+
+  /** `/request-list` rows, by id. */
+  requestRows(): StatusRow[] {
+    return this.requests.list().map((c) => requestRow(c.value));
+  }
+
+  /** `/label-list` rows. */
+  labelRows(): StatusRow[] {
+    return labelRows(this.pools.list().map((c) => c.value));
+  }
+}

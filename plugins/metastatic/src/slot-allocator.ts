@@ -199,7 +199,10 @@ export class SlotAllocator {
     }
     if (record.busySeen && grace > 0) record.lastUsed = Math.max(record.lastUsed, now);
     record.busySeen = false;
-    if (!(now - record.lastUsed > grace && now - record.launched > minRetention)) return;
+    // Zero means "no wait" even within the same clock tick (Python's `>` on a moving clock).
+    const graceOver = grace === 0 || now - record.lastUsed > grace;
+    const retentionOver = minRetention === 0 || now - record.launched > minRetention;
+    if (!graceOver || !retentionOver) return;
     record.failed = true;
     const found = await this.repo.release(id);
     if (found.missing) this.log.info('backing node already gone; dropping its record', { backing_node: id, reason: found.detail });

@@ -65,7 +65,12 @@ describe('metastatic: two launchers, one provider', () => {
     expect(b.provider.allocator.describe().map((r) => r.backingNodeId)).toEqual([y]); // stale record gone
     expect(b.logger.lines.some((l) => l.msg === 'pruning stale backing node record' && l.fields.backing_node === x)).toBe(true);
     await expectNoDoubleBooking(2);
-    await waitUntil('X reaped by the static launcher', async () => !(await h.zk.getNode(x)));
+    await waitUntil('X reaped by the static launcher', async () => !(await h.client.exists(`/nodepool/nodes/${x}`)));
+    // Looking at a vanished backing node must not re-create it as an empty znode (kazoo's
+    // contenders() would, zk-protocol §3.3).
+    await b.provider.cleanup();
+    await a.provider.cleanup();
+    expect(await h.client.exists(`/nodepool/nodes/${x}`)).toBeNull();
   });
 
   it('launchers allocating at the same time never give one slot to two nodes', async () => {

@@ -13,6 +13,8 @@ import {
 export const BACKING_REQUEST_PRIORITY = '100';
 /** Seconds to wait for the lock of a freshly fulfilled backing node (`adapter.py:512`). */
 const BACKING_LOCK_TIMEOUT = 30;
+/** kazoo's contender name test (zk-protocol §3.2 step 4); sequences compare as strings. */
+const CONTENDER_RE = /(?:__lock__)(-?\d{10})$/;
 
 /** Why a backing node can no longer be used; the record must be pruned (spec §3.8 item 1). */
 export interface BackingMissing {
@@ -71,11 +73,32 @@ export class BackingRecordRepository {
     if (node.state !== 'in-use') {
       return { missing: true, reason: 'not-in-use', detail: `backing node ${backingNodeId} is ${node.state}` };
     }
-    const contenders = await this.zk.getNodeLockContenders(backingNodeId);
-    if (contenders[0] !== this.ownerId) {
+    if ((await this.firstContender(backingNodeId)) !== this.ownerId) {
       return { missing: true, reason: 'not-ours', detail: `backing node ${backingNodeId} is not locked by ${this.ownerId}` };
     }
     return { missing: false, node, data: parseBackingUserData(node.user_data, this.ownerId) };
+  }
+
+  /**
+   * Data of the lowest lock contender (kazoo's holder), read without kazoo's `ensure_path`: that
+   * would re-create a node znode deleted meanwhile (as an empty znode, zk-protocol §3.3), and
+   * backing nodes are deleted by their provider while we look at them.
+   */
+  private async firstContender(nodeId: string): Promise<string | undefined> {
+    const dir = `/nodepool/nodes/${nodeId}/lock`;
+    try {
+      const contenders = (await this.zk.client.getChildren(dir))
+        .map((name) => ({ name, seq: CONTENDER_RE.exec(name)?.[1] }))
+        .filter((c): c is { name: string; seq: string } => c.seq !== undefined)
+        .sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+      if (contenders.length === 0) return undefined;
+      const { data } = await this.zk.client.get(`${dir}/${contenders[0].name}`);
+      return data ? data.toString('utf8') : '';
+    } catch (err) {
+      // The node, its lock dir or the contender vanished: nobody holds it.
+      if (err instanceof NoNodeError) return undefined;
+      throw err;
+    }
   }
 
   /** Files a backing request (ephemeral, like every Nodepool-made request); returns its id. */
@@ -106,7 +129,17 @@ export class BackingRecordRepository {
       await this.zk.deleteNodeRequest(requestId);
       return { outcome: 'failed', detail: `backing node ${nodeId} of request ${requestId} vanished` };
     }
-    const lock = await this.zk.lockNode(node, { blocking: true, timeout: BACKING_LOCK_TIMEOUT, ephemeral: false, identifier: this.ownerId });
+    const lock = await this.zk
+      .lockNode(node, { blocking: true, timeout: BACKING_LOCK_TIMEOUT, ephemeral: false, identifier: this.ownerId })
+      .catch((err: unknown) => {
+        // Deleted while we waited for its lock (lockNode then releases our contender again).
+        if (err instanceof NoNodeError) return null;
+        throw err;
+      });
+    if (lock === null) {
+      await this.zk.deleteNodeRequest(requestId);
+      return { outcome: 'failed', detail: `backing node ${nodeId} of request ${requestId} vanished while locking it` };
+    }
     if (!lock) throw new Error(`could not lock backing node ${nodeId} within ${BACKING_LOCK_TIMEOUT} s`);
     node.user_data = formatBackingUserData({ owner: this.ownerId, failed: false, ...data });
     node.state = 'in-use';
@@ -114,6 +147,17 @@ export class BackingRecordRepository {
     await this.zk.deleteNodeRequest(requestId);
     this.log.info('claimed backing node', { backing_node: node.id, request: requestId, label: data.label });
     return { outcome: 'claimed', node };
+  }
+
+  /** Stores a node read moments ago; false when it was deleted meanwhile (set never creates). */
+  private async storeIfExists(node: Node): Promise<boolean> {
+    try {
+      await this.zk.storeNode(node);
+      return true;
+    } catch (err) {
+      if (err instanceof NoNodeError) return false;
+      throw err;
+    }
   }
 
   /** Drops a backing request we no longer wait for (a missing one is fine). */
@@ -129,7 +173,7 @@ export class BackingRecordRepository {
     const found = await this.get(backingNodeId);
     if (found.missing || !found.data) return found;
     found.node.user_data = formatBackingUserData({ ...found.data, failed: true });
-    await this.zk.storeNode(found.node);
+    if (!(await this.storeIfExists(found.node))) return { missing: true, reason: 'gone', detail: `backing node ${backingNodeId} vanished` };
     return found;
   }
 
@@ -141,7 +185,7 @@ export class BackingRecordRepository {
     const found = await this.get(backingNodeId);
     if (found.missing) return found;
     found.node.state = 'used';
-    await this.zk.storeNode(found.node);
+    if (!(await this.storeIfExists(found.node))) return { missing: true, reason: 'gone', detail: `backing node ${backingNodeId} vanished` };
     await this.zk.forceUnlockNode(backingNodeId);
     this.log.info('released backing node', { backing_node: backingNodeId });
     return found;
@@ -149,19 +193,14 @@ export class BackingRecordRepository {
 
   /**
    * Backing nodes of this owner (`adapter.py:378-403`): `user_data` is ours and the first lock
-   * contender is our owner id. Only nodes with our `user_data` are asked for contenders, because
-   * that call re-creates the lock dir (and, for a vanished node, an empty node znode).
+   * contender is our owner id.
    */
   async listOwned(): Promise<OwnedBackingNode[]> {
     const owned: OwnedBackingNode[] = [];
     for (const node of await this.zk.getNodes()) {
       const data = parseBackingUserData(node.user_data, this.ownerId);
       if (!data || !node.id || node.state === 'deleted') continue;
-      const contenders = await this.zk.getNodeLockContenders(node.id).catch((err: unknown) => {
-        if (err instanceof NoNodeError) return [];
-        throw err;
-      });
-      if (contenders[0] === this.ownerId) owned.push({ node, data });
+      if ((await this.firstContender(node.id)) === this.ownerId) owned.push({ node, data });
     }
     return owned;
   }

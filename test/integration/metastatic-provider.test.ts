@@ -203,6 +203,19 @@ describe('metastatic provider', () => {
     expect(await h.nodesOf('static-backing', 'in-use')).toEqual([]);
   });
 
+  it('a failed backing request fails the attempt ("Backing node failed"), counted against launch-retries', async () => {
+    const a = await h.startMeta(
+      metastaticConfig('      - name: user-label\n        backing-label: nobody-serves-this\n', 'launch-retries: 2\n'),
+      new TestClock(),
+    );
+    await h.startStatic(['127.0.0.1']); // its pool declines the label, so the request fails
+    const { result } = await h.launch(a, 'user-label');
+    expect(result).toMatchObject({ state: 'failed', attempts: 2 });
+    expect(result.error?.message).toContain('Backing node failed');
+    expect(a.provider.allocator.describe()).toEqual([]);
+    expect(await h.zk.getNodeRequests()).toEqual([]);
+  });
+
   it('quota: one instance per node, unlimited limits; launch settings from the provider and label', async () => {
     const a = await h.startMeta(metastaticConfig(LABEL('        host-key-checking: true\n')), new TestClock(), false);
     const pool = a.provider.config.pools[0];

@@ -216,6 +216,18 @@ describe('metastatic provider', () => {
     expect(await h.zk.getNodeRequests()).toEqual([]);
   });
 
+  it('a backing request that vanishes (its session ended) is filed again without costing an attempt', async () => {
+    const a = await h.startMeta(metastaticConfig(LABEL('')), new TestClock());
+    const launching = h.launch(a, 'user-label');
+    const first = await waitUntil('the backing request', async () => (await h.zk.getNodeRequests())[0]);
+    await h.zk.deleteNodeRequest(first.id as string);
+    const second = await waitUntil('a new backing request', async () => (await h.zk.getNodeRequests()).find((r) => r.id !== first.id));
+    expect(second).toMatchObject({ node_types: ['backing'], requestor: OWNER });
+    await h.startStatic(['127.0.0.1']);
+    const { result } = await launching;
+    expect(result).toEqual({ state: 'ready', attempts: 1, statsKey: 'ready' });
+  });
+
   it('quota: one instance per node, unlimited limits; launch settings from the provider and label', async () => {
     const a = await h.startMeta(metastaticConfig(LABEL('        host-key-checking: true\n')), new TestClock(), false);
     const pool = a.provider.config.pools[0];

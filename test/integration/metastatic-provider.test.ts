@@ -228,6 +228,22 @@ describe('metastatic provider', () => {
     expect(result).toEqual({ state: 'ready', attempts: 1, statsKey: 'ready' });
   });
 
+  it('a backing node of a label no longer configured is released as soon as it is empty (1b1eab77b)', async () => {
+    const clock = new TestClock();
+    const a = await h.startMeta(metastaticConfig(LABEL('        grace-time: 600\n        min-retention-time: 600\n')), clock);
+    await h.startStatic(['127.0.0.1']);
+    const { node } = await h.launch(a, 'user-label');
+    const x = (node.driver_data as { backing_node: string }).backing_node;
+    // A config change replaces the provider; the new one serves another label only.
+    const b = await h.startMeta(metastaticConfig('      - name: other-label\n        backing-label: backing\n        grace-time: 600\n'), clock);
+    expect(b.provider.allocator.describe().map((r) => r.backingNodeId)).toEqual([x]);
+    await b.provider.cleanup();
+    expect(await h.backing(x)).toMatchObject({ state: 'in-use' }); // still backs the node
+    await h.remove(b, node);
+    await b.provider.cleanup();
+    expect((await h.backing(x))?.state ?? 'gone').not.toBe('in-use');
+  });
+
   it('quota: one instance per node, unlimited limits; launch settings from the provider and label', async () => {
     const a = await h.startMeta(metastaticConfig(LABEL('        host-key-checking: true\n')), new TestClock(), false);
     const pool = a.provider.config.pools[0];

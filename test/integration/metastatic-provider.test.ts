@@ -167,6 +167,34 @@ describe('metastatic provider', () => {
     expect(await h.zk.getNode(x)).toBeUndefined();
   });
 
+  it('a backing node lost between allocation and completion: allocate again from scratch, same attempt', async () => {
+    const clock = new TestClock();
+    const a = await h.startMeta(metastaticConfig(LABEL('        max-parallel-jobs: 2\n')), clock);
+    await h.startStatic(['127.0.0.1', '127.0.0.2']);
+    const { node: n1 } = await h.launch(a, 'user-label');
+    const x = (n1.driver_data as { backing_node: string }).backing_node;
+    // Another launcher releases X right after our allocation put n2 on it (real ZooKeeper writes,
+    // injected at the one moment a race would hit).
+    const allocator = a.provider.allocator;
+    const confirm = allocator.confirm.bind(allocator);
+    let injected = false;
+    jest.spyOn(allocator, 'confirm').mockImplementation(async (req, allocation) => {
+      if (!injected && allocation.record.backingNodeId === x) {
+        injected = true;
+        const bx = (await h.zk.getNode(x))!;
+        bx.state = 'used';
+        await h.zk.storeNode(bx);
+        await h.zk.forceUnlockNode(x);
+      }
+      return confirm(req, allocation);
+    });
+    const { node: n2, result } = await h.launch(a, 'user-label');
+    expect(injected).toBe(true);
+    expect(result).toEqual({ state: 'ready', attempts: 1, statsKey: 'ready' });
+    expect((n2.driver_data as { backing_node: string }).backing_node).not.toBe(x);
+    expect(allocator.describe().map((r) => r.backingNodeId)).not.toContain(x);
+  });
+
   it('a backing node released (used) by someone else is not handed out', async () => {
     const clock = new TestClock();
     const a = await h.startMeta(metastaticConfig(LABEL('        max-parallel-jobs: 2\n')), clock);

@@ -61,6 +61,11 @@ export interface Provider {
   listResources?(): AsyncIterable<Resource> | Promise<Resource[]>;
   /** Deletes a leaked resource. */
   deleteResource?(resource: Resource): Promise<void>;
+  /**
+   * The nodescan of a launch attempt failed (Nodepool's `notifyNodescanFailure`): metastatic
+   * retires the backing node so the retry lands elsewhere. Errors are logged, not fatal.
+   */
+  notifyNodescanFailure?(label: string, externalId: unknown): Promise<void>;
   /** Periodic hook run by the cleanup worker. */
   cleanup?(): Promise<void>;
   /** A node of this provider was removed from ZooKeeper. */

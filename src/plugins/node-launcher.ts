@@ -151,6 +151,7 @@ export class NodeLauncher {
           return this.finish('aborted', error);
         }
         this.log.warn('launch attempt failed', { attempt: this.attempts, of: this.options.settings.launchRetries, err: error.message });
+        if (error instanceof NodescanError) await this.notifyNodescanFailure(externalId ?? node.external_id);
         // Without the session the node lock is gone too: retrying would race the new owner.
         if (error instanceof SessionExpiredError) return this.finish('failed', error);
         if (this.attempts >= this.options.settings.launchRetries) return this.finish('failed', error);
@@ -277,6 +278,16 @@ export class NodeLauncher {
       if (err instanceof StateMachineCancelledError) throw err;
       // What stays behind is found by leak detection; the retry goes ahead regardless.
       if (!(err instanceof NotFoundError)) this.log.warn('cleanup of failed attempt failed', { external_id: externalId, err: (err as Error).message });
+    }
+  }
+
+  /** Tells the provider (SM:350-360), so e.g. metastatic retires the backing node first. */
+  private async notifyNodescanFailure(externalId: unknown): Promise<void> {
+    const { provider, label } = this.options;
+    try {
+      await provider.notifyNodescanFailure?.(label, externalId);
+    } catch (err) {
+      this.log.warn('provider notifyNodescanFailure failed', { err: (err as Error).message });
     }
   }
 

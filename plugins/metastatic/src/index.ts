@@ -3,19 +3,17 @@ import {
   ProviderDriver,
 } from '@nodepool-ts/sdk';
 import { metastaticPoolLabels, metastaticProviderSchema, metastaticCrossCheck } from './metastatic-provider-schema';
+import { MetastaticProvider } from './metastatic-provider';
 
-/**
- * The `metastatic` driver. Its configuration schema is complete; providers are created by the
- * launcher engine, which this plugin gains with the engine work.
- */
+/** The `metastatic` driver (spec drivers-config §3). */
 @injectable()
 export class MetastaticDriver implements ProviderDriver {
   readonly name = 'metastatic';
   readonly providerSchema = metastaticProviderSchema;
   poolLabels = metastaticPoolLabels;
   crossCheck = metastaticCrossCheck;
-  createProvider(config: ProviderConfig, _context: ProviderContext): Provider {
-    throw new Error(`${config.location}: the metastatic driver cannot run providers yet`);
+  createProvider(config: ProviderConfig, context: ProviderContext): Provider {
+    return new MetastaticProvider(config, context);
   }
 }
 

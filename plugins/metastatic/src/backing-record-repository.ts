@@ -1,0 +1,252 @@
+/**
+ * The one place that knows how backing nodes are recorded in ZooKeeper (spec drivers-config
+ * §3.2-3.4, zk-protocol §3.4): the backing request, the persistent kazoo lock whose contender
+ * data is the owner id, the `user_data` string, `in-use` while held and `used` on release, and
+ * the slot claims in our own nodes' `driver_data`. Everything else works on in-memory records.
+ */
+import { Node, NodeRequest, NoNodeError, type Logger, type ZooKeeper, type ZooKeeperLock } from '@nodepool-ts/sdk';
+import {
+  formatBackingUserData, parseBackingUserData, parseDriverData, type BackingUserData, type MetastaticDriverData,
+} from './backing-node-data';
+
+/** Priority prefix of backing requests (`adapter.py`: `storeNodeRequest(req, priority="100")`). */
+export const BACKING_REQUEST_PRIORITY = '100';
+/** Seconds to wait for the lock of a freshly fulfilled backing node (`adapter.py:512`). */
+const BACKING_LOCK_TIMEOUT = 30;
+/** kazoo's contender name test (zk-protocol §3.2 step 4); sequences compare as strings. */
+const CONTENDER_RE = /(?:__lock__)(-?\d{10})$/;
+
+/** Why a backing node can no longer be used; the record must be pruned (spec §3.8 item 1). */
+export interface BackingMissing {
+  missing: true;
+  reason: 'gone' | 'not-in-use' | 'not-ours';
+  detail: string;
+}
+
+/** A backing node that is still ours: exists, `in-use`, first lock contender = owner id. */
+export interface BackingPresent {
+  missing: false;
+  node: Node;
+  /** Its parsed `user_data` (undefined when someone rewrote it; the lock still makes it ours). */
+  data: BackingUserData | undefined;
+}
+
+/** What {@link BackingRecordRepository.get} found. */
+export type BackingLookup = BackingPresent | BackingMissing;
+
+/** A backing node found at recovery. */
+export interface OwnedBackingNode {
+  node: Node;
+  data: BackingUserData;
+}
+
+/** One node of this provider claiming a slot of a backing node. */
+export interface SlotOccupant {
+  nodeId: string;
+  slot: number | null;
+}
+
+/** Outcome of claiming a fulfilled backing request. */
+export type ClaimOutcome =
+  | { outcome: 'claimed'; node: Node }
+  | { outcome: 'pending' }
+  | { outcome: 'failed' | 'vanished'; detail: string };
+
+/** Backing-node records in ZooKeeper; see the module comment. */
+export class BackingRecordRepository {
+  constructor(
+    private readonly zk: ZooKeeper,
+    /** `NodePool:metastatic:<provider>`. */
+    readonly ownerId: string,
+    private readonly providerName: string,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * The backing node if it is still ours, else a typed "missing" signal: the znode is gone, it is
+   * no longer `in-use` (released by another launcher, deleted, held), or the first contender of
+   * its lock is not our owner id.
+   */
+  async get(backingNodeId: string): Promise<BackingLookup> {
+    const node = await this.zk.getNode(backingNodeId);
+    if (!node) return { missing: true, reason: 'gone', detail: `backing node ${backingNodeId} no longer exists` };
+    if (node.state !== 'in-use') {
+      return { missing: true, reason: 'not-in-use', detail: `backing node ${backingNodeId} is ${node.state}` };
+    }
+    if ((await this.firstContender(backingNodeId)) !== this.ownerId) {
+      return { missing: true, reason: 'not-ours', detail: `backing node ${backingNodeId} is not locked by ${this.ownerId}` };
+    }
+    return { missing: false, node, data: parseBackingUserData(node.user_data, this.ownerId) };
+  }
+
+  /**
+   * Data of the lowest lock contender (kazoo's holder), read without kazoo's `ensure_path`: that
+   * would re-create a node znode deleted meanwhile (as an empty znode, zk-protocol §3.3), and
+   * backing nodes are deleted by their provider while we look at them.
+   */
+  private async firstContender(nodeId: string): Promise<string | undefined> {
+    const dir = `/nodepool/nodes/${nodeId}/lock`;
+    try {
+      const contenders = (await this.zk.client.getChildren(dir))
+        .map((name) => ({ name, seq: CONTENDER_RE.exec(name)?.[1] }))
+        .filter((c): c is { name: string; seq: string } => c.seq !== undefined)
+        .sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+      if (contenders.length === 0) return undefined;
+      const { data } = await this.zk.client.get(`${dir}/${contenders[0].name}`);
+      return data ? data.toString('utf8') : '';
+    } catch (err) {
+      // The node, its lock dir or the contender vanished: nobody holds it.
+      if (err instanceof NoNodeError) return undefined;
+      throw err;
+    }
+  }
+
+  /** Files a backing request (ephemeral, like every Nodepool-made request); returns its id. */
+  async submitRequest(backingLabel: string): Promise<string> {
+    const request = new NodeRequest();
+    request.node_types = [backingLabel];
+    request.requestor = this.ownerId;
+    await this.zk.submitNodeRequest(request, BACKING_REQUEST_PRIORITY);
+    return request.id as string;
+  }
+
+  /**
+   * Takes over the node of a fulfilled backing request (`adapter.py:483-519`): lock it
+   * persistently with our owner id, write `user_data`, set `in-use`, delete the request.
+   * `pending` while the request is not decided yet.
+   */
+  async claim(requestId: string, data: Omit<BackingUserData, 'owner' | 'failed'>): Promise<ClaimOutcome> {
+    const request = await this.zk.getNodeRequest(requestId);
+    if (!request) return { outcome: 'vanished', detail: `backing request ${requestId} vanished` };
+    if (request.state === 'failed') {
+      await this.zk.deleteNodeRequest(requestId);
+      return { outcome: 'failed', detail: `backing request ${requestId} failed` };
+    }
+    if (request.state !== 'fulfilled') return { outcome: 'pending' };
+    const nodeId = request.nodes[0];
+    const node = nodeId ? await this.zk.getNode(nodeId) : undefined;
+    if (!node) {
+      await this.zk.deleteNodeRequest(requestId);
+      return { outcome: 'failed', detail: `backing node ${nodeId} of request ${requestId} vanished` };
+    }
+    const lock = await this.zk
+      .lockNode(node, { blocking: true, timeout: BACKING_LOCK_TIMEOUT, ephemeral: false, identifier: this.ownerId })
+      .catch((err: unknown) => {
+        // Deleted while we waited for its lock (lockNode then releases our contender again).
+        if (err instanceof NoNodeError) return null;
+        throw err;
+      });
+    if (lock === null) {
+      await this.zk.deleteNodeRequest(requestId);
+      return { outcome: 'failed', detail: `backing node ${nodeId} of request ${requestId} vanished while locking it` };
+    }
+    if (!lock) throw new Error(`could not lock backing node ${nodeId} within ${BACKING_LOCK_TIMEOUT} s`);
+    node.user_data = formatBackingUserData({ owner: this.ownerId, failed: false, ...data });
+    node.state = 'in-use';
+    await this.zk.storeNode(node);
+    await this.zk.deleteNodeRequest(requestId);
+    this.log.info('claimed backing node', { backing_node: node.id, request: requestId, label: data.label });
+    return { outcome: 'claimed', node };
+  }
+
+  /** Stores a node read moments ago; false when it was deleted meanwhile (set never creates). */
+  private async storeIfExists(node: Node): Promise<boolean> {
+    try {
+      await this.zk.storeNode(node);
+      return true;
+    } catch (err) {
+      if (err instanceof NoNodeError) return false;
+      throw err;
+    }
+  }
+
+  /** Drops a backing request we no longer wait for (a missing one is fine). */
+  async deleteRequest(requestId: string): Promise<void> {
+    await this.zk.deleteNodeRequest(requestId);
+  }
+
+  /**
+   * Persists `failed` in the backing node's `user_data` (nodescan failure, 21f1b88b7). A backing
+   * node that is no longer ours is left alone and reported as missing (spec §3.8 item 2).
+   */
+  async markFailed(backingNodeId: string): Promise<BackingLookup> {
+    const found = await this.get(backingNodeId);
+    if (found.missing || !found.data) return found;
+    found.node.user_data = formatBackingUserData({ ...found.data, failed: true });
+    if (!(await this.storeIfExists(found.node))) return { missing: true, reason: 'gone', detail: `backing node ${backingNodeId} vanished` };
+    return found;
+  }
+
+  /**
+   * Gives a backing node back (`adapter.py:328-335`): state `used`, then remove our persistent
+   * lock (the lowest contender only, 4c00f6a72). A node that is no longer ours is not touched.
+   */
+  async release(backingNodeId: string): Promise<BackingLookup> {
+    const found = await this.get(backingNodeId);
+    if (found.missing) return found;
+    found.node.state = 'used';
+    if (!(await this.storeIfExists(found.node))) return { missing: true, reason: 'gone', detail: `backing node ${backingNodeId} vanished` };
+    await this.zk.forceUnlockNode(backingNodeId);
+    this.log.info('released backing node', { backing_node: backingNodeId });
+    return found;
+  }
+
+  /**
+   * Backing nodes of this owner (`adapter.py:378-403`): `user_data` is ours and the first lock
+   * contender is our owner id.
+   */
+  async listOwned(): Promise<OwnedBackingNode[]> {
+    const owned: OwnedBackingNode[] = [];
+    for (const node of await this.zk.getNodes()) {
+      const data = parseBackingUserData(node.user_data, this.ownerId);
+      if (!data || !node.id || node.state === 'deleted') continue;
+      if ((await this.firstContender(node.id)) === this.ownerId) owned.push({ node, data });
+    }
+    return owned;
+  }
+
+  /**
+   * Slot occupants per backing node, counted from ZooKeeper (spec §3.8 item 4): nodes of this
+   * provider, in any state but `deleted`, whose `driver_data.backing_node` names it.
+   */
+  async occupants(): Promise<Map<string, SlotOccupant[]>> {
+    const byBacking = new Map<string, SlotOccupant[]>();
+    for (const node of await this.zk.getNodes()) {
+      if (node.provider !== this.providerName || node.state === 'deleted' || !node.id) continue;
+      const dd = parseDriverData(node.driver_data);
+      if (!dd?.backing_node) continue;
+      let list = byBacking.get(dd.backing_node);
+      if (!list) byBacking.set(dd.backing_node, (list = []));
+      list.push({ nodeId: node.id, slot: dd.slot ?? node.slot });
+    }
+    return byBacking;
+  }
+
+  /** The backing node a node of ours sits on, from its `driver_data`. */
+  async backingOf(nodeId: string): Promise<string | null> {
+    const node = await this.zk.getNode(nodeId);
+    return parseDriverData(node?.driver_data)?.backing_node ?? null;
+  }
+
+  /**
+   * Persists a slot claim in our node's `driver_data` and `slot` while the allocation lock is
+   * held, so any launcher recounting after us sees it. The node is locked by the launch that
+   * runs this allocation; the launcher stores the same data again when the machine completes.
+   */
+  async writeClaim(nodeId: string, driverData: MetastaticDriverData): Promise<void> {
+    const node = await this.zk.getNode(nodeId);
+    if (!node) throw new NoNodeError(`/nodepool/nodes/${nodeId}`, 'node vanished while allocating a slot');
+    node.driver_data = driverData;
+    node.slot = driverData.slot;
+    await this.zk.storeNode(node);
+  }
+
+  /**
+   * Takes the provider-wide allocation lock (an ephemeral kazoo lock, so a dead launcher never
+   * wedges it); undefined on timeout. See slot-allocator.ts for why it exists.
+   */
+  async lockAllocation(timeoutSec: number): Promise<ZooKeeperLock | undefined> {
+    const lock = this.zk.createLock(`/nodepool/metastatic/${this.providerName}/allocation-lock`, this.ownerId);
+    return (await lock.acquire({ blocking: true, timeout: timeoutSec })) ? lock : undefined;
+  }
+}

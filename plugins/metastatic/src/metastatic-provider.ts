@@ -1,0 +1,117 @@
+/**
+ * The running metastatic provider (spec drivers-config §3): serves its labels by carving slots
+ * out of backing nodes that it requests from Nodepool itself through ZooKeeper.
+ */
+import {
+  QuotaInformation, type CreateRequest, type Logger, type Node, type NodeLaunchSettings, type PoolConfig, type Provider,
+  type ProviderConfig, type ProviderContext, type StateMachine,
+} from '@nodepool-ts/sdk';
+import { metastaticOwnerId } from './backing-node-data';
+import { BackingRecordRepository } from './backing-record-repository';
+import { MetastaticCreateMachine, MetastaticDeleteMachine } from './metastatic-machines';
+import { metastaticPoolLabelConfigs, type MetastaticLabelConfig } from './metastatic-provider-schema';
+import { SlotAllocator, type SlotAllocatorOptions } from './slot-allocator';
+
+/** A metastatic provider; see the module comment. */
+export class MetastaticProvider implements Provider {
+  readonly name: string;
+  readonly launches = true;
+  /** `NodePool:metastatic:<provider>`. */
+  readonly ownerId: string;
+  /** Backing-node records in ZooKeeper. */
+  readonly repository: BackingRecordRepository;
+  /** The in-memory records and allocation decisions. */
+  readonly allocator: SlotAllocator;
+  private readonly log: Logger;
+  private readonly labels = new Map<string, MetastaticLabelConfig>();
+  // Set by stop(): a replaced provider's cleanup becomes a no-op; its in-flight machines finish.
+  private stopped = false;
+
+  constructor(
+    readonly config: ProviderConfig,
+    context: ProviderContext,
+    options: SlotAllocatorOptions = {},
+  ) {
+    this.name = config.name;
+    this.ownerId = metastaticOwnerId(config.name);
+    this.log = context.logger.child({ provider: config.name });
+    for (const pool of config.pools) {
+      for (const label of metastaticPoolLabelConfigs(pool.raw)) if (!this.labels.has(label.name)) this.labels.set(label.name, label);
+    }
+    this.repository = new BackingRecordRepository(context.zk, this.ownerId, config.name, this.log);
+    this.allocator = new SlotAllocator(this.repository, (label) => this.labels.get(label), this.log, options);
+  }
+
+  /** Recovers backing-node records from ZooKeeper (§3.4). */
+  async start(): Promise<void> {
+    await this.allocator.recover();
+  }
+
+  /** Stops the release pass; backing nodes stay locked for the next launcher (restart). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.allocator.idle();
+  }
+
+  /** Metastatic labels need no image: always ready. */
+  labelReady(label: string, _pool: PoolConfig): boolean {
+    return this.labels.has(label);
+  }
+
+  /**
+   * Launch settings: the provider's retries and timeouts, the label's host-key checking, and
+   * Nodepool's placeholder image data (`username` "unknown", image `unused`) that the backing
+   * node's connection data replaces when the launch completes.
+   */
+  launchSettings(label: string, _pool: PoolConfig): NodeLaunchSettings {
+    const raw = this.config.raw;
+    return {
+      launchRetries: (raw['launch-retries'] as number | undefined) ?? 3,
+      launchTimeout: (raw['launch-timeout'] as number | undefined) ?? 3600,
+      bootTimeout: (raw['boot-timeout'] as number | undefined) ?? 120,
+      hostKeyChecking: this.labels.get(label)?.['host-key-checking'] ?? false,
+      connectionType: null,
+      connectionPort: 22,
+      username: 'unknown',
+      imageId: 'unused',
+      imageExternalId: null,
+    };
+  }
+
+  getCreateStateMachine(request: CreateRequest, log: Logger): StateMachine {
+    const pool = this.config.pools.find((p) => p.name === request.pool);
+    if (!pool) throw new Error(`provider ${this.name} has no pool ${request.pool}`);
+    return new MetastaticCreateMachine(this.allocator, request, pool, log);
+  }
+
+  getDeleteStateMachine(externalId: unknown, _log: Logger): StateMachine {
+    return new MetastaticDeleteMachine(this.allocator, String(externalId));
+  }
+
+  /** Retires the backing node of a node whose nodescan failed (external id = node id). */
+  async notifyNodescanFailure(_label: string, externalId: unknown): Promise<void> {
+    if (externalId === null || externalId === undefined) return;
+    await this.allocator.retire(String(externalId));
+  }
+
+  /** Releases idle and retired backing nodes (Nodepool does it in `listResources`). */
+  async cleanup(): Promise<void> {
+    if (this.stopped) return;
+    await this.allocator.releaseIdle();
+  }
+
+  /** A node that never completed has no external id, so no delete machine freed it. */
+  async nodeDeleted(node: Node): Promise<void> {
+    if (node.id) await this.allocator.forgetNode(node.id);
+  }
+
+  /** Metastatic has no cloud limits; only pool `max-servers` and tenant limits apply (§3.6). */
+  async getQuotaLimits(): Promise<QuotaInformation> {
+    return QuotaInformation.unlimited();
+  }
+
+  /** Each node costs one instance and nothing else (`{cores: 0, instances: 1, ram: 0}`). */
+  quotaNeededByLabel(_label: string, _pool: PoolConfig): QuotaInformation {
+    return new QuotaInformation({ cores: 0, instances: 1, ram: 0 });
+  }
+}

@@ -4,6 +4,7 @@
  * checks, liveness, and records deleted behind the provider's back.
  */
 import net from 'node:net';
+import { Server as SshServer, utils } from 'ssh2';
 import type { AddressInfo } from 'node:net';
 import { trace } from '@opentelemetry/api';
 import { StaticProvider } from '../../plugins/static/src/static-provider';
@@ -52,10 +53,18 @@ async function records(name = 'static-rack'): Promise<Node[]> {
 }
 const live = async (): Promise<Node[]> => (await records()).filter((n) => n.state !== 'deleting');
 
-/** A listening TCP server on 127.0.0.1 and its port. */
+/** The ed25519 host key of every {@link listen} server. */
+const HOST_KEY = utils.generateKeyPairSync('ed25519');
+/** Its public half as a nodescan reports it. */
+const HOST_KEY_PUBLIC = `ssh-ed25519 ${HOST_KEY.public.split(/\s+/)[1]}`;
+
+/** A real SSH server (no logins) on 127.0.0.1 and its port: what a static host looks like. */
 async function listen(): Promise<{ port: number; close: () => Promise<void> }> {
-  const srv = net.createServer((s) => s.destroy());
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const srv = new SshServer({ hostKeys: [HOST_KEY.private] }, (c) => {
+    c.on('error', () => undefined);
+    c.on('authentication', (ctx) => ctx.reject());
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
   return { port: (srv.address() as AddressInfo).port, close: () => new Promise((r) => srv.close(() => r())) };
 }
 
@@ -242,12 +251,12 @@ describe('host checks', () => {
     const up = await listen();
     try {
       const [down1, down2] = [await closedPort(), await closedPort()];
-      const hosts = [up.port, down1, down2].map((port) => ({ name: '127.0.0.1', 'connection-port': port, timeout: 1, 'host-key': ['ssh-ed25519 AAAA'] }));
+      const hosts = [up.port, down1, down2].map((port) => ({ name: '127.0.0.1', 'connection-port': port, timeout: 1, 'host-key': [HOST_KEY_PUBLIC] }));
       const started = Date.now();
       await provider(providerConfig(hosts)).start();
       expect(Date.now() - started).toBeLessThan(1900); // two 1 s timeouts ran side by side
       const nodes = await records();
-      expect(nodes.map((n) => [n.connection_port, n.host_keys])).toEqual([[up.port, ['ssh-ed25519 AAAA']]]);
+      expect(nodes.map((n) => [n.connection_port, n.host_keys])).toEqual([[up.port, [HOST_KEY_PUBLIC]]]);
       const errors = logger.at('error').map((l) => l.msg);
       for (const port of [down1, down2]) {
         expect(errors).toContainEqual(expect.stringContaining(`(127.0.0.1, zuul, ${port}): ConnectionTimeoutException`));

@@ -13,6 +13,10 @@ module.exports = {
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   // Per-project testTimeout is ignored by jest 30; integration tests talk to a real server.
   testTimeout: 30000,
+  // All files share one process (2 cores: one worker). A handle left open by a test that kills a
+  // launcher's session mid-flight must not keep CI waiting forever once every test has finished;
+  // the results are complete at that point. Open handles are still hunted with --detectOpenHandles.
+  forceExit: true,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/plugins/*/src/**/*.spec.ts', '<rootDir>/test/layering.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },

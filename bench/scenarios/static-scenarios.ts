@@ -42,6 +42,7 @@ async function recycleOn(env: BenchEnv, name: string, launchers: number): Promis
   await new Promise((r) => setTimeout(r, 500));
   watcher.stop();
   const ops = env.launchers.reduce((sum, l, i) => sum + BenchEnv.operations(l) - opsBefore[i], 0);
+  if (process.env.BENCH_OPS) for (const l of env.launchers) console.log(JSON.stringify(BenchEnv.operationCounts(l)));
   return {
     scenario: name,
     parameters: { requests: total, outstanding: 20, nodes: 50, maxParallelJobs: 1, launchers },

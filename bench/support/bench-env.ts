@@ -93,6 +93,12 @@ export class BenchEnv {
     return Object.values(client.operationCounts).reduce((a, b) => a + b, 0);
   }
 
+  /** The launcher client's requests by operation. */
+  static operationCounts(launcher: Launcher): Record<string, number> {
+    const client = launcher.kernel.container.get<ZooKeeper>(ZooKeeper).client as unknown as ZkClient;
+    return { ...client.operationCounts };
+  }
+
   /** Waits until `count` nodes are ready and unallocated. */
   async waitReady(count: number, timeoutMs = 600_000): Promise<void> {
     const end = Date.now() + timeoutMs;

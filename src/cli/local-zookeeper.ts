@@ -104,6 +104,9 @@ export class DebianZooKeeper implements ZooKeeperServer {
     readonly securePort: number | undefined,
     private readonly dir: string,
     private readonly tls: ZooKeeperTlsFiles | undefined,
+    // Tests start many short-lived servers: the C1-only JIT starts fastest. A benchmark wants
+    // the server at full speed, as a production ZooKeeper runs.
+    private readonly fullJit = false,
   ) {}
 
   get connectString(): string {
@@ -119,7 +122,7 @@ export class DebianZooKeeper implements ZooKeeperServer {
     this.proc = spawn(
       'java',
       [
-        '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xshare:auto',
+        ...(this.fullJit ? ['-Xmx1g'] : ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1']), '-Xshare:auto',
         '-Dzookeeper.admin.enableServer=false', '-Dzookeeper.4lw.commands.whitelist=*',
         `-Dlog4j.configuration=file:${path.join(this.dir, 'log4j.properties')}`,
         '-cp', classpath, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg,
@@ -190,12 +193,12 @@ export class DebianZooKeeper implements ZooKeeperServer {
 }
 
 /** Starts the Debian ZooKeeper server on free loopback ports; throws {@link INSTALL_HINT} if absent. */
-export async function startLocalZooKeeper(options: { tls?: ZooKeeperTlsFiles } = {}): Promise<ZooKeeperServer> {
+export async function startLocalZooKeeper(options: { tls?: ZooKeeperTlsFiles; fullJit?: boolean } = {}): Promise<ZooKeeperServer> {
   if (!debianZooKeeperAvailable()) throw new Error(INSTALL_HINT);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nodepool-ts-zk-'));
   const port = await freePort();
   const securePort = options.tls ? await freePort() : undefined;
-  const server = new DebianZooKeeper(port, securePort, dir, options.tls);
+  const server = new DebianZooKeeper(port, securePort, dir, options.tls, options.fullJit ?? false);
   try {
     await server.start();
   } catch (err) {

@@ -31,13 +31,22 @@ export class DeletedNodeWorker {
   private readonly runner: SerialRunner;
   private stopped = false;
   private unsubscribe: Array<() => void> = [];
+  // Nodes named by events since the last pass; a timer pass (or wake()) covers all of them.
+  private readonly woken = new Set<string>();
+  private wokenAll = false;
+  private readonly retries = new Map<string, number>();
   // Aborted on stop so a slow provider delete does not hold up shutdown; the node is unlocked
   // and retried by whichever launcher runs next.
   private readonly abort = new AbortController();
 
   constructor(private readonly options: DeletedNodeWorkerOptions) {
     this.log = options.logger.child({ worker: 'deleted-node' });
-    this.runner = new SerialRunner({ name: 'deleted-node', intervalMs: options.intervalMs ?? 5000, pass: () => this.pass(), logger: this.log });
+    this.runner = new SerialRunner({
+      name: 'deleted-node',
+      intervalMs: options.intervalMs ?? 5000,
+      pass: (timer) => this.pass(timer ? undefined : this.takeWoken()),
+      logger: this.log,
+    });
   }
 
   /**
@@ -47,11 +56,14 @@ export class DeletedNodeWorker {
   start(): void {
     const { zk, providers } = this.options;
     this.unsubscribe = [
-      zk.onNodeChange((_id, current) => {
-        if (current?.provider && providers.has(current.provider) && DELETABLE.has(current.state)) this.wake();
+      // `in-use` is left to the periodic pass: Zuul holds those locked, and checking each lock on
+      // every change would cost a read per in-use node per event.
+      zk.onNodeChange((id, current) => {
+        if (current?.provider && providers.has(current.provider) && DELETABLE.has(current.state) && current.state !== 'in-use') this.wake(id);
       }),
-      zk.onRequestChange((_id, current) => {
-        if (!current) this.wake();
+      zk.onRequestChange((_id, current, previous) => {
+        // A request gone: its ready nodes (if any) go back to the pool.
+        if (!current && previous?.state === 'fulfilled') for (const id of previous.nodes) this.wake(id);
       }),
     ];
     this.runner.start();
@@ -66,15 +78,49 @@ export class DeletedNodeWorker {
     await this.runner.stop();
   }
 
-  /** Asks for a pass now (e.g. a node was just marked `used`). */
-  wake(): void {
+  /** Asks for a pass now: over `nodeId` only when given (events), else over every node. */
+  wake(nodeId?: string): void {
+    if (nodeId === undefined) this.wokenAll = true;
+    else this.woken.add(nodeId);
     this.runner.wake();
   }
 
-  /** One pass; exposed for tests. */
-  async pass(): Promise<void> {
+  private settle(id: string, outcome: 'locked' | void, only: ReadonlySet<string> | undefined): void {
+    if (outcome === 'locked' && only) this.retrySoon(id);
+    else this.retries.delete(id);
+  }
+
+  /**
+   * A node named by an event was still locked: Zuul writes `used` and unlocks right after, and
+   * the unlock changes no node data, so no event follows. Look again shortly, a bounded number of
+   * times; after that the periodic pass covers it.
+   */
+  private retrySoon(id: string): void {
+    const tries = (this.retries.get(id) ?? 0) + 1;
+    if (tries > 20 || this.stopped) {
+      this.retries.delete(id);
+      return;
+    }
+    this.retries.set(id, tries);
+    setTimeout(() => this.wake(id), 25 * tries).unref();
+  }
+
+  private takeWoken(): ReadonlySet<string> | undefined {
+    if (this.wokenAll) {
+      this.wokenAll = false;
+      this.woken.clear();
+      return undefined;
+    }
+    const ids = new Set(this.woken);
+    this.woken.clear();
+    return ids;
+  }
+
+  /** One pass over every node of our providers, or over `only`; exposed for tests. */
+  async pass(only?: ReadonlySet<string>): Promise<void> {
     const { zk, providers } = this.options;
-    const nodes = (await zk.getNodes()).filter((n) => n.provider !== null && providers.has(n.provider));
+    if (only && only.size === 0) return;
+    const nodes = (await zk.getNodes()).filter((n) => n.provider !== null && providers.has(n.provider) && (!only || only.has(n.id as string)));
     // Read after the nodes: an allocation seen above names a request created before this read,
     // so its absence here means it was deleted.
     const requestIds = new Set(await zk.getNodeRequestIds());
@@ -82,9 +128,9 @@ export class DeletedNodeWorker {
       if (this.stopped) return;
       try {
         if (node.state === 'ready' && node.allocated_to && !requestIds.has(node.allocated_to)) {
-          await this.deallocate(node);
+          this.settle(node.id as string, await this.deallocate(node), only);
         } else if (DELETABLE.has(node.state)) {
-          await this.delete(node, providers.get(node.provider as string) as Provider);
+          this.settle(node.id as string, await this.delete(node, providers.get(node.provider as string) as Provider), only);
         }
       } catch (err) {
         this.log.error('deleted-node task failed', { node: node.id, err: (err as Error).message });
@@ -93,10 +139,10 @@ export class DeletedNodeWorker {
   }
 
   /** A ready node allocated to a vanished request goes back to the pool (LCH:909-936). */
-  private async deallocate(node: Node): Promise<void> {
+  private async deallocate(node: Node): Promise<'locked' | void> {
     const { zk } = this.options;
-    if (await zk.isNodeLocked(node.id as string)) return;
-    if (!(await zk.lockNode(node, { blocking: false }).catch(() => undefined))) return;
+    if (await zk.isNodeLocked(node.id as string)) return 'locked';
+    if (!(await zk.lockNode(node, { blocking: false }).catch(() => undefined))) return 'locked';
     try {
       // Re-read by the lock: still ready, and its request still gone?
       if (node.state !== 'ready' || !node.allocated_to || (await zk.getNodeRequest(node.allocated_to))) return;
@@ -109,10 +155,10 @@ export class DeletedNodeWorker {
   }
 
   /** Hands a finished node to the provider's deleter under its lock (LCH:938-985). */
-  private async delete(node: Node, provider: Provider): Promise<void> {
+  private async delete(node: Node, provider: Provider): Promise<'locked' | void> {
     const { zk } = this.options;
-    if (await zk.isNodeLocked(node.id as string)) return;
-    if (!(await zk.lockNode(node, { blocking: false }).catch(() => undefined))) return;
+    if (await zk.isNodeLocked(node.id as string)) return 'locked';
+    if (!(await zk.lockNode(node, { blocking: false }).catch(() => undefined))) return 'locked';
     if (!DELETABLE.has(node.state)) {
       await zk.unlockNode(node).catch(() => undefined);
       return;

@@ -15,7 +15,10 @@ import type { ProviderRuntime } from './provider-runtime';
 import { labelsQuota, tenantQuotaAllows } from './quota-check';
 import { requestComparator } from './request-order';
 import { SerialRunner } from './serial-runner';
-import { fulfilFromReadyNodes, hasFreeNodesFor, type FulfilContext } from './static-fulfil';
+import { fulfilFromReadyNodes, reserveNodesFor, type FulfilContext } from './static-fulfil';
+
+/** Static fulfilments of one pass allowed in flight at once. */
+const PARALLEL_FULFILMENTS = 8;
 import type { Logger } from '../plugins/logger';
 import type { PoolConfig, TenantLimits } from '../plugins/nodepool-config';
 import type { QuotaInformation } from '../plugins/quota';
@@ -187,6 +190,7 @@ export class PoolWorker {
     let fulfil: FulfilContext | undefined;
     let nodes: Node[] | undefined;
     let cloudLimits: QuotaInformation | undefined;
+    const inflight = new Set<Promise<void>>();
     for (const request of requests) {
       if (this.stopped) return;
       const decision = assignDecision(request, this.own, registered);
@@ -221,11 +225,17 @@ export class PoolWorker {
       // pending and release it again unchanged (DRV:537-547), so skip the round trip.
       if (!request.reuse) continue;
       fulfil ??= await this.snapshot();
-      if (!hasFreeNodesFor(request, fulfil)) continue;
-      await fulfilFromReadyNodes(request, fulfil).catch((err: unknown) =>
-        this.log.error('fulfilling request failed', { request: request.id, err: (err as Error).message }),
-      );
+      const reserved = reserveNodesFor(request, fulfil);
+      if (!reserved) continue;
+      // Fulfilments run side by side (each is a dozen round trips); the reservation keeps them
+      // apart, and a bounded number in flight keeps the order close to the request order.
+      const run: Promise<void> = fulfilFromReadyNodes(request, fulfil, reserved)
+        .then(() => undefined, (err: unknown) => this.log.error('fulfilling request failed', { request: request.id, err: (err as Error).message }))
+        .finally(() => inflight.delete(run));
+      inflight.add(run);
+      if (inflight.size >= PARALLEL_FULFILMENTS) await Promise.race(inflight);
     }
+    await Promise.all(inflight);
   }
 
   /** Locks without waiting, re-checks (LCH:268-288) and runs a handler for the request. */
@@ -256,16 +266,16 @@ export class PoolWorker {
     if (handler.done) this.handlers = this.handlers.filter((h) => h !== handler);
   }
 
-  /** Nodes of this provider and pool, and which free-looking ones are locked right now. */
+  /**
+   * Nodes of this provider and pool from the cache. Lock state is not read here (that would be
+   * one ZooKeeper read per ready node per pass): the allocation checks each candidate's lock
+   * right before taking it, and a node locked by someone else is simply passed over.
+   */
   private async snapshot(): Promise<FulfilContext> {
     const { zk, runtime, pool } = this.options;
     const provider = runtime.provider;
     const nodes = (await zk.getNodes()).filter((n) => n.provider === provider.name && n.pool === pool.name);
-    const locked = new Set<string>();
-    for (const node of nodes) {
-      if (node.state === 'ready' && !node.allocated_to && node.id && (await zk.isNodeLocked(node.id))) locked.add(node.id);
-    }
-    return { zk, provider, pool, ownId: this.id, logger: this.log, nodes, locked };
+    return { zk, provider, pool, ownId: this.id, logger: this.log, nodes, locked: new Set<string>() };
   }
 
   /**

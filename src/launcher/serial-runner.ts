@@ -12,8 +12,11 @@ export interface SerialRunnerOptions {
   name: string;
   /** Period of the timer, ms. */
   intervalMs: number;
-  /** One pass; a rejection is logged and the next pass runs as usual. */
-  pass: () => Promise<void>;
+  /**
+   * One pass; a rejection is logged and the next pass runs as usual. `timer` is true when the
+   * period elapsed since the previous pass started (a full pass is due), false when only woken.
+   */
+  pass: (timer: boolean) => Promise<void>;
   logger: Logger;
 }
 
@@ -22,6 +25,7 @@ export class SerialRunner {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  private timerDue = false;
   private stopped = false;
 
   constructor(private readonly options: SerialRunnerOptions) {}
@@ -34,7 +38,11 @@ export class SerialRunner {
   /** Starts the timer and runs a first pass now. */
   start(): void {
     this.stopped = false;
-    this.timer = setInterval(() => this.wake(), this.options.intervalMs);
+    this.timer = setInterval(() => {
+      this.timerDue = true;
+      this.wake();
+    }, this.options.intervalMs);
+    this.timerDue = true;
     this.wake();
   }
 
@@ -66,8 +74,10 @@ export class SerialRunner {
   private async loop(): Promise<void> {
     do {
       this.again = false;
+      const timer = this.timerDue;
+      this.timerDue = false;
       try {
-        await this.options.pass();
+        await this.options.pass(timer);
       } catch (err) {
         this.options.logger.error(`${this.options.name} pass failed`, { err: err instanceof Error ? err.message : String(err) });
       }

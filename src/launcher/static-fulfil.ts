@@ -30,8 +30,12 @@ export interface FulfilContext {
    * `allocated_to` on the same object, so later requests of the pass see what we handed out.
    */
   nodes: Node[];
-  /** Ids of nodes seen locked at snapshot time (someone else holds them). */
-  locked: ReadonlySet<string>;
+  /**
+   * Ids of nodes not to pick: seen locked at snapshot time, or reserved by a fulfilment of this
+   * pass still in flight ({@link reserveNodesFor}), so concurrent fulfilments never race for
+   * one node.
+   */
+  locked: Set<string>;
 }
 
 /**
@@ -39,13 +43,28 @@ export interface FulfilContext {
  * check, so `[a, a]` needs two). Cheap pre-check that spares a lock/pending/release round trip.
  */
 export function hasFreeNodesFor(request: NodeRequest, ctx: Pick<FulfilContext, 'provider' | 'pool' | 'locked' | 'nodes'>): boolean {
-  const used = new Set<Node>();
+  return pickFreeNodes(request, ctx) !== undefined;
+}
+
+function pickFreeNodes(request: NodeRequest, ctx: Pick<FulfilContext, 'provider' | 'pool' | 'locked' | 'nodes'>): Node[] | undefined {
+  const used: Node[] = [];
   for (const label of request.node_types) {
-    const node = ctx.nodes.find((n) => !used.has(n) && isFreeNode(n, ctx) && n.type.includes(label));
-    if (!node) return false;
-    used.add(node);
+    const node = ctx.nodes.find((n) => !used.includes(n) && isFreeNode(n, ctx) && n.type.includes(label));
+    if (!node) return undefined;
+    used.push(node);
   }
-  return true;
+  return used;
+}
+
+/**
+ * Picks one free node per label (as {@link hasFreeNodesFor}) and reserves them in `ctx.locked`
+ * for this request, synchronously, so fulfilments started later in the pass pick others.
+ * Undefined (nothing reserved) when the pool cannot serve every label now.
+ */
+export function reserveNodesFor(request: NodeRequest, ctx: FulfilContext): Node[] | undefined {
+  const nodes = pickFreeNodes(request, ctx);
+  for (const node of nodes ?? []) ctx.locked.add(node.id as string);
+  return nodes;
 }
 
 /**
@@ -53,7 +72,15 @@ export function hasFreeNodesFor(request: NodeRequest, ctx: Pick<FulfilContext, '
  * label (liveness check before locking each node) and fulfils it: nodes unlocked, then the
  * request stored `fulfilled`, then its lock released (checklist §7.15, exactly this order).
  */
-export async function fulfilFromReadyNodes(request: NodeRequest, ctx: FulfilContext): Promise<FulfilOutcome> {
+export async function fulfilFromReadyNodes(request: NodeRequest, ctx: FulfilContext, reserved: readonly Node[] = []): Promise<FulfilOutcome> {
+  try {
+    return await fulfil(request, ctx, reserved);
+  } finally {
+    for (const node of reserved) ctx.locked.delete(node.id as string);
+  }
+}
+
+async function fulfil(request: NodeRequest, ctx: FulfilContext, reserved: readonly Node[]): Promise<FulfilOutcome> {
   const { zk, logger } = ctx;
   const log = logger.child({ request: request.id });
   const lock = await zk.lockNodeRequest(request, { blocking: false }).catch((err: unknown) => {
@@ -70,8 +97,11 @@ export async function fulfilFromReadyNodes(request: NodeRequest, ctx: FulfilCont
     await zk.storeNodeRequest(request);
 
     if (request.reuse) {
+      // Our reserved nodes first, then anything else still free.
+      const mine = new Set(reserved.map((n) => n.id as string));
+      const candidates = { ...ctx, nodes: [...reserved, ...ctx.nodes.filter((n) => !reserved.includes(n))], locked: new Set([...ctx.locked].filter((id) => !mine.has(id))) };
       for (const label of request.node_types) {
-        const node = await allocateOne(request, label, chosen, ctx, log);
+        const node = await allocateOne(request, label, chosen, candidates, log);
         if (!node) break;
         chosen.push(node);
       }

@@ -12,12 +12,12 @@ import type {
 } from '../plugins/zookeeper';
 import { registerComponent, listComponents } from './component-registry';
 import { KazooLock, forceUnlock } from './kazoo-lock';
-import type { ComponentKind, ComponentRecord, PoolComponentRecord } from './models/component';
+import { parseComponent, type ComponentKind, type ComponentRecord, type PoolComponentRecord } from './models/component';
 import { ModelError } from './models/model-error';
 import { Node } from './models/node';
 import { NodeRequest, type RequestState } from './models/node-request';
 import { waitForNodeRequest } from './wait-for-request';
-import { NODE_ROOT, REQUEST_ROOT, nodeLockPath, nodePath, requestLockPath, requestPath } from './nodepool-paths';
+import { NODE_ROOT, REQUEST_ROOT, componentPath, nodeLockPath, nodePath, requestLockPath, requestPath } from './nodepool-paths';
 import { NoNodeError } from './zk-errors';
 import { ZnodeCache, type CachedZnode } from './znode-cache';
 import { mapLimit } from './zk-path';
@@ -34,6 +34,7 @@ export class NodepoolZk implements ZooKeeper {
 
   private nodeCache: ZnodeCache | undefined;
   private requestCache: ZnodeCache | undefined;
+  private poolCache: ZnodeCache | undefined;
   // Unreadable cached records are logged once per version, not on every read of the cache.
   private readonly reportedBad = new Set<string>();
 
@@ -47,15 +48,17 @@ export class NodepoolZk implements ZooKeeper {
   async startCache(): Promise<void> {
     this.nodeCache ??= new ZnodeCache(this.client, NODE_ROOT, this.logger);
     this.requestCache ??= new ZnodeCache(this.client, REQUEST_ROOT, this.logger);
-    await Promise.all([this.nodeCache.start(), this.requestCache.start()]);
+    // Pool components are read on every pool pass (decline and yield rules).
+    this.poolCache ??= new ZnodeCache(this.client, componentPath('pool'), this.logger);
+    await Promise.all([this.nodeCache.start(), this.requestCache.start(), this.poolCache.start()]);
   }
 
   /** Stops following changes; reads go to ZooKeeper again. */
   stopCache(): void {
-    this.nodeCache?.stop();
-    this.requestCache?.stop();
+    for (const cache of [this.nodeCache, this.requestCache, this.poolCache]) cache?.stop();
     this.nodeCache = undefined;
     this.requestCache = undefined;
+    this.poolCache = undefined;
   }
 
   onNodeChange(listener: RecordListener<Node>): () => void {
@@ -302,6 +305,19 @@ export class NodepoolZk implements ZooKeeper {
   }
 
   async getRegisteredPools(): Promise<PoolComponentRecord[]> {
+    const cache = this.poolCache;
+    if (cache?.isSynced) {
+      const records: PoolComponentRecord[] = [];
+      for (const entry of cache.values()) {
+        const path = `${cache.root}/${entry.id}`;
+        try {
+          records.push(parseComponent(path, entry.data) as PoolComponentRecord);
+        } catch (err) {
+          this.tolerate(err, 'component', path);
+        }
+      }
+      return records;
+    }
     return (await this.getComponents('pool')).map((c) => c.record as PoolComponentRecord);
   }
 

@@ -1,0 +1,249 @@
+/**
+ * A running OpenStack provider (spec drivers-config §5): connects with clouds.yaml credentials,
+ * hands the engine create/delete state machines, launch settings, quota and leak information.
+ */
+import {
+  NotFoundError, QuotaInformation, type CreateRequest, type Instance, type Logger, type NodeLaunchSettings,
+  type PoolConfig, type Provider, type ProviderConfig, type ProviderContext, type Resource, type StateMachine,
+} from '@nodepool-ts/sdk';
+import { CloudResources, type CacheTtls } from './cloud-resources';
+import { loadCloudCredentials, type CloudCredentials } from './clouds-yaml';
+import { flavorQuota, instanceOf, OpenstackCreateStateMachine, type CreateContext } from './create-state-machine';
+import { OpenstackDeleteStateMachine } from './delete-state-machine';
+import { readyUploads } from './diskimage-uploads';
+import type { TransportOptions } from './http-transport';
+import { KeystoneSession } from './keystone-session';
+import { OpenStackClient, isNotFound, type Flavor, type Server } from './openstack-client';
+import {
+  imageSourceOf, labelOf, launchSettingsOf, type OpenstackLabel, type OpenstackPool, type ReadyUpload,
+} from './openstack-labels';
+
+/** Test and tuning knobs; production uses the defaults. */
+export interface OpenstackProviderOptions {
+  /** Environment for the clouds.yaml search (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  transport?: TransportOptions;
+  cacheTtls?: Partial<CacheTtls>;
+}
+
+const PROPERTY_FIELDS: Record<string, (r: CreateRequest) => string | null> = { 'request.id': (r) => r.requestId };
+
+/** The provider; see the module comment. */
+export class OpenstackProvider implements Provider {
+  readonly launches = true;
+  private readonly log: Logger;
+  private cloud: CloudCredentials | null = null;
+  private res: CloudResources | null = null;
+  private uploads = new Map<string, ReadyUpload>();
+  /** DOWN port id → when first seen DOWN (ms), for the two-sighting port cleanup (§5.6). */
+  private readonly downPorts = new Map<string, number>();
+
+  constructor(
+    readonly config: ProviderConfig,
+    private readonly context: ProviderContext,
+    private readonly options: OpenstackProviderOptions = {},
+  ) {
+    this.log = context.logger.child({ provider: config.name });
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** The shared caches and client (after start). */
+  get resources(): CloudResources {
+    if (!this.res) throw new Error(`provider ${this.name} is not started`);
+    return this.res;
+  }
+
+  async start(): Promise<void> {
+    const raw = this.config.raw;
+    this.cloud = loadCloudCredentials(raw.cloud as string, (raw['region-name'] as string | null) ?? null, this.options.env);
+    const session = new KeystoneSession(this.cloud, { ...this.options.transport, rate: raw.rate as number });
+    this.res = new CloudResources(new OpenStackClient(session), this.log, this.options.cacheTtls);
+    // Warm the caches the synchronous hooks (quota, label readiness) read; failures are retried later.
+    await Promise.all([
+      this.res.flavors.get().catch((err: unknown) => this.log.warn('could not list flavors', { err: (err as Error).message })),
+      this.res.images.get().catch((err: unknown) => this.log.warn('could not list images', { err: (err as Error).message })),
+      this.refreshUploads(),
+    ]);
+    this.log.info('openstack provider started', { cloud: this.cloud.name, region: this.cloud.regionName });
+  }
+
+  async stop(): Promise<void> {
+    // Nothing runs in the background: every call is made on behalf of the engine.
+  }
+
+  /** Diskimages used by labels of this provider. */
+  private diskimageNames(): string[] {
+    const names = new Set<string>();
+    for (const pool of this.config.pools) for (const l of (pool.raw as unknown as OpenstackPool).labels ?? []) if (l.diskimage) names.add(l.diskimage);
+    return [...names];
+  }
+
+  private async refreshUploads(): Promise<void> {
+    const images = this.diskimageNames();
+    if (images.length > 0) this.uploads = await readyUploads(this.context.zk, this.name, images, this.log);
+  }
+
+  labelReady(label: string, pool: PoolConfig): boolean {
+    const l = labelOf(pool, label);
+    const source = imageSourceOf(this.config, l);
+    if (source.kind === 'diskimage') return this.uploads.has(source.name);
+    if (source.id) return true;
+    const images = this.res?.images.peek();
+    // Refresh in the background; the engine asks again on its next pass.
+    void this.res?.images.get().catch(() => undefined);
+    return images?.some((i) => i.name === source.name && i.status === 'active') ?? false;
+  }
+
+  launchSettings(label: string, pool: PoolConfig): NodeLaunchSettings {
+    const l = labelOf(pool, label);
+    return launchSettingsOf(this.config, this.context.config, l, l.diskimage ? this.uploads.get(l.diskimage) : undefined);
+  }
+
+  getCreateStateMachine(request: CreateRequest, log: Logger): StateMachine {
+    const pool = this.config.pools.find((p) => p.name === request.pool);
+    if (!pool) throw new Error(`provider ${this.name} has no pool ${request.pool}`);
+    const label = labelOf(pool, request.label);
+    const source = imageSourceOf(this.config, label);
+    const poolRaw = pool.raw as unknown as OpenstackPool;
+    const extra: CreateContext['extra'] = {};
+    if (label['key-name']) extra.key_name = label['key-name'];
+    if (label.userdata) extra.user_data = Buffer.from(label.userdata, 'utf8').toString('base64');
+    if (poolRaw['security-groups']?.length) extra.security_groups = poolRaw['security-groups'].map((name) => ({ name }));
+    const configDrive = source.kind === 'cloud' ? this.cloudImageConfigDrive(label) : null;
+    if (configDrive !== null) extra.config_drive = configDrive;
+    const ctx: CreateContext = {
+      resources: this.resources,
+      providerName: this.name,
+      cloudName: this.cloud?.name ?? String(this.config.raw.cloud),
+      region: this.cloud?.regionName ?? null,
+      extra,
+      imageName: source.name,
+      imageLookup: source.kind === 'cloud' ? (source.id ?? source.name) : null,
+      minRam: label['min-ram'],
+      flavorName: label['flavor-name'],
+      networks: label.networks ?? [],
+      autoFloatingIp: poolRaw['auto-floating-ip'] !== false,
+      bootFromVolume: label['boot-from-volume'],
+      volumeSize: label['volume-size'],
+      metadata: this.metadataFor(label, source.name, request, log),
+    };
+    return new OpenstackCreateStateMachine(ctx, request, log);
+  }
+
+  private cloudImageConfigDrive(label: OpenstackLabel): boolean | null {
+    const ci = ((this.config.raw['cloud-images'] ?? []) as { name: string; 'config-drive': boolean | null }[]).find((c) => c.name === label['cloud-image']);
+    return ci?.['config-drive'] ?? null;
+  }
+
+  /** `groups`, instance properties, then formatted dynamic properties (§5.2). */
+  private metadataFor(label: OpenstackLabel, imageName: string, request: CreateRequest, log: Logger): Record<string, string> {
+    const md: Record<string, string> = { groups: `${this.name},${imageName},${label.name}` };
+    for (const [k, v] of Object.entries(label['instance-properties'] ?? {})) md[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    for (const [k, template] of Object.entries(label['dynamic-instance-properties'] ?? {})) {
+      let bad: string | null = null;
+      const value = template.replace(/\{([^}]*)\}/g, (_m, field: string) => {
+        const get = PROPERTY_FIELDS[field];
+        if (!get) bad = field;
+        return get?.(request) ?? '';
+      });
+      if (bad !== null) log.warn('skipping dynamic instance property', { key: k, field: bad });
+      else md[k] = value;
+    }
+    return md;
+  }
+
+  getDeleteStateMachine(externalId: unknown, log: Logger): StateMachine {
+    return new OpenstackDeleteStateMachine(this.resources, externalId, log);
+  }
+
+  /** Quota of a listed server, from its flavor (embedded from microversion 2.47, else by id). */
+  private serverQuota(server: Server, flavors: Flavor[]): QuotaInformation {
+    const f = server.flavor;
+    if (f?.vcpus !== undefined && f.ram !== undefined) return new QuotaInformation({ instances: 1, cores: f.vcpus, ram: f.ram });
+    const flavor = flavors.find((fl) => fl.id === f?.id);
+    return flavor ? flavorQuota(flavor) : new QuotaInformation({ instances: 1 });
+  }
+
+  /**
+   * Servers tagged with this provider's name (not DELETED), for the engine's leak detection.
+   * Servers of others are never returned, so they can never be deleted as leaks.
+   */
+  async listInstances(): Promise<Instance[]> {
+    const [servers, flavors] = await Promise.all([this.resources.servers.get(), this.resources.flavors.get()]);
+    return servers
+      .filter((s) => s.status !== 'DELETED' && s.metadata?.nodepool_provider_name === this.name)
+      .map((s) => instanceOf(s, this.cloud?.name ?? null, this.cloud?.regionName ?? null, this.serverQuota(s, flavors)));
+  }
+
+  /**
+   * Leaked non-server resources (§5.6), tagged with this provider's name so the engine's leak rule
+   * applies: ports DOWN (unowned or `compute:*`) since at least `port-cleanup-interval`, and, with
+   * `clean-floating-ips`, floating IPs bound to no port.
+   */
+  async listResources(): Promise<Resource[]> {
+    const client = this.resources.client;
+    const tag = { nodepool_provider_name: this.name };
+    const out: Resource[] = [];
+    const interval = (this.config.raw['port-cleanup-interval'] as number) * 1000;
+    if (interval > 0) {
+      const now = Date.now();
+      const down = (await client.listPorts({ status: 'DOWN' })).filter((p) => !p.device_owner || p.device_owner.startsWith('compute:'));
+      const ids = new Set(down.map((p) => p.id));
+      for (const id of this.downPorts.keys()) if (!ids.has(id)) this.downPorts.delete(id);
+      for (const p of down) {
+        const since = this.downPorts.get(p.id);
+        if (since === undefined) this.downPorts.set(p.id, now);
+        else if (now - since >= interval) out.push({ type: 'port', id: p.id, metadata: tag });
+      }
+    }
+    if (this.config.raw['clean-floating-ips'] === true) {
+      for (const f of await client.listFloatingIps()) if (!f.port_id) out.push({ type: 'floatingip', id: f.id, metadata: tag });
+    }
+    return out;
+  }
+
+  async deleteResource(resource: Resource): Promise<void> {
+    const client = this.resources.client;
+    try {
+      if (resource.type === 'port') await client.deletePort(resource.id);
+      else if (resource.type === 'floatingip') await client.deleteFloatingIp(resource.id);
+      else throw new Error(`unknown resource type ${resource.type}`);
+      this.log.info('deleted leaked resource', { type: resource.type, id: resource.id });
+    } catch (err) {
+      if (!isNotFound(err) && !(err instanceof NotFoundError)) throw err;
+    }
+    if (resource.type === 'port') this.downPorts.delete(resource.id);
+  }
+
+  async cleanup(): Promise<void> {
+    await this.refreshUploads();
+  }
+
+  /**
+   * Nova limits (−1 = unlimited) minus what servers not tagged with this provider's name use.
+   * Servers tagged as ours but unknown to ZooKeeper are leaks; the engine deletes them.
+   */
+  async getQuotaLimits(): Promise<QuotaInformation> {
+    const [limits, servers, flavors] = await Promise.all([this.resources.limits.get(), this.resources.servers.get(), this.resources.flavors.get()]);
+    const lim = (v: number): number => (v < 0 ? Infinity : v);
+    let q = new QuotaInformation({ instances: lim(limits.maxTotalInstances), cores: lim(limits.maxTotalCores), ram: lim(limits.maxTotalRAMSize) }, Infinity);
+    for (const s of servers) {
+      if (s.status === 'DELETED' || s.metadata?.nodepool_provider_name === this.name) continue;
+      q = q.subtract(this.serverQuota(s, flavors));
+    }
+    return q;
+  }
+
+  quotaNeededByLabel(label: string, pool: PoolConfig): QuotaInformation {
+    const l = labelOf(pool, label);
+    const flavor = this.res?.cachedFlavorFor(l['min-ram'], l['flavor-name']);
+    return flavor ? flavorQuota(flavor, l['boot-from-volume'], l['volume-size']) : new QuotaInformation({ instances: 1 });
+  }
+
+  async getAvailabilityZones(): Promise<string[]> {
+    return this.resources.zones.get();
+  }
+}

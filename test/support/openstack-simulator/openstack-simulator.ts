@@ -34,6 +34,8 @@ export interface SeenRequest {
   /** performance.now() when it arrived. */
   at: number;
   token: string | null;
+  /** Status answered (0 until answered). */
+  status: number;
 }
 
 const PREFIXES: Record<string, string> = { identity: '/identity/v3', compute: '/compute/v2.1', image: '/image/v2', network: '/network/v2.0' };
@@ -151,7 +153,8 @@ export class OpenStackSimulator {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const token = (req.headers['x-auth-token'] as string | undefined) ?? null;
-    this.requests.push({ method: req.method ?? 'GET', service: service ?? 'unknown', path: url.pathname + url.search, at: performance.now(), token });
+    const seen: SeenRequest = { method: req.method ?? 'GET', service: service ?? 'unknown', path: url.pathname + url.search, at: performance.now(), token, status: 0 };
+    this.requests.push(seen);
     let answer: SimResponse;
     if (!service) {
       answer = fail(404, `no service at ${url.pathname}`);
@@ -168,6 +171,7 @@ export class OpenStackSimulator {
       answer ??= dispatch(this.routes[service], { method: req.method ?? 'GET', path, query: url.searchParams, body, headers: req.headers, base: this.advertisedBase })
         ?? fail(404, `no route ${req.method} ${path}`);
     }
+    seen.status = answer.status;
     const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
     res.writeHead(answer.status, { ...(text ? { 'Content-Type': 'application/json' } : {}), ...answer.headers });
     res.end(text);

@@ -76,7 +76,9 @@ export function novaRoutes(state: SimulatorState, timing: NovaTiming): Route[] {
     };
     state.servers.set(server.id, server);
     const error = state.errorQueue.shift();
-    if (!state.hangBuild) {
+    if (state.hangNext > 0) {
+      state.hangNext--;
+    } else {
       setTimeout(() => {
         if (server.status !== 'BUILD') return;
         if (error !== undefined) {

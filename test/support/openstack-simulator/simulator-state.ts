@@ -92,8 +92,8 @@ export class SimulatorState {
   readonly availabilityZones = ['nova'];
   /** Faults for the next creates: each create takes one; the server goes ERROR with it. */
   readonly errorQueue: string[] = [];
-  /** Servers stay in BUILD forever while true (launch-timeout tests). */
-  hangBuild = false;
+  /** This many next servers stay in BUILD forever (launch-timeout tests). */
+  hangNext = 0;
   private fipNext = 10;
 
   constructor() {

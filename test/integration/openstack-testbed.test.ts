@@ -1,0 +1,130 @@
+/**
+ * The OpenStack provider against a REAL OpenStack (the Debian-package testbed of
+ * test/support/openstack-testbed: Keystone, Nova with the fake virt driver, Glance, Neutron) and a
+ * real ZooKeeper. Skipped, with the reason, when the testbed is not running.
+ */
+import { trace } from '@opentelemetry/api';
+import type { Metrics } from '../../src/plugins/metrics';
+import { NodeDeleter } from '../../src/plugins/node-deleter';
+import { NodeLauncher } from '../../src/plugins/node-launcher';
+import type { NodepoolConfig } from '../../src/plugins/nodepool-config';
+import { QuotaError } from '../../src/plugins/state-machine';
+import { Node } from '../../src/zk/models/node';
+import { NodepoolZk } from '../../src/zk/nodepool-zk';
+import { ZkClient } from '../../src/zk/zk-client';
+import { OpenstackProvider } from '../../plugins/openstack/src/openstack-provider';
+import { CaptureLogger } from '../support/capture-logger';
+import { detectTestbed } from '../support/openstack-testbed';
+import { openstackProviderConfig } from '../support/openstack-simulator/openstack-fixture';
+import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
+
+jest.setTimeout(120000);
+
+const testbed = detectTestbed();
+if (!testbed.available) {
+  // Shown once in the run output, so a skipped suite is never mistaken for a passed one.
+  console.warn(`openstack-testbed tests skipped: ${testbed.reason}`);
+}
+const describeTestbed = testbed.available ? describe : describe.skip;
+
+const PROVIDER = `
+name: testbed
+cloud: testbed
+region-name: RegionOne
+rate: 0.1
+launch-timeout: 90
+launch-retries: 2
+cloud-images:
+  - name: tiny
+    username: cirros
+pools:
+  - name: main
+    networks: [priv]
+    host-key-checking: false
+    labels:
+      - {name: tiny, cloud-image: tiny, flavor-name: m1.tiny}
+`;
+
+describeTestbed('OpenStack provider on the real testbed', () => {
+  let server: ZooKeeperServer;
+  let client: ZkClient;
+  let zk: NodepoolZk;
+  let provider: OpenstackProvider;
+  const logger = new CaptureLogger();
+
+  beforeAll(async () => {
+    server = await startZooKeeper();
+    client = new ZkClient({ hosts: `${server.connectString}/testbed`, sessionTimeout: 4000 });
+    await client.connect(10000);
+    await client.ensurePath('/nodepool/nodes');
+    zk = new NodepoolZk(client, new CaptureLogger());
+    const config = openstackProviderConfig(PROVIDER);
+    const whole = { providers: new Map([[config.name, config]]), diskimages: new Map() } as unknown as NodepoolConfig;
+    provider = new OpenstackProvider(config, { zk, logger, tracer: trace.getTracer('test'), metrics: {} as Metrics, config: whole }, {
+      env: { OS_CLIENT_CONFIG_FILE: testbed.available ? testbed.cloudsFile : '', HOME: '/nonexistent' },
+    });
+    await provider.start();
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+
+  async function buildingNode(): Promise<Node> {
+    const node = new Node();
+    Object.assign(node, { state: 'building', type: ['tiny'], provider: 'testbed', pool: 'main', launcher: 'testbed-test' });
+    await zk.createNode(node);
+    expect(await zk.lockNode(node)).toBeDefined();
+    return node;
+  }
+
+  async function launch(node: Node): Promise<Awaited<ReturnType<NodeLauncher['run']>>> {
+    const pool = provider.config.pools[0];
+    return new NodeLauncher({ zk, provider, node, label: 'tiny', pool, settings: provider.launchSettings('tiny', pool), logger, pollInterval: 500 }).run();
+  }
+
+  test('hooks read the real cloud: flavor quota, limits, AZs, label readiness', async () => {
+    const pool = provider.config.pools[0];
+    expect(provider.quotaNeededByLabel('tiny', pool).toResources()).toEqual({ instances: 1, cores: 1, ram: 512 });
+    expect((await provider.getQuotaLimits()).get('instances')).toBeGreaterThan(0);
+    expect(await provider.getAvailabilityZones()).toContain('nova');
+    expect(provider.labelReady('tiny', pool)).toBe(true);
+  });
+
+  test('launch: ACTIVE server with a floating IP; delete removes server and floating IP', async () => {
+    const node = await buildingNode();
+    const result = await launch(node);
+    expect(result).toMatchObject({ state: 'ready', attempts: 1 });
+    expect(node).toMatchObject({ state: 'ready', cloud: 'testbed', region: 'RegionOne', az: 'nova', resources: { instances: 1, cores: 1, ram: 512 } });
+    expect(node.private_ipv4).toMatch(/^10\.0\.0\./);
+    expect(node.public_ipv4).toMatch(/^203\.0\.113\./);
+    expect(node.interface_ip).toBe(node.public_ipv4);
+    const listed = await provider.listInstances();
+    expect(listed.find((i) => i.externalId === node.external_id)?.metadata).toMatchObject({ nodepool_node_id: node.id, nodepool_provider_name: 'testbed' });
+
+    expect(await new NodeDeleter({ zk, provider, node, logger, pollInterval: 500 }).run()).toEqual({ deleted: true });
+    const c = provider.resources.client;
+    expect((await c.listServers()).find((s) => s.id === node.external_id && s.status !== 'DELETED')).toBeUndefined();
+    expect(await c.listFloatingIps({ floating_ip_address: String(node.public_ipv4) })).toEqual([]);
+    const text = JSON.stringify(logger.lines);
+    expect(text).not.toContain('adminpass');
+  });
+
+  test('a real Nova quota refusal (403 Quota exceeded) aborts the launch', async () => {
+    const session = provider.resources.client.session;
+    const setInstances = async (n: number): Promise<void> => {
+      await session.request('compute', { method: 'PUT', path: `/os-quota-sets/${String(session.projectId)}`, body: { quota_set: { instances: n } } });
+    };
+    await setInstances(0);
+    try {
+      const node = await buildingNode();
+      const result = await launch(node);
+      expect(result.state).toBe('aborted');
+      expect(result.error).toBeInstanceOf(QuotaError);
+      expect(result.error?.message).toMatch(/Quota exceeded for instances/);
+    } finally {
+      await setInstances(10);
+    }
+  });
+});

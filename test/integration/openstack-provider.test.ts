@@ -10,6 +10,7 @@ import { NodepoolZk } from '../../src/zk/nodepool-zk';
 import { ZkClient } from '../../src/zk/zk-client';
 import { OpenstackProvider } from '../../plugins/openstack/src/openstack-provider';
 import { CaptureLogger } from '../support/capture-logger';
+import { FaultProxy } from '../support/openstack-simulator/fault-proxy';
 import { openstackProviderConfig, simProviderYaml, writeCloudsYaml } from '../support/openstack-simulator/openstack-fixture';
 import { OpenStackSimulator } from '../support/openstack-simulator/openstack-simulator';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
@@ -54,16 +55,22 @@ pools:
       - {name: win, diskimage: winimg, flavor-name: m1.medium}
 `;
 
-async function startProvider(yamlText: string, diskimages: string[] = []): Promise<OpenstackProvider> {
+function makeProvider(yamlText: string, diskimages: string[] = [], cloudsFile = writeCloudsYaml(sim), startWaitMs?: number): OpenstackProvider {
   const config = openstackProviderConfig(yamlText);
   const image = (name: string): DiskImageConfig => ({ name, username: 'builder', 'python-path': '/usr/bin/python3', 'shell-type': null, pause: false });
   const whole = { providers: new Map([[config.name, config]]), diskimages: new Map(diskimages.map((d) => [d, image(d)])) } as unknown as NodepoolConfig;
   const zk = new NodepoolZk(client, new CaptureLogger());
   const provider = new OpenstackProvider(config, { zk, logger: new CaptureLogger(), tracer: trace.getTracer('test'), metrics: {} as Metrics, config: whole }, {
-    env: { OS_CLIENT_CONFIG_FILE: writeCloudsYaml(sim), HOME: '/nonexistent' },
+    env: { OS_CLIENT_CONFIG_FILE: cloudsFile, HOME: '/nonexistent' },
     transport: { timeoutMs: 2000, backoffMs: 20 },
     cacheTtls: { servers: 0, limits: 0 },
+    startWaitMs,
   });
+  return provider;
+}
+
+async function startProvider(yamlText: string, diskimages: string[] = []): Promise<OpenstackProvider> {
+  const provider = makeProvider(yamlText, diskimages);
   await provider.start();
   return provider;
 }
@@ -156,5 +163,21 @@ describe('OpenStack provider hooks', () => {
       username: 'builder', pythonPath: '/usr/bin/python3', connectionType: 'ssh', connectionPort: 22, hostKeyChecking: false,
     });
     expect(provider.launchSettings('win', pool)).toMatchObject({ connectionType: 'winrm', connectionPort: 5986, imageExternalId: null });
+  });
+
+  test('start: an unknown cloud fails; a cloud that does not answer does not hold start up', async () => {
+    await expect(makeProvider(simProviderYaml().replace('cloud: sim', 'cloud: missing')).start()).rejects.toThrow('cloud missing is not defined');
+    const proxy = await FaultProxy.start(sim.url);
+    try {
+      proxy.inject({ kind: 'slow', count: 100, delayMs: 3000 });
+      const provider = makeProvider(simProviderYaml(), [], writeCloudsYaml(sim, { base: proxy.url }), 300);
+      const started = performance.now();
+      await provider.start();
+      expect(performance.now() - started).toBeLessThan(1500);
+      // Without the flavor list the label costs one instance until the list arrives.
+      expect(provider.quotaNeededByLabel('small', provider.config.pools[0]).toResources()).toEqual({ instances: 1 });
+    } finally {
+      await proxy.stop();
+    }
   });
 });

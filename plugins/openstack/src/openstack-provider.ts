@@ -24,6 +24,8 @@ export interface OpenstackProviderOptions {
   env?: NodeJS.ProcessEnv;
   transport?: TransportOptions;
   cacheTtls?: Partial<CacheTtls>;
+  /** How long start() waits for the first flavor/image lists, ms (default 15000). */
+  startWaitMs?: number;
 }
 
 const PROPERTY_FIELDS: Record<string, (r: CreateRequest) => string | null> = { 'request.id': (r) => r.requestId };
@@ -61,12 +63,17 @@ export class OpenstackProvider implements Provider {
     this.cloud = loadCloudCredentials(raw.cloud as string, (raw['region-name'] as string | null) ?? null, this.options.env);
     const session = new KeystoneSession(this.cloud, { ...this.options.transport, rate: raw.rate as number });
     this.res = new CloudResources(new OpenStackClient(session), this.log, this.options.cacheTtls);
-    // Warm the caches the synchronous hooks (quota, label readiness) read; failures are retried later.
-    await Promise.all([
+    // Warm the caches the synchronous hooks (quota, label readiness) read; failures are retried
+    // later. Bounded, so an unreachable cloud does not hold up the engine's other providers.
+    const warm = Promise.all([
       this.res.flavors.get().catch((err: unknown) => this.log.warn('could not list flavors', { err: (err as Error).message })),
       this.res.images.get().catch((err: unknown) => this.log.warn('could not list images', { err: (err as Error).message })),
-      this.refreshUploads(),
+      this.refreshUploads().catch((err: unknown) => this.log.warn('could not read image uploads', { err: (err as Error).message })),
     ]);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.startWaitMs ?? 15000)));
+    await Promise.race([warm, bound]);
+    clearTimeout(timer);
     this.log.info('openstack provider started', { cloud: this.cloud.name, region: this.cloud.regionName });
   }
 

@@ -87,7 +87,8 @@ export class FaultProxy {
       req.socket.destroy();
       return;
     }
-    if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
+    // Unref'd: a delayed request must not keep the test process alive after the proxy stops.
+    if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000).unref());
     const upstream = http.request(
       { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: { ...req.headers, host: this.target.host } },
       (up) => {

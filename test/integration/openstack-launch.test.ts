@@ -143,6 +143,18 @@ describe('OpenStack launch', () => {
     await expectNoLeaks();
   });
 
+  test('a floating IP Neutron leaves DOWN (no L3 agent) is used once Nova shows it', async () => {
+    const provider = await startProvider();
+    sim.state.boundFloatingIpStatus = 'DOWN';
+    const node = await buildingNode(provider);
+    expect((await launch(provider, node)).state).toBe('ready');
+    const [fip] = [...sim.state.floatingIps.values()];
+    expect(fip.status).toBe('DOWN');
+    expect((await rawBody(node.id as string)).public_ipv4).toBe(fip.floating_ip_address);
+    await remove(provider, node);
+    await expectNoLeaks();
+  });
+
   test('without auto-floating-ip the server keeps its fixed address only', async () => {
     const provider = await startProvider(simProviderYaml({ poolExtra: 'host-key-checking: false\n    auto-floating-ip: false' }));
     const node = await buildingNode(provider);

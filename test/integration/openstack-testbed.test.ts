@@ -116,7 +116,9 @@ describeTestbed('OpenStack provider on the real testbed', () => {
     const setInstances = async (n: number): Promise<void> => {
       await session.request('compute', { method: 'PUT', path: `/os-quota-sets/${String(session.projectId)}`, body: { quota_set: { instances: n } } });
     };
-    await setInstances(0);
+    // Nova refuses a limit below current usage; a limit equal to it leaves no room.
+    const limits = await session.request('compute', { method: 'GET', path: '/limits' });
+    await setInstances((limits.body as { limits: { absolute: { totalInstancesUsed: number } } }).limits.absolute.totalInstancesUsed);
     try {
       const node = await buildingNode();
       const result = await launch(node);

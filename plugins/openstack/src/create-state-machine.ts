@@ -215,7 +215,11 @@ export class OpenstackCreateStateMachine extends StateMachine {
     return undefined;
   }
 
-  /** Waits for the floating IP to be bound and shown in the server's addresses (§5.4 step 4). */
+  /**
+   * Waits for the floating IP to be bound and shown in the server's addresses (§5.4 step 4). The
+   * FIP's own status is not waited for: without an L3 agent Neutron leaves it DOWN for good,
+   * while Nova showing the address is what the node needs.
+   */
   private async waitFloatingIp(): Promise<Instance | undefined> {
     const fip = await this.client.getFloatingIp(String(this.floatingIpId));
     if (!fip.port_id) {
@@ -223,7 +227,6 @@ export class OpenstackCreateStateMachine extends StateMachine {
       if (ports[0]) await this.client.attachFloatingIp(fip.id, ports[0].id);
       return undefined;
     }
-    if (fip.status !== 'ACTIVE') return undefined;
     const server = await this.ctx.resources.server(String(this.externalId));
     if (!server || !serverIps(server).floating.includes(String(this.floatingAddress))) return undefined;
     return this.finish(server);

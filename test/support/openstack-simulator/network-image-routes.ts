@@ -60,7 +60,7 @@ export function neutronRoutes(state: SimulatorState): Route[] {
       const portId = ((req.body.floatingip ?? {}) as { port_id?: string | null }).port_id ?? null;
       const port = portId ? state.ports.get(portId) : undefined;
       if (portId && !port) return neutronNotFound('Port', portId);
-      Object.assign(f, { port_id: portId, fixed_ip_address: port?.fixed_ips[0].ip_address ?? null, status: port ? 'ACTIVE' : 'DOWN' });
+      Object.assign(f, { port_id: portId, fixed_ip_address: port?.fixed_ips[0].ip_address ?? null, status: port ? state.boundFloatingIpStatus : 'DOWN' });
       return { status: 200, body: { floatingip: fipView(f) } };
     }],
     ['DELETE', '/floatingips/:id', (_req, p) => {

@@ -92,6 +92,8 @@ export class SimulatorState {
   readonly availabilityZones = ['nova'];
   /** Faults for the next creates: each create takes one; the server goes ERROR with it. */
   readonly errorQueue: string[] = [];
+  /** Status of a bound floating IP: DOWN models a Neutron without L3 agent (as the real testbed). */
+  boundFloatingIpStatus: 'ACTIVE' | 'DOWN' = 'ACTIVE';
   /** This many next servers stay in BUILD forever (launch-timeout tests). */
   hangNext = 0;
   private fipNext = 10;
@@ -134,7 +136,7 @@ export class SimulatorState {
     const port = portId ? this.ports.get(portId) : undefined;
     const fip: SimFloatingIp = {
       id: randomUUID(), floating_ip_address: `198.51.100.${this.fipNext++}`, floating_network_id: networkId,
-      port_id: port ? port.id : null, fixed_ip_address: port ? port.fixed_ips[0].ip_address : null, status: port ? 'ACTIVE' : 'DOWN',
+      port_id: port ? port.id : null, fixed_ip_address: port ? port.fixed_ips[0].ip_address : null, status: port ? this.boundFloatingIpStatus : 'DOWN',
     };
     this.floatingIps.set(fip.id, fip);
     return fip;

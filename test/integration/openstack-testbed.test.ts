@@ -43,6 +43,7 @@ pools:
     host-key-checking: false
     labels:
       - {name: tiny, cloud-image: tiny, flavor-name: m1.tiny}
+      - {name: huge, cloud-image: tiny, flavor-name: np-test-big}
 `;
 
 describeTestbed('OpenStack provider on the real testbed', () => {
@@ -79,9 +80,9 @@ describeTestbed('OpenStack provider on the real testbed', () => {
     return node;
   }
 
-  async function launch(node: Node): Promise<Awaited<ReturnType<NodeLauncher['run']>>> {
+  async function launch(node: Node, label = 'tiny'): Promise<Awaited<ReturnType<NodeLauncher['run']>>> {
     const pool = provider.config.pools[0];
-    return new NodeLauncher({ zk, provider, node, label: 'tiny', pool, settings: provider.launchSettings('tiny', pool), logger, pollInterval: 500 }).run();
+    return new NodeLauncher({ zk, provider, node, label, pool, settings: provider.launchSettings(label, pool), logger, pollInterval: 500 }).run();
   }
 
   test('hooks read the real cloud: flavor quota, limits, AZs, label readiness', async () => {
@@ -109,6 +110,20 @@ describeTestbed('OpenStack provider on the real testbed', () => {
     expect(await c.listFloatingIps({ floating_ip_address: String(node.public_ipv4) })).toEqual([]);
     const text = JSON.stringify(logger.lines);
     expect(text).not.toContain('adminpass');
+  });
+
+  test('a server Nova puts in ERROR (no valid host) is deleted and retried; after launch-retries the node fails', async () => {
+    const session = provider.resources.client.session;
+    // Within quota but bigger than the fake hypervisor (8 GiB): the scheduler finds no host.
+    await session.request('compute', { method: 'POST', path: '/flavors', body: { flavor: { name: 'np-test-big', ram: 40000, vcpus: 1, disk: 1 } } })
+      .catch((err: Error) => expect(err.message).toContain('409'));
+    const node = await buildingNode();
+    const result = await launch(node, 'huge');
+    expect(result).toMatchObject({ state: 'failed', attempts: 2 });
+    expect(result.error?.message).toMatch(/in error state/);
+    expect(await new NodeDeleter({ zk, provider, node, logger, pollInterval: 500 }).run()).toEqual({ deleted: true });
+    const ours = (await provider.resources.client.listServers()).filter((s) => s.metadata?.nodepool_node_id === node.id && s.status !== 'DELETED');
+    expect(ours).toEqual([]);
   });
 
   test('a real Nova quota refusal (403 Quota exceeded) aborts the launch', async () => {

@@ -91,7 +91,12 @@ export class CloudResources {
    * whose name or id equals `flavor-name`.
    */
   async flavorFor(minRam: number | undefined, flavorName: string | undefined): Promise<Flavor> {
-    const found = pickFlavor(await this.flavors.get(), minRam, flavorName);
+    let found = pickFlavor(await this.flavors.get(), minRam, flavorName);
+    if (!found) {
+      // A flavor added since the list was cached: look once more before giving up.
+      this.flavors.clear();
+      found = pickFlavor(await this.flavors.get(), minRam, flavorName);
+    }
     if (!found) throw new Error(`Unable to find flavor with min-ram ${String(minRam ?? '-')} and name ${String(flavorName ?? '-')}`);
     return found;
   }

@@ -233,6 +233,18 @@ describe('OpenStack launch', () => {
     expect(sim.state.servers.size).toBe(0);
   });
 
+  test('an ERROR server whose fault says it exceeds quota aborts the launch (after deleting it)', async () => {
+    const provider = await startProvider();
+    sim.state.errorQueue.push('Build of instance aborted: Requested resources exceeds quota');
+    const node = await buildingNode(provider);
+    const result = await launch(provider, node);
+    expect(result).toMatchObject({ state: 'aborted', attempts: 0, statsKey: 'error.quota' });
+    // The engine deletes the aborted node's instance through the deleter.
+    expect((await rawBody(node.id as string)).external_id).toBe(sim.state.liveServers()[0].id);
+    await remove(provider, node);
+    await expectNoLeaks();
+  });
+
   test('5xx bursts, drops and slow answers on every service: the launch completes and nothing leaks', async () => {
     const provider = await startProvider();
     proxy.inject({ kind: '5xx', count: 3, match: /GET .*\/servers\/detail/ });

@@ -125,6 +125,15 @@ describe('transport', () => {
     expect(sim.seen('compute', 'POST')).toHaveLength(0);
   });
 
+  test('429 Too Many Requests is retried, even for a create (nothing happened)', async () => {
+    const c = client();
+    const images = await c.listImages();
+    proxy.inject({ kind: '5xx', status: 429, count: 2, match: /POST .*\/servers$/ });
+    await expect(c.createServer({ name: 'np1', imageRef: images[0].id, flavorRef: '1', metadata: {} })).resolves.toMatch(/-/);
+    expect(proxy.applied['5xx']).toBe(2);
+    expect(sim.seen('compute', 'POST')).toHaveLength(1);
+  });
+
   test('every call has a timeout', async () => {
     proxy.inject({ kind: 'slow', count: 5, delayMs: 1500, match: /limits/ });
     const started = performance.now();

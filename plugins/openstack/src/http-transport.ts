@@ -1,7 +1,7 @@
 /**
  * One HTTP exchange with an OpenStack API, the way Nodepool's SDK use behaves: a timeout on every
  * call, a minimum interval between calls per service (provider `rate`), retries with backoff for
- * 5xx answers and connection errors, and over-limit answers turned into {@link QuotaError}.
+ * 5xx and 429 answers and connection errors, and over-limit answers turned into {@link QuotaError}.
  */
 import { QuotaError } from '@nodepool-ts/sdk';
 
@@ -153,6 +153,8 @@ export class HttpTransport {
       const message = errorMessageOf(text);
       if (isQuotaAnswer(res.status, message)) throw new QuotaError(`${call}: ${message}`);
       lastError = new OpenStackApiError(`${call}: HTTP ${res.status}: ${message}`, res.status, call);
+      // 429: the request was turned away before anything happened, so even a create is retried.
+      if (res.status === 429) continue;
       // A 5xx means the request failed; a create is still not retried (it may have half-happened).
       if (res.status < 500 || !idempotent) throw lastError;
     }

@@ -46,6 +46,9 @@ describe('Keystone session', () => {
     expect(c.session.authCount).toBe(1);
     expect(sim.seen('identity', 'POST')).toHaveLength(1);
     expect(c.session.projectId).toBe(sim.projectId);
+    // This cloud has no block storage: volumes are ignored, not an error.
+    expect(await c.volumeLimits()).toBeNull();
+    expect(await c.listVolumes()).toEqual([]);
     expect(new Set(sim.seen('compute').map((r) => r.token)).size).toBe(1);
   });
 

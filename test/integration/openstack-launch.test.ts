@@ -44,7 +44,7 @@ beforeEach(async () => {
   await client.connect(10000);
   await client.ensurePath('/nodepool/nodes');
   zk = new NodepoolZk(client, new CaptureLogger());
-  sim = await new OpenStackSimulator({ buildMs: 100, deleteMs: 50 }).start();
+  sim = await new OpenStackSimulator({ buildMs: 100, deleteMs: 50, cinder: true }).start();
   proxy = await FaultProxy.start(sim.url);
   sim.advertisedBase = proxy.url;
   logger = new CaptureLogger();
@@ -153,6 +153,22 @@ describe('OpenStack launch', () => {
     expect((await rawBody(node.id as string)).public_ipv4).toBe(fip.floating_ip_address);
     await remove(provider, node);
     await expectNoLeaks();
+  });
+
+  test('boot-from-volume: the image goes into a volume mapping; resources count the volume; it goes with the server', async () => {
+    const provider = await startProvider(simProviderYaml({ poolExtra: 'host-key-checking: false', labelExtra: 'boot-from-volume: true\n        volume-size: 20' }));
+    const node = await buildingNode(provider);
+    expect((await launch(provider, node)).state).toBe('ready');
+    const [srv] = sim.state.liveServers();
+    expect(srv.request).toMatchObject({
+      imageRef: '',
+      block_device_mapping_v2: [{ boot_index: '0', source_type: 'image', destination_type: 'volume', uuid: srv.imageId, volume_size: '20', delete_on_termination: true }],
+    });
+    expect((await rawBody(node.id as string)).resources).toEqual({ instances: 1, cores: 1, ram: 2048, volumes: 1, 'volume-gb': 20 });
+    expect([...sim.state.volumes.values()].map((v) => v.size)).toEqual([20]);
+    await remove(provider, node);
+    await expectNoLeaks();
+    expect(sim.state.volumes.size).toBe(0);
   });
 
   test('without auto-floating-ip the server keeps its fixed address only', async () => {

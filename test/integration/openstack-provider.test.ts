@@ -34,7 +34,7 @@ beforeEach(async () => {
   client = new ZkClient({ hosts: `${server.connectString}/openstack-provider-${++seq}`, sessionTimeout: 4000 });
   await client.connect(10000);
   await client.ensurePath('/nodepool/nodes');
-  sim = await new OpenStackSimulator({ buildMs: 20, deleteMs: 10 }).start();
+  sim = await new OpenStackSimulator({ buildMs: 20, deleteMs: 10, cinder: true }).start();
 });
 
 afterEach(async () => {
@@ -100,11 +100,17 @@ describe('OpenStack provider hooks', () => {
     await c.createServer({ name: 'other', imageRef, flavorRef: '1', metadata: { nodepool_provider_name: 'another-provider', nodepool_node_id: '1' } });
     const limits = await provider.getQuotaLimits();
     // 10 instances / 20 cores / 51200 MB minus foreign (m1.medium: 2 cores, 4096) and other (m1.tiny).
-    expect(limits.toResources()).toEqual({ instances: 8, cores: 17, ram: 51200 - 4096 - 512 });
-    expect(limits.get('volumes')).toBe(Infinity);
+    expect(limits.toResources()).toEqual({ instances: 8, cores: 17, ram: 51200 - 4096 - 512, volumes: 10, 'volume-gb': 1000 });
+    expect(limits.get('gpus')).toBe(Infinity);
     const mine = await provider.listInstances();
     expect(mine.map((i) => i.externalId)).toEqual([leakId]);
     expect(mine[0]).toMatchObject({ metadata: { nodepool_node_id: '0000000009' }, quota: { values: { instances: 1, cores: 1, ram: 512 } } });
+    // A foreign server booted from a 30 GB volume also uses volume quota (Cinder limits 10 / 1000 GB).
+    await c.createServer({
+      name: 'foreign-bfv', imageRef: '', flavorRef: '1', metadata: {},
+      block_device_mapping_v2: [{ boot_index: '0', source_type: 'image', destination_type: 'volume', uuid: imageRef, volume_size: '30', delete_on_termination: true }],
+    });
+    expect((await provider.getQuotaLimits()).toResources()).toEqual({ instances: 7, cores: 16, ram: 51200 - 4096 - 512 - 512, volumes: 9, 'volume-gb': 970 });
     sim.state.quota = { instances: -1, cores: -1, ram: -1 };
     expect((await provider.getQuotaLimits()).get('instances')).toBe(Infinity);
   });

@@ -5,7 +5,7 @@
  * the cloud changed under us.
  */
 import type { Logger } from '@nodepool-ts/sdk';
-import type { ComputeLimits, Flavor, Image, Network, OpenStackClient, Server } from './openstack-client';
+import type { ComputeLimits, Flavor, Image, Network, OpenStackClient, Server, Volume, VolumeLimits } from './openstack-client';
 
 /** A value cached for `ttlMs`, refreshed by one caller at a time. */
 class Cached<T> {
@@ -64,6 +64,8 @@ export class CloudResources {
   readonly flavors: Cached<Flavor[]>;
   readonly images: Cached<Image[]>;
   readonly limits: Cached<ComputeLimits>;
+  readonly volumeLimits: Cached<VolumeLimits | null>;
+  readonly volumes: Cached<Volume[]>;
   readonly zones: Cached<string[]>;
   private readonly networks = new Map<string, Promise<Network>>();
   private externalNet: Promise<Network | null> | null = null;
@@ -78,6 +80,8 @@ export class CloudResources {
     this.flavors = new Cached(t.flavors, () => client.listFlavors());
     this.images = new Cached(t.images, () => client.listImages());
     this.limits = new Cached(t.limits, () => client.computeLimits());
+    this.volumeLimits = new Cached(t.limits, () => client.volumeLimits());
+    this.volumes = new Cached(t.servers, () => client.listVolumes());
     this.zones = new Cached(t.zones, () => client.availabilityZones().catch((err: unknown) => {
       // Nodepool then launches without an AZ.
       this.log.warn('could not list availability zones', { err: (err as Error).message });

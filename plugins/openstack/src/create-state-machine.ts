@@ -84,7 +84,10 @@ export class OpenstackCreateStateMachine extends StateMachine {
       return await this.step();
     } catch (err) {
       // The cached limits were wrong: the next quota check must ask the cloud again.
-      if (err instanceof QuotaError) this.ctx.resources.limits.clear();
+      if (err instanceof QuotaError) {
+        this.ctx.resources.limits.clear();
+        this.ctx.resources.volumeLimits.clear();
+      }
       throw err;
     }
   }

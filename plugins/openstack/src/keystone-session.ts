@@ -7,8 +7,8 @@
 import type { CloudCredentials } from './clouds-yaml';
 import { HttpTransport, OpenStackApiError, Throttle, type TransportOptions, type TransportResponse } from './http-transport';
 
-/** Services the driver talks to, by catalog type. */
-export type ServiceType = 'compute' | 'network' | 'image';
+/** Services the driver talks to (`volume` = Cinder v3, optional). */
+export type ServiceType = 'compute' | 'network' | 'image' | 'volume';
 
 interface CatalogEntry {
   type: string;
@@ -40,7 +40,12 @@ export interface ServiceRequest {
 }
 
 /** Versioned suffix the driver's paths are written against, per service. */
-const VERSION_SUFFIX: Record<ServiceType, string> = { compute: '', network: '/v2.0', image: '/v2' };
+const VERSION_SUFFIX: Record<ServiceType, string> = { compute: '', network: '/v2.0', image: '/v2', volume: '' };
+
+/** Catalog types of each service, preferred first. */
+const CATALOG_TYPES: Record<ServiceType, string[]> = {
+  compute: ['compute'], network: ['network'], image: ['image'], volume: ['block-storage', 'volumev3'],
+};
 
 /** An authenticated connection to one cloud; see the module comment. */
 export class KeystoneSession {
@@ -97,6 +102,12 @@ export class KeystoneSession {
     }
   }
 
+  /** Whether the catalog has the service (authenticates if needed). */
+  async hasService(service: ServiceType): Promise<boolean> {
+    const token = await this.validToken();
+    return CATALOG_TYPES[service].some((type) => token.catalog.some((c) => c.type === type));
+  }
+
   /** Endpoint URL of a service (authenticates if needed). */
   async endpoint(service: ServiceType): Promise<string> {
     return this.endpointOf(await this.validToken(), service);
@@ -110,7 +121,7 @@ export class KeystoneSession {
 
   private endpointOf(token: Token, service: ServiceType): string {
     const region = this.cloud.regionName;
-    const entry = token.catalog.find((c) => c.type === service);
+    const entry = CATALOG_TYPES[service].map((type) => token.catalog.find((c) => c.type === type)).find((c) => c !== undefined);
     const endpoint = entry?.endpoints.find(
       (e) => e.interface === this.cloud.interface && (region === null || e.region_id === region || e.region === region),
     );

@@ -82,6 +82,18 @@ export interface ComputeLimits {
   maxTotalRAMSize: number;
 }
 
+/** Cinder absolute limits (−1 = unlimited). */
+export interface VolumeLimits {
+  maxTotalVolumes: number;
+  maxTotalVolumeGigabytes: number;
+}
+
+/** A Cinder volume. */
+export interface Volume {
+  id: string;
+  size: number;
+}
+
 /** What {@link OpenStackClient.createServer} sends in `server`. */
 export interface ServerCreate {
   name: string;
@@ -204,6 +216,20 @@ export class OpenStackClient {
   async availabilityZones(): Promise<string[]> {
     const body = await this.get<{ availabilityZoneInfo?: { zoneName: string; zoneState?: { available?: boolean } }[] }>('compute', '/os-availability-zone');
     return (body.availabilityZoneInfo ?? []).filter((z) => z.zoneState?.available).map((z) => z.zoneName);
+  }
+
+  /** Cinder limits, or null when the cloud has no block-storage service (volumes are then ignored). */
+  async volumeLimits(): Promise<VolumeLimits | null> {
+    if (!(await this.session.hasService('volume'))) return null;
+    const body = await this.get<{ limits: { absolute: Partial<VolumeLimits> } }>('volume', '/limits');
+    const a = body.limits?.absolute ?? {};
+    return { maxTotalVolumes: a.maxTotalVolumes ?? -1, maxTotalVolumeGigabytes: a.maxTotalVolumeGigabytes ?? -1 };
+  }
+
+  /** All volumes, or [] when the cloud has no block-storage service. */
+  async listVolumes(): Promise<Volume[]> {
+    if (!(await this.session.hasService('volume'))) return [];
+    return this.paginate<Volume>('volume', '/volumes/detail', 'volumes');
   }
 
   /** All images (Glance v2, paginated). */

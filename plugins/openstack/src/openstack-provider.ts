@@ -13,7 +13,7 @@ import { OpenstackDeleteStateMachine } from './delete-state-machine';
 import { readyUploads } from './diskimage-uploads';
 import type { TransportOptions } from './http-transport';
 import { KeystoneSession } from './keystone-session';
-import { OpenStackClient, isNotFound, type Flavor, type Server } from './openstack-client';
+import { OpenStackClient, isNotFound, type Flavor, type Server, type Volume } from './openstack-client';
 import {
   imageSourceOf, labelOf, launchSettingsOf, type OpenstackLabel, type OpenstackPool, type ReadyUpload,
 } from './openstack-labels';
@@ -166,12 +166,20 @@ export class OpenstackProvider implements Provider {
     return new OpenstackDeleteStateMachine(this.resources, externalId, log);
   }
 
-  /** Quota of a listed server, from its flavor (embedded from microversion 2.47, else by id). */
-  private serverQuota(server: Server, flavors: Flavor[]): QuotaInformation {
+  /**
+   * Quota of a listed server: its flavor (embedded from microversion 2.47, else looked up by id)
+   * plus its attached volumes (§5.7).
+   */
+  private serverQuota(server: Server, flavors: Flavor[], volumes: Volume[]): QuotaInformation {
     const f = server.flavor;
-    if (f?.vcpus !== undefined && f.ram !== undefined) return new QuotaInformation({ instances: 1, cores: f.vcpus, ram: f.ram });
-    const flavor = flavors.find((fl) => fl.id === f?.id);
-    return flavor ? flavorQuota(flavor) : new QuotaInformation({ instances: 1 });
+    const flavor = f?.vcpus !== undefined && f.ram !== undefined ? { vcpus: f.vcpus, ram: f.ram } : flavors.find((fl) => fl.id === f?.id);
+    const q: Record<string, number> = flavor ? { instances: 1, cores: flavor.vcpus, ram: flavor.ram } : { instances: 1 };
+    const attached = server['os-extended-volumes:volumes_attached'] ?? [];
+    if (attached.length > 0) {
+      q.volumes = attached.length;
+      q['volume-gb'] = attached.reduce((sum, a) => sum + (volumes.find((v) => v.id === a.id)?.size ?? 0), 0);
+    }
+    return new QuotaInformation(q);
   }
 
   /**
@@ -179,10 +187,10 @@ export class OpenstackProvider implements Provider {
    * Servers of others are never returned, so they can never be deleted as leaks.
    */
   async listInstances(): Promise<Instance[]> {
-    const [servers, flavors] = await Promise.all([this.resources.servers.get(), this.resources.flavors.get()]);
+    const [servers, flavors, volumes] = await Promise.all([this.resources.servers.get(), this.resources.flavors.get(), this.resources.volumes.get()]);
     return servers
       .filter((s) => s.status !== 'DELETED' && s.metadata?.nodepool_provider_name === this.name)
-      .map((s) => instanceOf(s, this.cloud?.name ?? null, this.cloud?.regionName ?? null, this.serverQuota(s, flavors)));
+      .map((s) => instanceOf(s, this.cloud?.name ?? null, this.cloud?.regionName ?? null, this.serverQuota(s, flavors, volumes)));
   }
 
   /**
@@ -230,16 +238,22 @@ export class OpenstackProvider implements Provider {
   }
 
   /**
-   * Nova limits (−1 = unlimited) minus what servers not tagged with this provider's name use.
-   * Servers tagged as ours but unknown to ZooKeeper are leaks; the engine deletes them.
+   * Nova (and, when the cloud has block storage, Cinder) limits (−1 = unlimited) minus what servers
+   * not tagged with this provider's name use. Servers tagged as ours but unknown to ZooKeeper are
+   * leaks; the engine deletes them.
    */
   async getQuotaLimits(): Promise<QuotaInformation> {
-    const [limits, servers, flavors] = await Promise.all([this.resources.limits.get(), this.resources.servers.get(), this.resources.flavors.get()]);
+    const r = this.resources;
+    const [limits, volumeLimits, servers, flavors, volumes] = await Promise.all([
+      r.limits.get(), r.volumeLimits.get(), r.servers.get(), r.flavors.get(), r.volumes.get(),
+    ]);
     const lim = (v: number): number => (v < 0 ? Infinity : v);
-    let q = new QuotaInformation({ instances: lim(limits.maxTotalInstances), cores: lim(limits.maxTotalCores), ram: lim(limits.maxTotalRAMSize) }, Infinity);
+    const values: Record<string, number> = { instances: lim(limits.maxTotalInstances), cores: lim(limits.maxTotalCores), ram: lim(limits.maxTotalRAMSize) };
+    if (volumeLimits) Object.assign(values, { volumes: lim(volumeLimits.maxTotalVolumes), 'volume-gb': lim(volumeLimits.maxTotalVolumeGigabytes) });
+    let q = new QuotaInformation(values, Infinity);
     for (const s of servers) {
       if (s.status === 'DELETED' || s.metadata?.nodepool_provider_name === this.name) continue;
-      q = q.subtract(this.serverQuota(s, flavors));
+      q = q.subtract(this.serverQuota(s, flavors, volumes));
     }
     return q;
   }

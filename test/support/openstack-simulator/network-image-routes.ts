@@ -83,3 +83,17 @@ export function glanceRoutes(state: SimulatorState, pageSize: number): Route[] {
     }],
   ];
 }
+
+/** Cinder v3 routes (limits, volumes) over `state`. */
+export function cinderRoutes(state: SimulatorState): Route[] {
+  return [
+    ['GET', '/limits', () => ({
+      status: 200,
+      body: { limits: { rate: [], absolute: { maxTotalVolumes: state.volumeQuota.volumes, maxTotalVolumeGigabytes: state.volumeQuota.gigabytes } } },
+    })],
+    ['GET', '/volumes/detail', () => ({
+      status: 200,
+      body: { volumes: [...state.volumes.values()].map((v) => ({ id: v.id, size: v.size, status: v.serverId ? 'in-use' : 'available' })) },
+    })],
+  ];
+}

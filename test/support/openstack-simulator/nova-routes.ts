@@ -23,7 +23,7 @@ function view(state: SimulatorState, s: SimServer, base: string): Record<string,
     addresses: state.addresses(s), accessIPv4: '', accessIPv6: '',
     flavor: { id: s.flavorId, links: [{ rel: 'bookmark', href: `${base}/compute/flavors/${s.flavorId}` }] },
     image: { id: s.imageId }, key_name: s.keyName, 'OS-EXT-AZ:availability_zone': s.az,
-    'os-extended-volumes:volumes_attached': [], created: new Date(s.created).toISOString(),
+    'os-extended-volumes:volumes_attached': [...state.volumes.values()].filter((v) => v.serverId === s.id).map((v) => ({ id: v.id })), created: new Date(s.created).toISOString(),
     ...(s.fault ? { fault: { message: s.fault, code: 500 } } : {}),
   };
 }
@@ -47,7 +47,8 @@ export function novaRoutes(state: SimulatorState, timing: NovaTiming): Route[] {
     const body = (req.body.server ?? {}) as Record<string, unknown>;
     const flavor = state.flavors.find((f) => f.id === body.flavorRef || f.name === body.flavorRef);
     if (!flavor) return fail(400, `Flavor ${String(body.flavorRef)} could not be found.`, 'badRequest');
-    const image = state.images.find((i) => i.id === body.imageRef);
+    const bootVolume = ((body.block_device_mapping_v2 ?? []) as { uuid?: string }[])[0];
+    const image = state.images.find((i) => i.id === (body.imageRef || bootVolume?.uuid));
     if (!image) return fail(400, `Can not find requested image`, 'badRequest');
     if (typeof body.name !== 'string' || body.name.length === 0) return fail(400, 'Invalid input for field/attribute name.', 'badRequest');
     const metadata = (body.metadata ?? {}) as Record<string, unknown>;
@@ -75,6 +76,11 @@ export function novaRoutes(state: SimulatorState, timing: NovaTiming): Route[] {
       networkIds, fault: null, created: Date.now(), request: body,
     };
     state.servers.set(server.id, server);
+    for (const bdm of (body.block_device_mapping_v2 as { destination_type?: string; volume_size?: string; delete_on_termination?: boolean }[] | undefined) ?? []) {
+      if (bdm.destination_type !== 'volume') continue;
+      const id = randomUUID();
+      state.volumes.set(id, { id, size: Number(bdm.volume_size ?? 1), serverId: server.id, deleteOnTermination: bdm.delete_on_termination === true });
+    }
     const error = state.errorQueue.shift();
     if (state.hangNext > 0) {
       state.hangNext--;

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { glanceRoutes, neutronRoutes } from './network-image-routes';
+import { cinderRoutes, glanceRoutes, neutronRoutes } from './network-image-routes';
 import { novaRoutes, type NovaTiming } from './nova-routes';
 import { dispatch, fail, type Route, type SimRequest, type SimResponse } from './sim-http';
 import { SimulatorState } from './simulator-state';
@@ -23,6 +23,8 @@ export interface SimulatorOptions extends Partial<NovaTiming> {
   tokenTtl?: number;
   /** Glance page size (default 2, so the client's pagination is exercised). */
   imagePageSize?: number;
+  /** Serve a Cinder v3 (`block-storage`) endpoint (default false: volumes are then ignored). */
+  cinder?: boolean;
 }
 
 /** One request the simulator saw. */
@@ -38,7 +40,7 @@ export interface SeenRequest {
   status: number;
 }
 
-const PREFIXES: Record<string, string> = { identity: '/identity/v3', compute: '/compute/v2.1', image: '/image/v2', network: '/network/v2.0' };
+const PREFIXES: Record<string, string> = { identity: '/identity/v3', compute: '/compute/v2.1', image: '/image/v2', network: '/network/v2.0', volume: '/volume/v3' };
 
 /** The simulator; see the module comment. */
 export class OpenStackSimulator {
@@ -67,6 +69,7 @@ export class OpenStackSimulator {
       compute: novaRoutes(this.state, { buildMs: options.buildMs ?? 200, deleteMs: options.deleteMs ?? 100, pageSize: options.pageSize ?? 1000 }),
       image: glanceRoutes(this.state, options.imagePageSize ?? 2),
       network: neutronRoutes(this.state),
+      volume: cinderRoutes(this.state),
       identity: [['POST', '/auth/tokens', (req) => this.authenticate(req)]],
     };
   }
@@ -120,6 +123,7 @@ export class OpenStackSimulator {
       ep('compute', `/compute/v2.1`),
       ep('image', '/image'),
       ep('network', '/network'),
+      ...(this.options.cinder ? [ep('block-storage', `/volume/v3/${this.projectId}`)] : []),
       // A second region whose compute endpoint goes nowhere: picking it by mistake fails loudly.
       { type: 'compute', name: 'nova-other', endpoints: [{ interface: 'public', region_id: 'Elsewhere', url: 'http://127.0.0.1:9/compute' }] },
     ];
@@ -167,7 +171,9 @@ export class OpenStackSimulator {
       } catch {
         answer = fail(400, 'malformed JSON', 'badRequest');
       }
-      const path = url.pathname.slice(PREFIXES[service].length) || '/';
+      let path = url.pathname.slice(PREFIXES[service].length) || '/';
+      // Cinder endpoints carry the project id, as real catalogs do.
+      if (service === 'volume' && path.startsWith(`/${this.projectId}`)) path = path.slice(this.projectId.length + 1) || '/';
       answer ??= dispatch(this.routes[service], { method: req.method ?? 'GET', path, query: url.searchParams, body, headers: req.headers, base: this.advertisedBase })
         ?? fail(404, `no route ${req.method} ${path}`);
     }

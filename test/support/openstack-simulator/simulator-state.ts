@@ -89,6 +89,10 @@ export class SimulatorState {
     { id: randomUUID(), name: 'queued-image', status: 'queued' },
   ];
   quota: SimQuota = { instances: 10, cores: 20, ram: 51200 };
+  /** Cinder limits (only served when the simulator has a volume service). */
+  volumeQuota = { volumes: 10, gigabytes: 1000 };
+  /** Cinder volumes: id → size (GB) and the server it is attached to. */
+  readonly volumes = new Map<string, { id: string; size: number; serverId: string | null; deleteOnTermination: boolean }>();
   readonly availabilityZones = ['nova'];
   /** Faults for the next creates: each create takes one; the server goes ERROR with it. */
   readonly errorQueue: string[] = [];
@@ -181,6 +185,11 @@ export class SimulatorState {
   /** Removes a server and its ports; floating IPs on those ports are disassociated (Neutron). */
   purgeServer(id: string): void {
     this.servers.delete(id);
+    for (const v of [...this.volumes.values()]) {
+      if (v.serverId !== id) continue;
+      if (v.deleteOnTermination) this.volumes.delete(v.id);
+      else v.serverId = null;
+    }
     for (const port of [...this.ports.values()]) {
       if (port.device_id !== id) continue;
       this.ports.delete(port.id);

@@ -89,16 +89,17 @@ export class OpenstackDeleteStateMachine extends StateMachine {
       // Gone in the meantime: the wait below sees it absent.
       if (!(err instanceof NotFoundError)) throw err;
     }
+    // The wait reads the shared list; it must be one fetched after the delete.
+    this.resources.servers.clear();
   }
 
+  /**
+   * Waits on the shared server list (one call for all machines, so many deletes stay within the
+   * provider's `rate`) until the server is absent or DELETED.
+   */
   private async waitServerGone(): Promise<undefined> {
-    try {
-      const server = await this.resources.client.getServer(this.id);
-      if (server.status !== 'DELETED') return undefined;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    this.resources.servers.clear();
+    const server = await this.resources.server(this.id);
+    if (server && server.status !== 'DELETED') return undefined;
     this.complete = true;
     this.state = 'complete';
     return undefined;

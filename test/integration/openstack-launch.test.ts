@@ -300,6 +300,21 @@ describe('OpenStack launch', () => {
     await expectNoLeaks();
   });
 
+  test('eight parallel launches and deletes under a rate limit share the server list', async () => {
+    const provider = await startProvider(simProviderYaml({ rate: 0.01, poolExtra: 'host-key-checking: false\n    auto-floating-ip: false' }));
+    const nodes = await Promise.all(Array.from({ length: 8 }, () => buildingNode(provider)));
+    const results = await Promise.all(nodes.map((n) => launch(provider, n)));
+    expect(results.map((r) => r.state)).toEqual(Array(8).fill('ready'));
+    expect(new Set(sim.state.liveServers().map((s) => s.metadata.nodepool_node_id))).toEqual(new Set(nodes.map((n) => n.id)));
+    await Promise.all(nodes.map((n) => remove(provider, n)));
+    await expectNoLeaks();
+    const at = sim.seen('compute').map((r) => r.at);
+    // Spaced by the throttle (arrival times jitter by a few ms, so check the span).
+    expect(at[at.length - 1] - at[0]).toBeGreaterThanOrEqual((at.length - 1) * 9);
+    // Polls read one shared list instead of one GET per machine per second.
+    expect(sim.seen('compute', 'GET').filter((r) => r.path.includes('/servers/detail')).length).toBeLessThan(60);
+  });
+
   test('no password or token appears in the logs, even at debug level and on errors', async () => {
     const provider = await startProvider();
     sim.state.errorQueue.push('No valid host was found.');

@@ -197,6 +197,20 @@ describe('OpenStack launch', () => {
     await expectNoLeaks();
   });
 
+  test('a server deleted behind our back while booting fails the attempt; the retry succeeds', async () => {
+    const provider = await startProvider();
+    sim.state.hangNext = 1;
+    const node = await buildingNode(provider);
+    const run = launch(provider, node);
+    while (sim.state.servers.size === 0) await new Promise((r) => setTimeout(r, 10));
+    sim.state.purgeServer([...sim.state.servers.keys()][0]);
+    const result = await run;
+    expect(result).toMatchObject({ state: 'ready', attempts: 2 });
+    expect(serverCreates()).toBe(2);
+    await remove(provider, node);
+    await expectNoLeaks();
+  });
+
   test('launch-retries bounds the attempts: all ERROR → failed; the last server is deleted with the node', async () => {
     const provider = await startProvider(simProviderYaml({ launchRetries: 2, poolExtra: 'host-key-checking: false' }));
     sim.state.errorQueue.push('No valid host was found.', 'No valid host was found.', 'unused');

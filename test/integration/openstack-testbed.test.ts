@@ -3,6 +3,9 @@
  * test/support/openstack-testbed: Keystone, Nova with the fake virt driver, Glance, Neutron) and a
  * real ZooKeeper. Skipped, with the reason, when the testbed is not running.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { trace } from '@opentelemetry/api';
 import type { Metrics } from '../../src/plugins/metrics';
 import { NodeDeleter } from '../../src/plugins/node-deleter';
@@ -15,6 +18,7 @@ import { ZkClient } from '../../src/zk/zk-client';
 import { OpenstackProvider } from '../../plugins/openstack/src/openstack-provider';
 import { CaptureLogger } from '../support/capture-logger';
 import { detectTestbed } from '../support/openstack-testbed';
+import { FaultProxy } from '../support/openstack-simulator/fault-proxy';
 import { openstackProviderConfig } from '../support/openstack-simulator/openstack-fixture';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
 
@@ -80,9 +84,9 @@ describeTestbed('OpenStack provider on the real testbed', () => {
     return node;
   }
 
-  async function launch(node: Node, label = 'tiny'): Promise<Awaited<ReturnType<NodeLauncher['run']>>> {
-    const pool = provider.config.pools[0];
-    return new NodeLauncher({ zk, provider, node, label, pool, settings: provider.launchSettings(label, pool), logger, pollInterval: 500 }).run();
+  async function launch(node: Node, label = 'tiny', via = provider): Promise<Awaited<ReturnType<NodeLauncher['run']>>> {
+    const pool = via.config.pools[0];
+    return new NodeLauncher({ zk, provider: via, node, label, pool, settings: via.launchSettings(label, pool), logger, pollInterval: 500 }).run();
   }
 
   test('hooks read the real cloud: flavor quota, limits, AZs, label readiness', async () => {
@@ -142,6 +146,47 @@ describeTestbed('OpenStack provider on the real testbed', () => {
       expect(result.error?.message).toMatch(/Quota exceeded for instances/);
     } finally {
       await setInstances(10);
+    }
+  });
+
+  test('through fault proxies: lost create answers are adopted, 5xx bursts retried; nothing leaks', async () => {
+    // One proxy per real API; Keystone's proxy points the catalog at the others.
+    const ports = { keystone: 5000, nova: 8774, glance: 9292, neutron: 9696 };
+    const proxies: Record<string, FaultProxy> = {};
+    for (const [name, port] of Object.entries(ports)) proxies[name] = await FaultProxy.start(`http://127.0.0.1:${port}`);
+    try {
+      for (const [name, port] of Object.entries(ports)) proxies.keystone.rewrite(`http://127.0.0.1:${port}`, proxies[name].url);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'testbed-proxy-'));
+      const cloudsFile = path.join(dir, 'clouds.yaml');
+      fs.writeFileSync(cloudsFile, fs.readFileSync(testbed.available ? testbed.cloudsFile : '', 'utf8').replace('http://127.0.0.1:5000', proxies.keystone.url));
+      const config = openstackProviderConfig(PROVIDER);
+      const whole = { providers: new Map([[config.name, config]]), diskimages: new Map() } as unknown as NodepoolConfig;
+      const proxied = new OpenstackProvider(config, { zk, logger, tracer: trace.getTracer('test'), metrics: {} as Metrics, config: whole }, {
+        env: { OS_CLIENT_CONFIG_FILE: cloudsFile, HOME: '/nonexistent' },
+        transport: { backoffMs: 100 },
+      });
+      await proxied.start();
+      proxies.nova.inject({ kind: 'drop-after-forward', count: 1, match: /POST .*\/servers$/ });
+      proxies.nova.inject({ kind: '5xx', count: 3, match: /GET/ });
+      proxies.neutron.inject({ kind: 'drop-after-forward', count: 1, match: /POST .*\/floatingips$/ });
+      proxies.neutron.inject({ kind: '5xx', count: 2, match: /GET/ });
+
+      const node = await buildingNode();
+      const result = await launch(node, 'tiny', proxied);
+      expect(result).toMatchObject({ state: 'ready', attempts: 1 });
+      expect(proxies.nova.applied['drop-after-forward']).toBe(1);
+      expect(proxies.neutron.applied['drop-after-forward']).toBe(1);
+      const c = provider.resources.client;
+      const ours = (await c.listServers()).filter((s) => s.metadata?.nodepool_node_id === node.id && s.status !== 'DELETED');
+      expect(ours.map((s) => s.id)).toEqual([node.external_id]);
+      expect(await c.listFloatingIps({ port_id: (await c.listPorts({ device_id: String(node.external_id) }))[0].id })).toHaveLength(1);
+
+      proxies.nova.inject({ kind: '5xx', count: 2 });
+      expect(await new NodeDeleter({ zk, provider: proxied, node, logger, pollInterval: 500 }).run()).toEqual({ deleted: true });
+      expect((await c.listServers()).filter((s) => s.metadata?.nodepool_node_id === node.id && s.status !== 'DELETED')).toEqual([]);
+      expect((await c.listFloatingIps()).filter((f) => f.floating_ip_address === node.public_ipv4)).toEqual([]);
+    } finally {
+      for (const p of Object.values(proxies)) await p.stop();
     }
   });
 });

@@ -1,6 +1,7 @@
 /**
- * A fault-injecting HTTP proxy in front of the simulator: answers 5xx bursts itself, delays
- * requests, or drops connections (before forwarding, or after the upstream acted on the request).
+ * A fault-injecting HTTP proxy in front of the simulator (or a real cloud): answers 5xx bursts
+ * itself, delays requests, or drops connections (before forwarding, or after the upstream acted on
+ * the request).
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -21,6 +22,7 @@ export interface Fault {
 export class FaultProxy {
   private readonly faults: Fault[] = [];
   private readonly sockets = new Set<Socket>();
+  private readonly rewrites: [string, string][] = [];
   /** How many faults were applied, by kind. */
   readonly applied: Record<Fault['kind'], number> = { '5xx': 0, slow: 0, drop: 0, 'drop-after-forward': 0 };
 
@@ -46,6 +48,14 @@ export class FaultProxy {
   /** `http://127.0.0.1:<port>`. */
   get url(): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /**
+   * Replaces `from` with `to` in every answer body from now on: pointed at a real Keystone, it
+   * rewrites the catalog's endpoints to other proxies, so a real cloud's services go through them.
+   */
+  rewrite(from: string, to: string): void {
+    this.rewrites.push([from, to]);
   }
 
   /** Queues a fault. */
@@ -97,8 +107,21 @@ export class FaultProxy {
           req.socket.destroy();
           return;
         }
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+        if (this.rewrites.length === 0) {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+          return;
+        }
+        const body: Buffer[] = [];
+        up.on('data', (c: Buffer) => body.push(c));
+        up.on('end', () => {
+          let text = Buffer.concat(body).toString('utf8');
+          for (const [from, to] of this.rewrites) text = text.split(from).join(to);
+          const headers = { ...up.headers, 'content-length': String(Buffer.byteLength(text)) };
+          delete headers['transfer-encoding'];
+          res.writeHead(up.statusCode ?? 502, headers);
+          res.end(text);
+        });
       },
     );
     upstream.on('error', () => req.socket.destroy());

@@ -56,6 +56,17 @@ pools:
 `;
 
 function makeProvider(yamlText: string, diskimages: string[] = [], cloudsFile = writeCloudsYaml(sim), startWaitMs?: number): OpenstackProvider {
+  const provider = newProvider(yamlText, diskimages, cloudsFile, startWaitMs);
+  started.push(provider);
+  return provider;
+}
+
+const started: OpenstackProvider[] = [];
+afterEach(async () => {
+  for (const p of started.splice(0)) await p.stop();
+});
+
+function newProvider(yamlText: string, diskimages: string[], cloudsFile: string, startWaitMs?: number): OpenstackProvider {
   const config = openstackProviderConfig(yamlText);
   const image = (name: string): DiskImageConfig => ({ name, username: 'builder', 'python-path': '/usr/bin/python3', 'shell-type': null, pause: false });
   const whole = { providers: new Map([[config.name, config]]), diskimages: new Map(diskimages.map((d) => [d, image(d)])) } as unknown as NodepoolConfig;
@@ -65,6 +76,7 @@ function makeProvider(yamlText: string, diskimages: string[] = [], cloudsFile = 
     transport: { timeoutMs: 2000, backoffMs: 20 },
     cacheTtls: { servers: 0, limits: 0 },
     startWaitMs,
+    uploadRefreshMs: 200,
   });
   return provider;
 }
@@ -128,8 +140,8 @@ describe('OpenStack provider hooks', () => {
     await new Promise((r) => setTimeout(r, 1100));
     const leaked = await provider.listResources();
     expect(leaked).toEqual([
-      { type: 'port', id: down.id, metadata: { nodepool_provider_name: 'sim-provider' } },
-      { type: 'floatingip', id: fip.id, metadata: { nodepool_provider_name: 'sim-provider' } },
+      { type: 'port', id: down.id, metadata: { nodepool_provider_name: 'sim-provider', nodepool_node_id: '' } },
+      { type: 'floatingip', id: fip.id, metadata: { nodepool_provider_name: 'sim-provider', nodepool_node_id: '' } },
     ]);
     for (const r of leaked) await provider.deleteResource(r);
     expect(sim.state.ports.has(down.id)).toBe(false);
@@ -169,6 +181,11 @@ describe('OpenStack provider hooks', () => {
       username: 'builder', pythonPath: '/usr/bin/python3', connectionType: 'ssh', connectionPort: 22, hostKeyChecking: false,
     });
     expect(provider.launchSettings('win', pool)).toMatchObject({ connectionType: 'winrm', connectionPort: 5986, imageExternalId: null });
+    // A new upload is picked up without a restart (the engine has no hook that would ask).
+    await client.ensurePath('/nodepool/images/winimg/builds/w1/providers/sim-provider/images');
+    await client.create('/nodepool/images/winimg/builds/w1/providers/sim-provider/images/0000000001', Buffer.from(JSON.stringify({ state: 'ready', state_time: 1, external_id: 'img-win' })));
+    for (let i = 0; i < 50 && !provider.labelReady('win', pool); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(provider.launchSettings('win', pool).imageExternalId).toBe('img-win');
   });
 
   test('start: an unknown cloud fails; a cloud that does not answer does not hold start up', async () => {
@@ -180,8 +197,10 @@ describe('OpenStack provider hooks', () => {
       const started = performance.now();
       await provider.start();
       expect(performance.now() - started).toBeLessThan(1500);
-      // Without the flavor list the label costs one instance until the list arrives.
+      // Without the flavor list the label costs one instance until the list arrives, and a
+      // cloud image never listed is assumed ready (the launch finds out; requests are not declined).
       expect(provider.quotaNeededByLabel('small', provider.config.pools[0]).toResources()).toEqual({ instances: 1 });
+      expect(provider.labelReady('small', provider.config.pools[0])).toBe(true);
     } finally {
       await proxy.stop();
     }

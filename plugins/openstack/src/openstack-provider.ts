@@ -26,6 +26,8 @@ export interface OpenstackProviderOptions {
   cacheTtls?: Partial<CacheTtls>;
   /** How long start() waits for the first flavor/image lists, ms (default 15000). */
   startWaitMs?: number;
+  /** How often ready diskimage uploads are read from ZooKeeper, ms (default 30000). */
+  uploadRefreshMs?: number;
 }
 
 const PROPERTY_FIELDS: Record<string, (r: CreateRequest) => string | null> = { 'request.id': (r) => r.requestId };
@@ -37,6 +39,7 @@ export class OpenstackProvider implements Provider {
   private cloud: CloudCredentials | null = null;
   private res: CloudResources | null = null;
   private uploads = new Map<string, ReadyUpload>();
+  private uploadTimer: NodeJS.Timeout | undefined;
   /** DOWN port id → when first seen DOWN (ms), for the two-sighting port cleanup (§5.6). */
   private readonly downPorts = new Map<string, number>();
 
@@ -74,11 +77,19 @@ export class OpenstackProvider implements Provider {
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.startWaitMs ?? 15000)));
     await Promise.race([warm, bound]);
     clearTimeout(timer);
+    if (this.diskimageNames().length > 0) {
+      // New uploads appear in ZooKeeper at any time; labelReady and launchSettings are synchronous.
+      this.uploadTimer = setInterval(() => {
+        this.refreshUploads().catch((err: unknown) => this.log.warn('could not read image uploads', { err: (err as Error).message }));
+      }, this.options.uploadRefreshMs ?? 30_000);
+      this.uploadTimer.unref();
+    }
     this.log.info('openstack provider started', { cloud: this.cloud.name, region: this.cloud.regionName });
   }
 
   async stop(): Promise<void> {
-    // Nothing runs in the background: every call is made on behalf of the engine.
+    if (this.uploadTimer) clearInterval(this.uploadTimer);
+    this.uploadTimer = undefined;
   }
 
   /** Diskimages used by labels of this provider. */
@@ -101,7 +112,9 @@ export class OpenstackProvider implements Provider {
     const images = this.res?.images.peek();
     // Refresh in the background; the engine asks again on its next pass.
     void this.res?.images.get().catch(() => undefined);
-    return images?.some((i) => i.name === source.name && i.status === 'active') ?? false;
+    // Never listed yet (cloud slow at start): let launches find out rather than decline requests.
+    if (images === undefined) return true;
+    return images.some((i) => (i.name === source.name || i.id === source.name) && i.status === 'active');
   }
 
   launchSettings(label: string, pool: PoolConfig): NodeLaunchSettings {
@@ -194,13 +207,14 @@ export class OpenstackProvider implements Provider {
   }
 
   /**
-   * Leaked non-server resources (§5.6), tagged with this provider's name so the engine's leak rule
-   * applies: ports DOWN (unowned or `compute:*`) since at least `port-cleanup-interval`, and, with
-   * `clean-floating-ips`, floating IPs bound to no port.
+   * Leaked non-server resources (§5.6): ports DOWN (unowned or `compute:*`) since at least
+   * `port-cleanup-interval`, and, with `clean-floating-ips`, floating IPs bound to no port. They
+   * belong to no node, so they carry this provider's name and an empty node id, which no node has:
+   * the engine's leak rule (ours, node unknown, seen twice) then applies to them.
    */
   async listResources(): Promise<Resource[]> {
     const client = this.resources.client;
-    const tag = { nodepool_provider_name: this.name };
+    const tag = { nodepool_provider_name: this.name, nodepool_node_id: '' };
     const out: Resource[] = [];
     const interval = (this.config.raw['port-cleanup-interval'] as number) * 1000;
     if (interval > 0) {

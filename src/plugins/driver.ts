@@ -61,6 +61,12 @@ export interface Provider {
   listResources?(): AsyncIterable<Resource> | Promise<Resource[]>;
   /** Deletes a leaked resource. */
   deleteResource?(resource: Resource): Promise<void>;
+  /**
+   * The nodescan of a launched node failed (before the attempt is cleaned up). Best effort, errors
+   * are logged: OpenStack logs the server console when the label has `console-log`; metastatic
+   * marks the backing node (Nodepool's `notifyNodescanFailure`).
+   */
+  nodescanFailed?(node: Node, label: string, pool: PoolConfig, log: Logger): Promise<void>;
   /** Periodic hook run by the cleanup worker. */
   cleanup?(): Promise<void>;
   /** A node of this provider was removed from ZooKeeper. */

@@ -151,6 +151,7 @@ export class NodeLauncher {
           return this.finish('aborted', error);
         }
         this.log.warn('launch attempt failed', { attempt: this.attempts, of: this.options.settings.launchRetries, err: error.message });
+        if (error instanceof NodescanError) await this.nodescanFailed();
         // Without the session the node lock is gone too: retrying would race the new owner.
         if (error instanceof SessionExpiredError) return this.finish('failed', error);
         if (this.attempts >= this.options.settings.launchRetries) return this.finish('failed', error);
@@ -260,6 +261,16 @@ export class NodeLauncher {
     const { node } = this.options;
     for (const key of INSTANCE_FIELDS) node[key] = null;
     node.host_keys = [];
+  }
+
+  /** Tells the provider, while the instance still exists (SM:343-353). Never throws. */
+  private async nodescanFailed(): Promise<void> {
+    const { provider, node, label, pool } = this.options;
+    try {
+      await provider.nodescanFailed?.(node, label, pool, this.log);
+    } catch (err) {
+      this.log.warn('provider nodescanFailed hook failed', { err: (err as Error).message });
+    }
   }
 
   /** Deletes what a failed attempt created before the next one (SM:381-393). */

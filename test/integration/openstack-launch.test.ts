@@ -329,6 +329,22 @@ describe('OpenStack launch', () => {
     expect(sim.seen('compute', 'GET').filter((r) => r.path.includes('/servers/detail')).length).toBeLessThan(60);
   });
 
+  test('nodescan failure with console-log: the server console is logged, then the attempt fails', async () => {
+    // A loopback address with nothing listening: the scan is refused (other ranges may be
+    // answered by the test machine's network).
+    sim.state.addNetwork('loop', false, '127.0.0');
+    const yamlText = simProviderYaml({ launchRetries: 1, poolExtra: 'auto-floating-ip: false', labelExtra: 'console-log: true' })
+      .replace('boot-timeout: 5', 'boot-timeout: 1').replace('networks: [private]', 'networks: [loop]');
+    const provider = await startProvider(yamlText);
+    const node = await buildingNode(provider);
+    const result = await launch(provider, node);
+    expect(result).toMatchObject({ state: 'failed', statsKey: 'error.keyscan' });
+    const line = logger.lines.find((l) => l.msg === 'console log of the unreachable server');
+    expect(line?.fields).toMatchObject({ external_id: node.external_id, console: `console of np${String(node.id)}\n` });
+    await remove(provider, node);
+    await expectNoLeaks();
+  });
+
   test('no password or token appears in the logs, even at debug level and on errors', async () => {
     const provider = await startProvider();
     sim.state.errorQueue.push('No valid host was found.');

@@ -3,7 +3,7 @@
  * hands the engine create/delete state machines, launch settings, quota and leak information.
  */
 import {
-  NotFoundError, QuotaInformation, type CreateRequest, type Instance, type Logger, type NodeLaunchSettings,
+  NotFoundError, QuotaInformation, type CreateRequest, type Instance, type Logger, type Node, type NodeLaunchSettings,
   type PoolConfig, type Provider, type ProviderConfig, type ProviderContext, type Resource, type StateMachine,
 } from '@nodepool-ts/sdk';
 import { CloudResources, type CacheTtls } from './cloud-resources';
@@ -245,6 +245,13 @@ export class OpenstackProvider implements Provider {
       if (!isNotFound(err) && !(err instanceof NotFoundError)) throw err;
     }
     if (resource.type === 'port') this.downPorts.delete(resource.id);
+  }
+
+  /** With the label's `console-log`, logs the server console to help see why it is unreachable. */
+  async nodescanFailed(node: Node, label: string, pool: PoolConfig, log: Logger): Promise<void> {
+    if (!labelOf(pool, label)['console-log'] || node.external_id === null) return;
+    const output = await this.resources.client.consoleLog(String(node.external_id));
+    log.info('console log of the unreachable server', { external_id: node.external_id, hostname: `np${String(node.id)}`, console: output });
   }
 
   async cleanup(): Promise<void> {

@@ -188,6 +188,24 @@ describe('OpenStack provider hooks', () => {
     expect(provider.launchSettings('win', pool).imageExternalId).toBe('img-win');
   });
 
+  test('a missing image or flavor reloads its list at most once per interval', async () => {
+    const provider = await startProvider(simProviderYaml());
+    const r = provider.resources;
+    const glance = (): number => sim.seen('image', 'GET').length;
+    const before = glance();
+    await expect(r.imageId('no-such-image')).rejects.toThrow('Unable to find image no-such-image');
+    expect(glance()).toBeGreaterThan(before);
+    const after = glance();
+    await expect(r.imageId('no-such-image')).rejects.toThrow('Unable to find image');
+    await expect(r.flavorFor(undefined, 'no-such-flavor')).rejects.toThrow('Unable to find flavor');
+    const flavorLists = sim.seen('compute', 'GET').filter((q) => q.path.includes('/flavors')).length;
+    await expect(r.flavorFor(undefined, 'no-such-flavor')).rejects.toThrow('Unable to find flavor');
+    expect(glance()).toBe(after);
+    expect(sim.seen('compute', 'GET').filter((q) => q.path.includes('/flavors')).length).toBe(flavorLists);
+    // A flavor found in the cached list needs no call at all.
+    await expect(r.flavorFor(2000, undefined)).resolves.toMatchObject({ name: 'm1.small' });
+  });
+
   test('start: an unknown cloud fails; a cloud that does not answer does not hold start up', async () => {
     await expect(makeProvider(simProviderYaml().replace('cloud: sim', 'cloud: missing')).start()).rejects.toThrow('cloud missing is not defined');
     const proxy = await FaultProxy.start(sim.url);

@@ -54,9 +54,11 @@ export interface CacheTtls {
   images: number;
   limits: number;
   zones: number;
+  /** Minimum time between reloads of the flavor or image list on a lookup miss. */
+  missRefresh: number;
 }
 
-const DEFAULT_TTLS: CacheTtls = { servers: 1000, flavors: 3600_000, images: 300_000, limits: 60_000, zones: 3600_000 };
+const DEFAULT_TTLS: CacheTtls = { servers: 1000, flavors: 3600_000, images: 300_000, limits: 60_000, zones: 3600_000, missRefresh: 300_000 };
 
 /** The caches; see the module comment. */
 export class CloudResources {
@@ -69,6 +71,8 @@ export class CloudResources {
   readonly zones: Cached<string[]>;
   private readonly networks = new Map<string, Promise<Network>>();
   private externalNet: Promise<Network | null> | null = null;
+  private readonly lastMissRefresh = new Map<string, number>();
+  private readonly missRefreshMs: number;
 
   constructor(
     readonly client: OpenStackClient,
@@ -76,6 +80,7 @@ export class CloudResources {
     ttls: Partial<CacheTtls> = {},
   ) {
     const t = { ...DEFAULT_TTLS, ...ttls };
+    this.missRefreshMs = t.missRefresh;
     this.servers = new Cached(t.servers, () => client.listServers());
     this.flavors = new Cached(t.flavors, () => client.listFlavors());
     this.images = new Cached(t.images, () => client.listImages());
@@ -96,7 +101,7 @@ export class CloudResources {
    */
   async flavorFor(minRam: number | undefined, flavorName: string | undefined): Promise<Flavor> {
     let found = pickFlavor(await this.flavors.get(), minRam, flavorName);
-    if (!found) {
+    if (!found && this.missRefreshAllowed('flavors')) {
       // A flavor added since the list was cached: look once more before giving up.
       this.flavors.clear();
       found = pickFlavor(await this.flavors.get(), minRam, flavorName);
@@ -115,7 +120,7 @@ export class CloudResources {
   async imageId(nameOrId: string): Promise<string> {
     const match = (list: Image[]): Image | undefined => list.find((i) => (i.id === nameOrId || i.name === nameOrId) && i.status === 'active');
     let image = match(await this.images.get());
-    if (!image) {
+    if (!image && this.missRefreshAllowed('images')) {
       // A new upload may be missing from the cache; look once more before giving up.
       this.images.clear();
       image = match(await this.images.get());
@@ -153,6 +158,18 @@ export class CloudResources {
       },
     );
     return this.externalNet;
+  }
+
+  /**
+   * Whether a lookup miss may reload `list` now: at most once per `missRefreshMs` (Nodepool: 300 s),
+   * so a label naming a missing image or flavor does not relist on every launch attempt.
+   */
+  private missRefreshAllowed(list: 'flavors' | 'images'): boolean {
+    const now = performance.now();
+    const last = this.lastMissRefresh.get(list);
+    if (last !== undefined && now - last < this.missRefreshMs) return false;
+    this.lastMissRefresh.set(list, now);
+    return true;
   }
 
   /** One server from the shared list, or undefined when it is not (or no longer) listed. */

@@ -5,7 +5,6 @@
  * secret reaches the logs.
  */
 import { trace } from '@opentelemetry/api';
-import type { Metrics } from '../../src/plugins/metrics';
 import { NodeDeleter } from '../../src/plugins/node-deleter';
 import { NodeLauncher, type LaunchResult } from '../../src/plugins/node-launcher';
 import type { NodepoolConfig, ProviderConfig } from '../../src/plugins/nodepool-config';
@@ -17,7 +16,7 @@ import { ZkClient } from '../../src/zk/zk-client';
 import { OpenstackProvider } from '../../plugins/openstack/src/openstack-provider';
 import { CaptureLogger } from '../support/capture-logger';
 import { FaultProxy } from '../support/openstack-simulator/fault-proxy';
-import { openstackProviderConfig, simProviderYaml, writeCloudsYaml } from '../support/openstack-simulator/openstack-fixture';
+import { openstackProviderConfig, RecordingMetrics, simProviderYaml, writeCloudsYaml } from '../support/openstack-simulator/openstack-fixture';
 import { OpenStackSimulator } from '../support/openstack-simulator/openstack-simulator';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
 
@@ -28,6 +27,7 @@ let client: ZkClient;
 let zk: NodepoolZk;
 let sim: OpenStackSimulator;
 let proxy: FaultProxy;
+let metrics = new RecordingMetrics();
 let logger: CaptureLogger;
 let chrootSeq = 0;
 
@@ -48,6 +48,7 @@ beforeEach(async () => {
   proxy = await FaultProxy.start(sim.url);
   sim.advertisedBase = proxy.url;
   logger = new CaptureLogger();
+  metrics = new RecordingMetrics();
 });
 
 afterEach(async () => {
@@ -60,7 +61,7 @@ async function startProvider(yamlText = simProviderYaml({ poolExtra: 'host-key-c
   const config: ProviderConfig = openstackProviderConfig(yamlText);
   const file = writeCloudsYaml(sim, { base: proxy.url });
   const whole = { providers: new Map([[config.name, config]]), diskimages: new Map() } as unknown as NodepoolConfig;
-  const provider = new OpenstackProvider(config, { zk, logger, tracer: trace.getTracer('test'), metrics: {} as Metrics, config: whole }, {
+  const provider = new OpenstackProvider(config, { zk, logger, tracer: trace.getTracer('test'), metrics, config: whole }, {
     env: { OS_CLIENT_CONFIG_FILE: file, HOME: '/nonexistent' },
     transport: { timeoutMs: 2000, backoffMs: 20, maxBackoffMs: 100 },
     cacheTtls: { servers: 50 },
@@ -141,6 +142,11 @@ describe('OpenStack launch', () => {
     await remove(provider, node);
     expect(await client.exists(`/nodepool/nodes/${node.id}`)).toBeNull();
     await expectNoLeaks();
+    // Every API call is timed, labelled by resource, never by id.
+    const calls = metrics.observations.filter((o) => o.name === 'nodepool_openstack_api_seconds');
+    expect(calls.find((o) => o.labels.method === 'POST' && o.labels.resource === 'servers')).toMatchObject({ labels: { provider: 'sim-provider', status: '202' } });
+    expect(calls.find((o) => o.labels.resource === 'auth')?.labels.status).toBe('201');
+    expect(new Set(calls.map((o) => o.labels.resource))).toEqual(new Set(['auth', 'servers', 'flavors', 'images', 'networks', 'ports', 'floatingips']));
   });
 
   test('a floating IP Neutron leaves DOWN (no L3 agent) is used once Nova shows it', async () => {

@@ -4,14 +4,13 @@
  * readiness (cloud images and diskimage uploads in a real ZooKeeper) and AZs.
  */
 import { trace } from '@opentelemetry/api';
-import type { Metrics } from '../../src/plugins/metrics';
 import type { DiskImageConfig, NodepoolConfig } from '../../src/plugins/nodepool-config';
 import { NodepoolZk } from '../../src/zk/nodepool-zk';
 import { ZkClient } from '../../src/zk/zk-client';
 import { OpenstackProvider } from '../../plugins/openstack/src/openstack-provider';
 import { CaptureLogger } from '../support/capture-logger';
 import { FaultProxy } from '../support/openstack-simulator/fault-proxy';
-import { openstackProviderConfig, simProviderYaml, writeCloudsYaml } from '../support/openstack-simulator/openstack-fixture';
+import { openstackProviderConfig, RecordingMetrics, simProviderYaml, writeCloudsYaml } from '../support/openstack-simulator/openstack-fixture';
 import { OpenStackSimulator } from '../support/openstack-simulator/openstack-simulator';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
 
@@ -20,6 +19,7 @@ jest.setTimeout(30000);
 let server: ZooKeeperServer;
 let client: ZkClient;
 let sim: OpenStackSimulator;
+const metrics = new RecordingMetrics();
 let seq = 0;
 
 beforeAll(async () => {
@@ -71,7 +71,7 @@ function newProvider(yamlText: string, diskimages: string[], cloudsFile: string,
   const image = (name: string): DiskImageConfig => ({ name, username: 'builder', 'python-path': '/usr/bin/python3', 'shell-type': null, pause: false });
   const whole = { providers: new Map([[config.name, config]]), diskimages: new Map(diskimages.map((d) => [d, image(d)])) } as unknown as NodepoolConfig;
   const zk = new NodepoolZk(client, new CaptureLogger());
-  const provider = new OpenstackProvider(config, { zk, logger: new CaptureLogger(), tracer: trace.getTracer('test'), metrics: {} as Metrics, config: whole }, {
+  const provider = new OpenstackProvider(config, { zk, logger: new CaptureLogger(), tracer: trace.getTracer('test'), metrics, config: whole }, {
     env: { OS_CLIENT_CONFIG_FILE: cloudsFile, HOME: '/nonexistent' },
     transport: { timeoutMs: 2000, backoffMs: 20 },
     cacheTtls: { servers: 0, limits: 0 },

@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { trace } from '@opentelemetry/api';
-import type { Metrics } from '../../src/plugins/metrics';
 import { NodeDeleter } from '../../src/plugins/node-deleter';
 import { NodeLauncher } from '../../src/plugins/node-launcher';
 import type { NodepoolConfig } from '../../src/plugins/nodepool-config';
@@ -19,7 +18,7 @@ import { OpenstackProvider } from '../../plugins/openstack/src/openstack-provide
 import { CaptureLogger } from '../support/capture-logger';
 import { detectTestbed } from '../support/openstack-testbed';
 import { FaultProxy } from '../support/openstack-simulator/fault-proxy';
-import { openstackProviderConfig } from '../support/openstack-simulator/openstack-fixture';
+import { openstackProviderConfig, RecordingMetrics } from '../support/openstack-simulator/openstack-fixture';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
 
 jest.setTimeout(120000);
@@ -29,6 +28,7 @@ if (!testbed.available) {
   // Shown once in the run output, so a skipped suite is never mistaken for a passed one.
   console.warn(`openstack-testbed tests skipped: ${testbed.reason}`);
 }
+const metrics = new RecordingMetrics();
 const describeTestbed = testbed.available ? describe : describe.skip;
 
 const PROVIDER = `
@@ -65,7 +65,7 @@ describeTestbed('OpenStack provider on the real testbed', () => {
     zk = new NodepoolZk(client, new CaptureLogger());
     const config = openstackProviderConfig(PROVIDER);
     const whole = { providers: new Map([[config.name, config]]), diskimages: new Map() } as unknown as NodepoolConfig;
-    provider = new OpenstackProvider(config, { zk, logger, tracer: trace.getTracer('test'), metrics: {} as Metrics, config: whole }, {
+    provider = new OpenstackProvider(config, { zk, logger, tracer: trace.getTracer('test'), metrics, config: whole }, {
       env: { OS_CLIENT_CONFIG_FILE: testbed.available ? testbed.cloudsFile : '', HOME: '/nonexistent' },
     });
     await provider.start();
@@ -161,7 +161,7 @@ describeTestbed('OpenStack provider on the real testbed', () => {
       fs.writeFileSync(cloudsFile, fs.readFileSync(testbed.available ? testbed.cloudsFile : '', 'utf8').replace('http://127.0.0.1:5000', proxies.keystone.url));
       const config = openstackProviderConfig(PROVIDER);
       const whole = { providers: new Map([[config.name, config]]), diskimages: new Map() } as unknown as NodepoolConfig;
-      const proxied = new OpenstackProvider(config, { zk, logger, tracer: trace.getTracer('test'), metrics: {} as Metrics, config: whole }, {
+      const proxied = new OpenstackProvider(config, { zk, logger, tracer: trace.getTracer('test'), metrics, config: whole }, {
         env: { OS_CLIENT_CONFIG_FILE: cloudsFile, HOME: '/nonexistent' },
         transport: { backoffMs: 100 },
       });

@@ -80,6 +80,17 @@ export interface TransportOptions {
   backoffMs?: number;
   /** Backoff cap, ms (default 8000). */
   maxBackoffMs?: number;
+  /** Told about every attempt (for API metrics): status 0 when no answer came. */
+  onCall?: (call: CallRecord) => void;
+}
+
+/** One HTTP attempt, as reported to {@link TransportOptions.onCall}. */
+export interface CallRecord {
+  method: string;
+  /** The request path (no query). */
+  path: string;
+  status: number;
+  seconds: number;
 }
 
 /** A request as the transport sends it. */
@@ -111,12 +122,14 @@ export class HttpTransport {
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly onCall: TransportOptions['onCall'];
 
   constructor(options: TransportOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 30000;
     this.attempts = Math.max(1, options.attempts ?? 4);
     this.backoffMs = options.backoffMs ?? 500;
     this.maxBackoffMs = options.maxBackoffMs ?? 8000;
+    this.onCall = options.onCall;
   }
 
   /**
@@ -133,6 +146,14 @@ export class HttpTransport {
       await throttle?.wait();
       let res: Response;
       let text: string;
+      const started = performance.now();
+      const report = (status: number): void => {
+        try {
+          this.onCall?.({ method: req.method, path: new URL(req.url).pathname, status, seconds: (performance.now() - started) / 1000 });
+        } catch {
+          // Metrics must never break a call.
+        }
+      };
       try {
         res = await fetch(req.url, {
           method: req.method,
@@ -141,7 +162,9 @@ export class HttpTransport {
           signal: AbortSignal.timeout(this.timeoutMs),
         });
         text = await res.text();
+        report(res.status);
       } catch (err) {
+        report(0);
         const cause = (err as { cause?: { code?: string } }).cause?.code;
         const why = (err as Error).name === 'TimeoutError' ? `timed out after ${this.timeoutMs} ms` : `${(err as Error).message}${cause ? ` (${cause})` : ''}`;
         lastError = new OpenStackConnectionError(`${call}: ${why}`);

@@ -11,7 +11,7 @@ import { loadCloudCredentials, type CloudCredentials } from './clouds-yaml';
 import { flavorQuota, instanceOf, OpenstackCreateStateMachine, type CreateContext } from './create-state-machine';
 import { OpenstackDeleteStateMachine } from './delete-state-machine';
 import { readyUploads } from './diskimage-uploads';
-import type { TransportOptions } from './http-transport';
+import type { CallRecord, TransportOptions } from './http-transport';
 import { KeystoneSession } from './keystone-session';
 import { OpenStackClient, isNotFound, type Flavor, type Server, type Volume } from './openstack-client';
 import {
@@ -28,6 +28,17 @@ export interface OpenstackProviderOptions {
   startWaitMs?: number;
   /** How often ready diskimage uploads are read from ZooKeeper, ms (default 30000). */
   uploadRefreshMs?: number;
+}
+
+/**
+ * The resource a call is about, for a metric label without ids: the first word after the API
+ * version (`/compute/v2.1/servers/<id>/action` → `servers`, `/v3/auth/tokens` → `auth`).
+ */
+export function resourceOf(path: string): string {
+  const parts = path.split('/').filter(Boolean);
+  const version = parts.findIndex((p) => /^v[0-9.]+$/.test(p));
+  const words = parts.slice(version + 1).filter((p) => /^[a-z][a-z0-9_:-]*$/i.test(p) && !/[0-9a-f]{8}/i.test(p));
+  return words[0] ?? 'root';
 }
 
 const PROPERTY_FIELDS: Record<string, (r: CreateRequest) => string | null> = { 'request.id': (r) => r.requestId };
@@ -64,7 +75,12 @@ export class OpenstackProvider implements Provider {
   async start(): Promise<void> {
     const raw = this.config.raw;
     this.cloud = loadCloudCredentials(raw.cloud as string, (raw['region-name'] as string | null) ?? null, this.options.env);
-    const session = new KeystoneSession(this.cloud, { ...this.options.transport, rate: raw.rate as number });
+    const calls = this.context.metrics.histogram(
+      'nodepool_openstack_api_seconds', 'OpenStack API calls by provider, method, resource and status (0 = no answer)',
+      ['provider', 'method', 'resource', 'status'],
+    );
+    const onCall = (c: CallRecord): void => calls.observe({ provider: this.name, method: c.method, resource: resourceOf(c.path), status: String(c.status) }, c.seconds);
+    const session = new KeystoneSession(this.cloud, { ...this.options.transport, onCall, rate: raw.rate as number });
     this.res = new CloudResources(new OpenStackClient(session), this.log, this.options.cacheTtls);
     // Warm the caches the synchronous hooks (quota, label readiness) read; failures are retried
     // later. Bounded, so an unreachable cloud does not hold up the engine's other providers.

@@ -1,6 +1,7 @@
 import { pickFlavor } from './cloud-resources';
 import { errorMessageOf, isQuotaAnswer } from './http-transport';
 import type { Flavor, Server } from './openstack-client';
+import { resourceOf } from './openstack-provider';
 import { needsFloatingIp, serverIps } from './server-addresses';
 
 const server = (addresses: Server['addresses'], extra: Partial<Server> = {}): Server => ({ id: 'x', name: 'np1', status: 'ACTIVE', addresses, ...extra });
@@ -60,5 +61,16 @@ describe('error answers', () => {
     expect(isQuotaAnswer(409, "Quota exceeded for resources: ['floatingip'].")).toBe(true);
     expect(isQuotaAnswer(403, 'Policy does not allow os_compute_api:servers:create to be performed.')).toBe(false);
     expect(isQuotaAnswer(500, 'quota exceeded')).toBe(false);
+  });
+});
+
+describe('resourceOf (metric label)', () => {
+  it('names the resource after the API version, never an id', () => {
+    expect(resourceOf('/compute/v2.1/servers/0b6a1c3e-1111-2222-3333-444455556666/action')).toBe('servers');
+    expect(resourceOf('/v2.1/servers/detail')).toBe('servers');
+    expect(resourceOf('/v3/auth/tokens')).toBe('auth');
+    expect(resourceOf('/v2.0/floatingips/0b6a1c3e-1111-2222-3333-444455556666')).toBe('floatingips');
+    expect(resourceOf('/volume/v3/941f537f4d654629b825ea2398862b61/limits')).toBe('limits');
+    expect(resourceOf('/')).toBe('root');
   });
 });

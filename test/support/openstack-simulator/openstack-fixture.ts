@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
-import { parseConfigYaml, validateProviderSection, type ProviderConfig } from '../../../src/plugins';
+import { parseConfigYaml, validateProviderSection, type Metrics, type ProviderConfig } from '../../../src/plugins';
 import { openstackPoolLabels, openstackProviderSchema } from '../../../plugins/openstack/src/openstack-provider-schema';
 import type { OpenStackSimulator } from './openstack-simulator';
 
@@ -76,4 +76,32 @@ pools:
         cloud-image: ubuntu
         flavor-name: m1.large
 `;
+}
+
+/** One observation recorded by {@link RecordingMetrics}. */
+export interface Observation {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** A {@link Metrics} that records histogram observations and counter increments. */
+export class RecordingMetrics implements Metrics {
+  readonly observations: Observation[] = [];
+
+  counter(name: string): ReturnType<Metrics['counter']> {
+    return { inc: (labels = {}, value = 1) => this.observations.push({ name, labels, value }) };
+  }
+
+  gauge(name: string): ReturnType<Metrics['gauge']> {
+    return { set: (labels, value) => this.observations.push({ name, labels, value }), reset: () => undefined };
+  }
+
+  histogram(name: string): ReturnType<Metrics['histogram']> {
+    return { observe: (labels, value) => this.observations.push({ name, labels, value }) };
+  }
+
+  async render(): Promise<string> {
+    return '';
+  }
 }

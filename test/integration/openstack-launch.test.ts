@@ -57,9 +57,9 @@ afterEach(async () => {
   await sim.stop();
 });
 
-async function startProvider(yamlText = simProviderYaml({ poolExtra: 'host-key-checking: false' })): Promise<OpenstackProvider> {
+async function startProvider(yamlText = simProviderYaml({ poolExtra: 'host-key-checking: false' }), cloudExtra?: Record<string, unknown>): Promise<OpenstackProvider> {
   const config: ProviderConfig = openstackProviderConfig(yamlText);
-  const file = writeCloudsYaml(sim, { base: proxy.url });
+  const file = writeCloudsYaml(sim, { base: proxy.url, cloudExtra });
   const whole = { providers: new Map([[config.name, config]]), diskimages: new Map() } as unknown as NodepoolConfig;
   const provider = new OpenstackProvider(config, { zk, logger, tracer: trace.getTracer('test'), metrics, config: whole }, {
     env: { OS_CLIENT_CONFIG_FILE: file, HOME: '/nonexistent' },
@@ -185,6 +185,16 @@ describe('OpenStack launch', () => {
     const body = await rawBody(node.id as string);
     expect(body.interface_ip).toMatch(/^10\.0\.0\./);
     expect(body.public_ipv4).toBeNull();
+    await remove(provider, node);
+    await expectNoLeaks();
+  });
+
+  test('clouds.yaml private: true → no floating IP, the private address is the interface', async () => {
+    const provider = await startProvider(undefined, { private: true });
+    const node = await buildingNode(provider);
+    expect((await launch(provider, node)).state).toBe('ready');
+    expect(sim.state.floatingIps.size).toBe(0);
+    expect(await rawBody(node.id as string)).toMatchObject({ interface_ip: expect.stringMatching(/^10\.0\.0\./), public_ipv4: null });
     await remove(provider, node);
     await expectNoLeaks();
   });

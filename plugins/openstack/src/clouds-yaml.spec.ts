@@ -21,6 +21,11 @@ describe('loadCloudCredentials', () => {
 clouds:
   mycloud:
     region_name: RegionOne
+    private: true
+    networks:
+      - name: public
+      - name: lan
+        default_interface: true
     auth:
       auth_url: https://keystone.example:5000
       username: ci
@@ -39,7 +44,7 @@ clouds:
     const file = write('cfg/clouds.yaml', CLOUDS);
     write('home/.config/openstack/secure.yaml', 'clouds:\n  mycloud:\n    auth:\n      password: from-secure\n');
     const c = loadCloudCredentials('mycloud', null, { OS_CLIENT_CONFIG_FILE: file, HOME: path.join(dir, 'home') });
-    expect(c).toMatchObject({ name: 'mycloud', authType: 'password', regionName: 'RegionOne', interface: 'public', file });
+    expect(c).toMatchObject({ name: 'mycloud', authType: 'password', regionName: 'RegionOne', interface: 'public', file, private: true, defaultNetwork: 'lan' });
     expect(c.auth).toMatchObject({ username: 'ci', password: 'from-secure', project_name: 'ci-project', auth_url: 'https://keystone.example:5000' });
   });
 

@@ -43,6 +43,10 @@ export interface CloudCredentials {
   interface: string;
   /** The file the entry came from, for messages. */
   file: string;
+  /** clouds.yaml `private`: servers are reached on their private address, never given a floating IP. */
+  private: boolean;
+  /** Name of the clouds.yaml `networks` entry with `default_interface: true`, if any. */
+  defaultNetwork: string | null;
 }
 
 /** clouds.yaml is missing, unreadable, or has no usable entry. */
@@ -128,5 +132,14 @@ export function loadCloudCredentials(cloud: string, regionName: string | null, e
     regionName: regionName ?? cloudRegion,
     interface: typeof entry.interface === 'string' ? entry.interface : 'public',
     file,
+    private: entry.private === true,
+    defaultNetwork: defaultNetworkOf(entry.networks),
   };
+}
+
+/** The `networks:` entry marked `default_interface: true` (openstacksdk's interface network). */
+function defaultNetworkOf(networks: unknown): string | null {
+  if (!Array.isArray(networks)) return null;
+  const found = networks.find((n): n is { name: string } => isObject(n) && n.default_interface === true && typeof n.name === 'string');
+  return found?.name ?? null;
 }

@@ -29,6 +29,10 @@ export interface CreateContext {
   volumeSize: number;
   /** Server metadata before the nodepool keys (groups, instance properties). */
   metadata: Record<string, string>;
+  /** clouds.yaml `networks[].default_interface` network name. */
+  defaultNetwork: string | null;
+  /** clouds.yaml `private`: no floating IPs, the private address is the interface. */
+  privateCloud: boolean;
 }
 
 /** Quota a server of `flavor` uses (§5.4 step 1). */
@@ -39,8 +43,10 @@ export function flavorQuota(flavor: Flavor, bootFromVolume = false, volumeSize =
 }
 
 /** Builds an {@link Instance} from a listed server. */
-export function instanceOf(server: Server, cloudName: string | null, region: string | null, quota?: QuotaInformation): Instance {
-  const ips = serverIps(server);
+export function instanceOf(
+  server: Server, cloudName: string | null, region: string | null, quota?: QuotaInformation, defaultNetwork?: string | null, privateCloud = false,
+): Instance {
+  const ips = serverIps(server, defaultNetwork, privateCloud);
   return {
     externalId: server.id,
     metadata: { ...(server.metadata ?? {}) },
@@ -185,7 +191,8 @@ export class OpenstackCreateStateMachine extends StateMachine {
     }
     if (server.status === 'DELETED') throw new Error(`Server ${id} was deleted while booting`);
     if (server.status !== 'ACTIVE') return undefined;
-    if (this.ctx.autoFloatingIp && needsFloatingIp(serverIps(server)) && (await this.ctx.resources.externalNetwork())) {
+    const wantsFloatingIp = this.ctx.autoFloatingIp && !this.ctx.privateCloud && needsFloatingIp(serverIps(server));
+    if (wantsFloatingIp && (await this.ctx.resources.externalNetwork())) {
       this.state = 'floating ip creating';
       return undefined;
     }
@@ -239,6 +246,6 @@ export class OpenstackCreateStateMachine extends StateMachine {
     this.complete = true;
     this.state = 'complete';
     const quota = this.flavor ? flavorQuota(this.flavor, this.ctx.bootFromVolume, this.ctx.volumeSize) : undefined;
-    return instanceOf(server, this.ctx.cloudName, this.ctx.region, quota);
+    return instanceOf(server, this.ctx.cloudName, this.ctx.region, quota, this.ctx.defaultNetwork, this.ctx.privateCloud);
   }
 }

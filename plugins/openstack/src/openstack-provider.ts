@@ -165,6 +165,8 @@ export class OpenstackProvider implements Provider {
       bootFromVolume: label['boot-from-volume'],
       volumeSize: label['volume-size'],
       metadata: this.metadataFor(label, source.name, request, log),
+      defaultNetwork: this.cloud?.defaultNetwork ?? null,
+      privateCloud: this.cloud?.private ?? false,
     };
     return new OpenstackCreateStateMachine(ctx, request, log);
   }
@@ -219,7 +221,7 @@ export class OpenstackProvider implements Provider {
     const [servers, flavors, volumes] = await Promise.all([this.resources.servers.get(), this.resources.flavors.get(), this.resources.volumes.get()]);
     return servers
       .filter((s) => s.status !== 'DELETED' && s.metadata?.nodepool_provider_name === this.name)
-      .map((s) => instanceOf(s, this.cloud?.name ?? null, this.cloud?.regionName ?? null, this.serverQuota(s, flavors, volumes)));
+      .map((s) => instanceOf(s, this.cloud?.name ?? null, this.cloud?.regionName ?? null, this.serverQuota(s, flavors, volumes), this.cloud?.defaultNetwork, this.cloud?.private));
   }
 
   /**

@@ -23,6 +23,16 @@ describe('serverIps', () => {
     expect(needsFloatingIp(ips)).toBe(false);
   });
 
+  it('interface IP: the default_interface network, else private on a private cloud', () => {
+    const srv = server({
+      a: [{ addr: '10.0.0.5', version: 4, 'OS-EXT-IPS:type': 'fixed' }, { addr: '198.51.100.7', version: 4, 'OS-EXT-IPS:type': 'floating' }],
+      b: [{ addr: '192.168.1.9', version: 4, 'OS-EXT-IPS:type': 'fixed' }],
+    });
+    expect(serverIps(srv).interfaceIp).toBe('198.51.100.7');
+    expect(serverIps(srv, 'b').interfaceIp).toBe('192.168.1.9');
+    expect(serverIps(srv, null, true).interfaceIp).toBe('10.0.0.5');
+  });
+
   it('a public fixed address needs no floating IP; private falls back to it', () => {
     const ips = serverIps(server({ public: [{ addr: '203.0.113.9', version: 4 }] }));
     expect(ips).toMatchObject({ publicIpv4: '203.0.113.9', privateIpv4: '203.0.113.9', interfaceIp: '203.0.113.9' });

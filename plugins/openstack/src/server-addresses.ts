@@ -31,10 +31,10 @@ function isPublicIpv6(ip: string): boolean {
 
 /**
  * IPs of `server`. `defaultNetwork`, when given, is the network whose fixed IP is the interface
- * IP (clouds.yaml `default_interface` network); otherwise public IPv4, then public IPv6, then
- * private IPv4, as Nodepool uses for a non-private cloud.
+ * IP (clouds.yaml `default_interface` network); on a `private` cloud the private IPv4; otherwise
+ * public IPv4, then public IPv6, then private IPv4.
  */
-export function serverIps(server: Server, defaultNetwork?: string): ServerIps {
+export function serverIps(server: Server, defaultNetwork?: string | null, privateCloud = false): ServerIps {
   const all: (ServerAddress & { net: string })[] = [];
   for (const [net, list] of Object.entries(server.addresses ?? {})) for (const a of list) all.push({ ...a, net });
   const floating = all.filter((a) => a['OS-EXT-IPS:type'] === 'floating').map((a) => a.addr);
@@ -47,7 +47,7 @@ export function serverIps(server: Server, defaultNetwork?: string): ServerIps {
   // Nodepool falls back to the public IPv4 when there is no private one.
   const privateIpv4 = privateFixed4?.addr ?? publicIpv4;
   const onDefault = defaultNetwork ? all.find((a) => a.net === defaultNetwork && a['OS-EXT-IPS:type'] !== 'floating') : undefined;
-  const interfaceIp = onDefault?.addr ?? publicIpv4 ?? publicIpv6 ?? privateIpv4;
+  const interfaceIp = onDefault?.addr ?? (privateCloud ? privateIpv4 : null) ?? publicIpv4 ?? publicIpv6 ?? privateIpv4;
   const first = privateFixed4 ?? fixed4[0];
   return {
     publicIpv4,

@@ -11,7 +11,10 @@ import { openstackPoolLabels, openstackProviderSchema } from '../../../plugins/o
 import type { OpenStackSimulator } from './openstack-simulator';
 
 /** Writes a clouds.yaml with cloud `sim` (and `sim-appcred` when the simulator has one); returns its path. */
-export function writeCloudsYaml(sim: OpenStackSimulator, options: { base?: string; appCredential?: { id: string; secret: string } } = {}): string {
+export function writeCloudsYaml(
+  sim: OpenStackSimulator,
+  options: { base?: string; appCredential?: { id: string; secret: string }; cloudExtra?: Record<string, unknown> } = {},
+): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clouds-'));
   const auth_url = sim.authUrl(options.base);
   const clouds: Record<string, unknown> = {
@@ -19,6 +22,7 @@ export function writeCloudsYaml(sim: OpenStackSimulator, options: { base?: strin
       auth: { auth_url, username: sim.username, password: sim.password, project_name: sim.project, user_domain_name: 'Default', project_domain_name: 'Default' },
       region_name: sim.region,
       interface: 'public',
+      ...options.cloudExtra,
     },
   };
   if (options.appCredential) {

@@ -306,6 +306,18 @@ describe('OpenStack launch', () => {
     await expectNoLeaks();
   });
 
+  test('a Nova outage longer than the retries while the server boots is waited out', async () => {
+    const provider = await startProvider();
+    // 12 answers of 503 = three polls whose four attempts all fail.
+    proxy.inject({ kind: '5xx', count: 12, match: /GET .*\/compute\/.*\/servers/ });
+    const node = await buildingNode(provider);
+    expect((await launch(provider, node)).state).toBe('ready');
+    expect(proxy.applied['5xx']).toBe(12);
+    expect(logger.lines.some((l) => l.msg === 'cloud API unavailable; waiting')).toBe(true);
+    await remove(provider, node);
+    await expectNoLeaks();
+  });
+
   test('a create whose answer is lost is adopted, not repeated (and the same for the floating IP)', async () => {
     const provider = await startProvider();
     proxy.inject({ kind: 'drop-after-forward', count: 1, match: /POST .*\/servers$/ });

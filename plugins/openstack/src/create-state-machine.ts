@@ -6,7 +6,7 @@
  */
 import { QuotaError, StateMachine, type CreateRequest, type Instance, type Logger, QuotaInformation } from '@nodepool-ts/sdk';
 import type { CloudResources } from './cloud-resources';
-import { OpenStackApiError, OpenStackConnectionError } from './http-transport';
+import { isTransient, OpenStackApiError } from './http-transport';
 import type { Flavor, Server, ServerCreate } from './openstack-client';
 import { needsFloatingIp, serverIps } from './server-addresses';
 
@@ -94,6 +94,12 @@ export class OpenstackCreateStateMachine extends StateMachine {
         this.ctx.resources.limits.clear();
         this.ctx.resources.volumeLimits.clear();
       }
+      // While waiting on the cloud, an outage that outlasted the transport's retries is waited
+      // out (launch-timeout bounds it) rather than failing a server that may be fine.
+      if (this.state !== 'start' && isTransient(err)) {
+        this.log.warn('cloud API unavailable; waiting', { state: this.state, err: (err as Error).message });
+        return undefined;
+      }
       throw err;
     }
   }
@@ -149,8 +155,7 @@ export class OpenstackCreateStateMachine extends StateMachine {
         this.ctx.resources.clearConfigCaches();
         throw err;
       }
-      const unanswered = err instanceof OpenStackConnectionError || (err instanceof OpenStackApiError && err.status >= 500);
-      if (!unanswered || this.posts >= MAX_CREATE_POSTS) throw err;
+      if (!isTransient(err) || this.posts >= MAX_CREATE_POSTS) throw err;
       this.log.warn('server create got no clear answer; checking whether it happened', { err: (err as Error).message, attempt: this.posts });
       this.state = 'create check';
     }
@@ -219,8 +224,8 @@ export class OpenstackCreateStateMachine extends StateMachine {
     } catch (err) {
       if (err instanceof QuotaError) throw err;
       // A lost answer: the next pass looks for the FIP on the port before creating another.
-      if (!(err instanceof OpenStackConnectionError || (err instanceof OpenStackApiError && err.status >= 500))) throw err;
-      this.log.warn('floating ip create got no clear answer; checking again', { err: err.message });
+      if (!isTransient(err)) throw err;
+      this.log.warn('floating ip create got no clear answer; checking again', { err: (err as Error).message });
     }
     return undefined;
   }

@@ -6,6 +6,7 @@
  */
 import { NotFoundError, StateMachine, type Instance, type Logger } from '@nodepool-ts/sdk';
 import type { CloudResources } from './cloud-resources';
+import { isTransient } from './http-transport';
 import { isNotFound } from './openstack-client';
 import { serverIps } from './server-addresses';
 
@@ -27,6 +28,19 @@ export class OpenstackDeleteStateMachine extends StateMachine {
   }
 
   async advance(): Promise<Instance | undefined> {
+    try {
+      return await this.step();
+    } catch (err) {
+      // Waiting for the cloud to finish: an outage is waited out (the delete timeout bounds it).
+      if (this.state !== 'start' && isTransient(err)) {
+        this.log.warn('cloud API unavailable; waiting', { state: this.state, err: (err as Error).message });
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  private async step(): Promise<Instance | undefined> {
     switch (this.state) {
       case 'start':
         return this.start();

@@ -24,6 +24,11 @@ export class OpenStackConnectionError extends Error {
   override readonly name = 'OpenStackConnectionError';
 }
 
+/** No answer, or a 5xx after the transport's retries: the cloud may be fine a moment later. */
+export function isTransient(err: unknown): boolean {
+  return err instanceof OpenStackConnectionError || (err instanceof OpenStackApiError && err.status >= 500);
+}
+
 /**
  * Message of an OpenStack error body: Nova `{"forbidden": {"message"}}`, Neutron
  * `{"NeutronError": {"message"}}`, Keystone `{"error": {"message"}}`, or the raw text.

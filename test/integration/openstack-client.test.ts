@@ -19,7 +19,7 @@ let sim: OpenStackSimulator;
 let proxy: FaultProxy;
 
 beforeEach(async () => {
-  sim = await new OpenStackSimulator({ appCredential, pageSize: 2, buildMs: 50 }).start();
+  sim = await new OpenStackSimulator({ appCredential, pageSize: 2, buildMs: 50, linkHost: 'http://nova-internal.invalid:8774' }).start();
   proxy = await FaultProxy.start(sim.url);
   sim.advertisedBase = proxy.url;
 });
@@ -165,7 +165,7 @@ describe('transport', () => {
 });
 
 describe('pagination', () => {
-  test('follows Nova servers_links and Glance next', async () => {
+  test('follows Nova servers_links (on the endpoint host, not the internal one in the link) and Glance next', async () => {
     const c = client();
     const images = await c.listImages();
     expect(images.map((i) => i.name)).toEqual(['ubuntu-noble', 'debian-bookworm', 'queued-image']);

@@ -148,7 +148,13 @@ export class OpenStackClient {
     const links = body[`${key}_links`] as { rel: string; href: string }[] | undefined;
     const href = links?.find((l) => l.rel === 'next')?.href ?? (typeof body.next === 'string' ? body.next : null);
     if (!href) return null;
-    if (/^https?:\/\//.test(href)) return href;
+    if (/^https?:\/\//.test(href)) {
+      // Clouds behind proxies often put an internal host in links; keep the endpoint's origin (and
+      // never send the token to a host the catalog did not name).
+      const link = new URL(href);
+      const endpoint = new URL(await this.session.endpoint(service));
+      return link.origin === endpoint.origin ? href : `${endpoint.origin}${link.pathname}${link.search}`;
+    }
     // Glance gives `/v2/images?marker=...`, relative to the unversioned endpoint (which may
     // itself have a path, e.g. `https://cloud/image`).
     const endpoint = (await this.session.endpoint(service)).replace(/\/v[0-9.]+$/, '');

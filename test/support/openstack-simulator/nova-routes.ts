@@ -15,6 +15,8 @@ export interface NovaTiming {
   deleteMs: number;
   /** Page size of `/servers/detail`. */
   pageSize: number;
+  /** Base URL put in pagination links instead of the real one (an internal host name). */
+  linkHost?: string;
 }
 
 function view(state: SimulatorState, s: SimServer, base: string): Record<string, unknown> {
@@ -108,7 +110,9 @@ export function novaRoutes(state: SimulatorState, timing: NovaTiming): Route[] {
     const page = all.slice(start, start + limit);
     const body: Record<string, unknown> = { servers: page.map((s) => view(state, s, req.base)) };
     if (page.length === limit && start + limit < all.length) {
-      body.servers_links = [{ rel: 'next', href: `${req.base}/compute/v2.1/servers/detail?limit=${limit}&marker=${page[page.length - 1].id}` }];
+      // Like many clouds behind a proxy, the link names an internal host (clients must not use it).
+      const linkBase = timing.linkHost ?? req.base;
+      body.servers_links = [{ rel: 'next', href: `${linkBase}/compute/v2.1/servers/detail?limit=${limit}&marker=${page[page.length - 1].id}` }];
     }
     return { status: 200, body };
   };

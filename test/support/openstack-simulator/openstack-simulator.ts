@@ -66,7 +66,7 @@ export class OpenStackSimulator {
     this.project = options.project ?? 'ci';
     this.region = options.region ?? 'RegionOne';
     this.routes = {
-      compute: novaRoutes(this.state, { buildMs: options.buildMs ?? 200, deleteMs: options.deleteMs ?? 100, pageSize: options.pageSize ?? 1000 }),
+      compute: novaRoutes(this.state, { buildMs: options.buildMs ?? 200, deleteMs: options.deleteMs ?? 100, pageSize: options.pageSize ?? 1000, linkHost: options.linkHost }),
       image: glanceRoutes(this.state, options.imagePageSize ?? 2),
       network: neutronRoutes(this.state),
       volume: cinderRoutes(this.state),

@@ -240,7 +240,8 @@ export class OpenStackClient {
 
   /** All images (Glance v2, paginated). */
   listImages(): Promise<Image[]> {
-    return this.paginate<Image>('image', '/images', 'images');
+    // Glance pages by 25 unless asked; with `rate` throttling each page, ask for its maximum.
+    return this.paginate<Image>('image', '/images?limit=1000', 'images');
   }
 
   /** A network by id or name; NotFoundError when neither matches. */

@@ -76,9 +76,10 @@ export function glanceRoutes(state: SimulatorState, pageSize: number): Route[] {
     ['GET', '/images', (req) => {
       const marker = req.query.get('marker');
       const start = marker ? state.images.findIndex((i) => i.id === marker) + 1 : 0;
-      const page = state.images.slice(start, start + pageSize);
+      const size = Math.min(Number(req.query.get('limit') ?? pageSize), pageSize);
+      const page = state.images.slice(start, start + size);
       const body: Record<string, unknown> = { images: page, first: '/v2/images' };
-      if (start + pageSize < state.images.length) body.next = `/v2/images?marker=${page[page.length - 1].id}`;
+      if (start + size < state.images.length) body.next = `/v2/images?limit=${size}&marker=${page[page.length - 1].id}`;
       return { status: 200, body };
     }],
   ];

@@ -33,7 +33,7 @@ clouds:
       user_domain_name: Default
   appcred:
     auth_type: v3applicationcredential
-    interface: internal
+    interface: internalURL
     auth:
       auth_url: https://keystone.example/v3
       application_credential_id: abc

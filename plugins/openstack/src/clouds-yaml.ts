@@ -130,7 +130,8 @@ export function loadCloudCredentials(cloud: string, regionName: string | null, e
     authType,
     auth: a,
     regionName: regionName ?? cloudRegion,
-    interface: typeof entry.interface === 'string' ? entry.interface : 'public',
+    // Old configs say `publicURL`/`internalURL` (Keystone v2 catalog names).
+    interface: typeof entry.interface === 'string' ? entry.interface.replace(/URL$/, '') : 'public',
     file,
     private: entry.private === true,
     defaultNetwork: defaultNetworkOf(entry.networks),

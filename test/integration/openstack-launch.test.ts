@@ -27,9 +27,12 @@ describe('OpenStack launch', () => {
     const [srv] = h.sim.state.liveServers();
     expect(srv.name).toBe(`np${node.id}`);
     expect(srv.metadata).toEqual({
-      groups: 'sim-provider,ubuntu-noble,small', owner: 'ci', request_info: 'req-100-0000000001',
+      // Dynamic properties from the request in ZooKeeper, printed as Python would; the one naming
+      // an unknown field is skipped.
+      groups: 'sim-provider,ubuntu-noble,small', owner: 'ci', request_info: `req-${String(h.request.id)}`, trace: "ev-42 ['small'] tenant-a",
       nodepool_node_id: node.id, nodepool_pool_name: 'main', nodepool_provider_name: 'sim-provider',
     });
+    expect(h.logger.lines.find((l) => l.msg === 'skipping dynamic instance property')?.fields).toMatchObject({ key: 'broken', field: 'request.no_such_field' });
     expect(h.sim.state.flavors.find((f) => f.id === srv.flavorId)?.name).toBe('m1.small');
     expect(srv.imageId).toBe(h.sim.state.images.find((i) => i.name === 'ubuntu-noble')?.id);
     expect(srv.networkIds).toEqual([h.sim.state.network('private').id]);

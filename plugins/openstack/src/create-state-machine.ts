@@ -4,8 +4,9 @@
  * A create that failed without an answer is never blindly repeated: the machine first looks for a
  * server with our name and node id (the request may have reached Nova) and adopts it.
  */
-import { QuotaError, StateMachine, type CreateRequest, type Instance, type Logger, QuotaInformation } from '@nodepool-ts/sdk';
+import { QuotaError, StateMachine, type CreateRequest, type Instance, type Logger, type NodeRequest, QuotaInformation } from '@nodepool-ts/sdk';
 import type { CloudResources } from './cloud-resources';
+import { formatDynamicProperties } from './dynamic-properties';
 import { isTransient, OpenStackApiError } from './http-transport';
 import type { Flavor, Server, ServerCreate } from './openstack-client';
 import { needsFloatingIp, serverIps } from './server-addresses';
@@ -29,6 +30,10 @@ export interface CreateContext {
   volumeSize: number;
   /** Server metadata before the nodepool keys (groups, instance properties). */
   metadata: Record<string, string>;
+  /** `dynamic-instance-properties` templates, formatted with the node request at submit time. */
+  dynamicProperties: Record<string, string>;
+  /** Reads the node request the launch is for (undefined when gone or none). */
+  loadRequest: () => Promise<NodeRequest | undefined>;
   /** clouds.yaml `networks[].default_interface` network name. */
   defaultNetwork: string | null;
   /** clouds.yaml `private`: no floating IPs, the private address is the interface. */
@@ -67,6 +72,7 @@ const MAX_CREATE_POSTS = 5;
 /** The create machine; see the module comment. */
 export class OpenstackCreateStateMachine extends StateMachine {
   private flavor: Flavor | null = null;
+  private dynamic: Record<string, string> | undefined;
   private posts = 0;
   private retryAt = 0;
   private misses = 0;
@@ -128,13 +134,16 @@ export class OpenstackCreateStateMachine extends StateMachine {
     const imageId = this.request.imageExternalId ?? (this.ctx.imageLookup ? await resources.imageId(this.ctx.imageLookup) : null);
     if (!imageId) throw new Error(`no image for label ${this.request.label}`);
     const networkIds = await resources.networkIds(this.ctx.networks, this.ctx.providerName);
+    this.dynamic ??= Object.keys(this.ctx.dynamicProperties).length === 0
+      ? {}
+      : formatDynamicProperties(this.ctx.dynamicProperties, await this.ctx.loadRequest(), this.log);
     const body: ServerCreate = {
       ...this.ctx.extra,
       name: this.request.hostname,
       imageRef: this.ctx.bootFromVolume ? '' : imageId,
       flavorRef: this.flavor.id,
       // The nodepool keys win over configured properties (adapter.py:250-277).
-      metadata: { ...this.ctx.metadata, ...this.request.metadata },
+      metadata: { ...this.ctx.metadata, ...this.dynamic, ...this.request.metadata },
     };
     if (networkIds.length > 0) body.networks = networkIds.map((uuid) => ({ uuid }));
     if (this.request.az) body.availability_zone = this.request.az;

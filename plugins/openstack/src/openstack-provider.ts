@@ -11,6 +11,7 @@ import { loadCloudCredentials, type CloudCredentials } from './clouds-yaml';
 import { flavorQuota, instanceOf, OpenstackCreateStateMachine, type CreateContext } from './create-state-machine';
 import { OpenstackDeleteStateMachine } from './delete-state-machine';
 import { readyUploads } from './diskimage-uploads';
+import { pythonStr } from './dynamic-properties';
 import type { CallRecord, TransportOptions } from './http-transport';
 import { KeystoneSession } from './keystone-session';
 import { OpenStackClient, isNotFound, type Flavor, type Server, type Volume } from './openstack-client';
@@ -40,8 +41,6 @@ export function resourceOf(path: string): string {
   const words = parts.slice(version + 1).filter((p) => /^[a-z][a-z0-9_:-]*$/i.test(p) && !/[0-9a-f]{8}/i.test(p));
   return words[0] ?? 'root';
 }
-
-const PROPERTY_FIELDS: Record<string, (r: CreateRequest) => string | null> = { 'request.id': (r) => r.requestId };
 
 /** The provider; see the module comment. */
 export class OpenstackProvider implements Provider {
@@ -164,7 +163,9 @@ export class OpenstackProvider implements Provider {
       autoFloatingIp: poolRaw['auto-floating-ip'] !== false,
       bootFromVolume: label['boot-from-volume'],
       volumeSize: label['volume-size'],
-      metadata: this.metadataFor(label, source.name, request, log),
+      metadata: this.metadataFor(label, source.name),
+      dynamicProperties: label['dynamic-instance-properties'] ?? {},
+      loadRequest: async () => (request.requestId ? this.context.zk.getNodeRequest(request.requestId) : undefined),
       defaultNetwork: this.cloud?.defaultNetwork ?? null,
       privateCloud: this.cloud?.private ?? false,
     };
@@ -176,20 +177,10 @@ export class OpenstackProvider implements Provider {
     return ci?.['config-drive'] ?? null;
   }
 
-  /** `groups`, instance properties, then formatted dynamic properties (§5.2). */
-  private metadataFor(label: OpenstackLabel, imageName: string, request: CreateRequest, log: Logger): Record<string, string> {
+  /** `groups` then instance properties (§5.2); dynamic properties are added by the machine. */
+  private metadataFor(label: OpenstackLabel, imageName: string): Record<string, string> {
     const md: Record<string, string> = { groups: `${this.name},${imageName},${label.name}` };
-    for (const [k, v] of Object.entries(label['instance-properties'] ?? {})) md[k] = typeof v === 'string' ? v : JSON.stringify(v);
-    for (const [k, template] of Object.entries(label['dynamic-instance-properties'] ?? {})) {
-      let bad: string | null = null;
-      const value = template.replace(/\{([^}]*)\}/g, (_m, field: string) => {
-        const get = PROPERTY_FIELDS[field];
-        if (!get) bad = field;
-        return get?.(request) ?? '';
-      });
-      if (bad !== null) log.warn('skipping dynamic instance property', { key: k, field: bad });
-      else md[k] = value;
-    }
+    for (const [k, v] of Object.entries(label['instance-properties'] ?? {})) md[k] = typeof v === 'string' ? v : pythonStr(v);
     return md;
   }
 

@@ -8,6 +8,7 @@ import { NodeDeleter } from '../../../src/plugins/node-deleter';
 import { NodeLauncher, type LaunchResult } from '../../../src/plugins/node-launcher';
 import type { NodepoolConfig } from '../../../src/plugins/nodepool-config';
 import { Node } from '../../../src/zk/models/node';
+import { NodeRequest } from '../../../src/zk/models/node-request';
 import { NodepoolZk } from '../../../src/zk/nodepool-zk';
 import { ZkClient } from '../../../src/zk/zk-client';
 import { OpenstackProvider } from '../../../plugins/openstack/src/openstack-provider';
@@ -28,6 +29,8 @@ export class OpenstackLaunchHarness {
   proxy!: FaultProxy;
   metrics = new RecordingMetrics();
   logger = new CaptureLogger();
+  /** The node request the test's nodes are allocated to (in ZooKeeper). */
+  request!: NodeRequest;
 
   async open(): Promise<void> {
     this.server = await startZooKeeper();
@@ -42,7 +45,11 @@ export class OpenstackLaunchHarness {
     this.client = new ZkClient({ hosts: `${this.server.connectString}/openstack-${++chrootSeq}`, sessionTimeout: 4000 });
     await this.client.connect(10000);
     await this.client.ensurePath('/nodepool/nodes');
+    await this.client.ensurePath('/nodepool/requests');
     this.zk = new NodepoolZk(this.client, new CaptureLogger());
+    const request = new NodeRequest();
+    Object.assign(request, { node_types: ['small'], requestor: 'zuul-scheduler', event_id: 'ev-42', tenant_name: 'tenant-a' });
+    this.request = await this.zk.submitNodeRequest(request);
     this.sim = await new OpenStackSimulator({ buildMs: 100, deleteMs: 50, cinder: true }).start();
     this.proxy = await FaultProxy.start(this.sim.url);
     this.sim.advertisedBase = this.proxy.url;
@@ -77,7 +84,7 @@ export class OpenstackLaunchHarness {
     node.type = ['small'];
     node.provider = provider.name;
     node.pool = 'main';
-    node.allocated_to = '100-0000000001';
+    node.allocated_to = this.request.id;
     node.launcher = 'test-launcher';
     await this.zk.createNode(node);
     expect(await this.zk.lockNode(node)).toBeDefined();

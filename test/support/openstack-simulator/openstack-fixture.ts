@@ -75,6 +75,8 @@ pools:
           owner: ci
         dynamic-instance-properties:
           request_info: 'req-{request.id}'
+          trace: '{request.event_id} {request.labels} {request.tenant_name}'
+          broken: '{request.no_such_field}'
         ${options.labelExtra ?? ''}
       - name: big
         cloud-image: ubuntu

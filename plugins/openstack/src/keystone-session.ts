@@ -121,8 +121,9 @@ export class KeystoneSession {
 
   private endpointOf(token: Token, service: ServiceType): string {
     const region = this.cloud.regionName;
-    const entry = CATALOG_TYPES[service].map((type) => token.catalog.find((c) => c.type === type)).find((c) => c !== undefined);
-    const endpoint = entry?.endpoints.find(
+    // A catalog may list a service type more than once (one entry per region): search them all.
+    const endpoints = CATALOG_TYPES[service].flatMap((type) => token.catalog.filter((c) => c.type === type).flatMap((c) => c.endpoints));
+    const endpoint = endpoints.find(
       (e) => e.interface === this.cloud.interface && (region === null || e.region_id === region || e.region === region),
     );
     if (!endpoint) {

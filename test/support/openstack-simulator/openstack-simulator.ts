@@ -119,13 +119,14 @@ export class OpenStackSimulator {
       endpoints: ['public', 'internal'].map((iface) => ({ interface: iface, region_id: this.region, region: this.region, url: `${this.advertisedBase}${prefix}`, id: randomUUID() })),
     });
     return [
+      // A second region's compute entry, listed first: clients must search every entry of a type,
+      // and picking it by mistake fails loudly (nothing listens there).
+      { type: 'compute', name: 'nova-other', endpoints: [{ interface: 'public', region_id: 'Elsewhere', url: 'http://127.0.0.1:9/compute' }] },
       ep('identity', '/identity'),
       ep('compute', `/compute/v2.1`),
       ep('image', '/image'),
       ep('network', '/network'),
       ...(this.options.cinder ? [ep('block-storage', `/volume/v3/${this.projectId}`)] : []),
-      // A second region whose compute endpoint goes nowhere: picking it by mistake fails loudly.
-      { type: 'compute', name: 'nova-other', endpoints: [{ interface: 'public', region_id: 'Elsewhere', url: 'http://127.0.0.1:9/compute' }] },
     ];
   }
 

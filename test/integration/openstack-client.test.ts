@@ -137,6 +137,15 @@ describe('transport', () => {
     expect(sim.seen('compute', 'POST')).toHaveLength(1);
   });
 
+  test('Retry-After is honoured (up to the backoff cap)', async () => {
+    const c = client({ backoffMs: 10, maxBackoffMs: 2000 });
+    await c.listFlavors();
+    proxy.inject({ kind: '5xx', status: 503, count: 1, retryAfter: 1, match: /limits/ });
+    const started = performance.now();
+    await c.computeLimits();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
   test('every call has a timeout', async () => {
     proxy.inject({ kind: 'slow', count: 5, delayMs: 3000, match: /limits/ });
     const started = performance.now();

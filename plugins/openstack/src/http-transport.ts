@@ -1,7 +1,7 @@
 /**
  * One HTTP exchange with an OpenStack API, the way Nodepool's SDK use behaves: a timeout on every
  * call, a minimum interval between calls per service (provider `rate`), retries with backoff for
- * 5xx and 429 answers and connection errors, and over-limit answers turned into {@link QuotaError}.
+ * 5xx and 429 answers (honouring Retry-After) and connection errors, and over-limit answers turned into {@link QuotaError}.
  */
 import { QuotaError } from '@nodepool-ts/sdk';
 
@@ -146,8 +146,10 @@ export class HttpTransport {
     const call = `${req.method} ${new URL(req.url).pathname}`;
     const idempotent = req.idempotent ?? req.method !== 'POST';
     let lastError: Error = new Error(`${call}: not sent`);
+    let retryAfterMs = 0;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      if (attempt > 1) await sleep(this.backoff(attempt - 1));
+      if (attempt > 1) await sleep(Math.max(this.backoff(attempt - 1), retryAfterMs));
+      retryAfterMs = 0;
       await throttle?.wait();
       let res: Response;
       let text: string;
@@ -181,6 +183,8 @@ export class HttpTransport {
       const message = errorMessageOf(text);
       if (isQuotaAnswer(res.status, message)) throw new QuotaError(`${call}: ${message}`);
       lastError = new OpenStackApiError(`${call}: HTTP ${res.status}: ${message}`, res.status, call);
+      // The server says when to come back (429/503); honoured up to the backoff cap.
+      retryAfterMs = Math.min(this.maxBackoffMs, retryAfterOf(res.headers.get('retry-after')));
       // 429: the request was turned away before anything happened, so even a create is retried.
       if (res.status === 429) continue;
       // A 5xx means the request failed; a create is still not retried (it may have half-happened).
@@ -193,6 +197,15 @@ export class HttpTransport {
     const base = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** (retry - 1));
     return base * (0.75 + Math.random() * 0.5);
   }
+}
+
+/** `Retry-After` in ms (seconds or an HTTP date); 0 when absent or unreadable. */
+function retryAfterOf(value: string | null): number {
+  if (!value) return 0;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : 0;
 }
 
 function parseJson(text: string, call: string): unknown {

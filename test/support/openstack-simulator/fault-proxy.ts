@@ -16,6 +16,8 @@ export interface Fault {
   status?: number;
   /** Delay for `slow`, ms. */
   delayMs?: number;
+  /** `Retry-After` header (seconds) sent with a `5xx` answer. */
+  retryAfter?: number;
 }
 
 /** The proxy; see the module comment. */
@@ -89,7 +91,7 @@ export class FaultProxy {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const fault = this.take(`${req.method} ${url.pathname}`);
     if (fault?.kind === '5xx') {
-      res.writeHead(fault.status ?? 503, { 'Content-Type': 'text/html' });
+      res.writeHead(fault.status ?? 503, { 'Content-Type': 'text/html', ...(fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {}) });
       res.end('<html><body>503 Service Unavailable (injected)</body></html>');
       return;
     }

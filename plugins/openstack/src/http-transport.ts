@@ -1,7 +1,8 @@
 /**
  * One HTTP exchange with an OpenStack API, the way Nodepool's SDK use behaves: a timeout on every
  * call, a minimum interval between calls per service (provider `rate`), retries with backoff for
- * 5xx and 429 answers (honouring Retry-After) and connection errors, and over-limit answers turned into {@link QuotaError}.
+ * 5xx and 429 answers (honouring Retry-After) and connection errors, and over-limit answers
+ * turned into {@link QuotaError}.
  */
 import { QuotaError } from '@nodepool-ts/sdk';
 

@@ -28,6 +28,10 @@ if [ -f "$P/.setup-done" ]; then
     "$P"/start-all.sh
   fi
   wait_apis
+  # Boots fail with "No valid host" until nova-compute has reported in.
+  ( cd "$P" && . ./adminrc && for _ in $(seq 1 60); do
+      openstack compute service list --service nova-compute -f value -c State 2>/dev/null | grep -q up && exit 0; sleep 1
+    done; echo "testbed-up: nova-compute did not come up; see $P/logs"; exit 1 )
 else
   echo "testbed-up: first setup in $P (about a minute)"
   mkdir -p "$P"

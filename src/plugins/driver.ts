@@ -62,10 +62,11 @@ export interface Provider {
   /** Deletes a leaked resource. */
   deleteResource?(resource: Resource): Promise<void>;
   /**
-   * The nodescan of a launch attempt failed (Nodepool's `notifyNodescanFailure`): metastatic
-   * retires the backing node so the retry lands elsewhere. Errors are logged, not fatal.
+   * The nodescan of a launched node failed (before the attempt is cleaned up). Best effort, errors
+   * are logged: OpenStack logs the server console when the label has `console-log`; metastatic
+   * retires the backing node so the retry lands elsewhere (Nodepool's `notifyNodescanFailure`).
    */
-  notifyNodescanFailure?(label: string, externalId: unknown): Promise<void>;
+  nodescanFailed?(node: Node, label: string, pool: PoolConfig, log: Logger): Promise<void>;
   /** Periodic hook run by the cleanup worker. */
   cleanup?(): Promise<void>;
   /** A node of this provider was removed from ZooKeeper. */

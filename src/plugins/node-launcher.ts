@@ -151,7 +151,7 @@ export class NodeLauncher {
           return this.finish('aborted', error);
         }
         this.log.warn('launch attempt failed', { attempt: this.attempts, of: this.options.settings.launchRetries, err: error.message });
-        if (error instanceof NodescanError) await this.notifyNodescanFailure(externalId ?? node.external_id);
+        if (error instanceof NodescanError) await this.nodescanFailed();
         // Without the session the node lock is gone too: retrying would race the new owner.
         if (error instanceof SessionExpiredError) return this.finish('failed', error);
         if (this.attempts >= this.options.settings.launchRetries) return this.finish('failed', error);
@@ -263,6 +263,16 @@ export class NodeLauncher {
     node.host_keys = [];
   }
 
+  /** Tells the provider, while the instance still exists (SM:343-353). Never throws. */
+  private async nodescanFailed(): Promise<void> {
+    const { provider, node, label, pool } = this.options;
+    try {
+      await provider.nodescanFailed?.(node, label, pool, this.log);
+    } catch (err) {
+      this.log.warn('provider nodescanFailed hook failed', { err: (err as Error).message });
+    }
+  }
+
   /** Deletes what a failed attempt created before the next one (SM:381-393). */
   private async cleanupPartial(externalId: unknown): Promise<void> {
     const { provider } = this.options;
@@ -282,15 +292,6 @@ export class NodeLauncher {
   }
 
   /** Tells the provider (SM:350-360), so e.g. metastatic retires the backing node first. */
-  private async notifyNodescanFailure(externalId: unknown): Promise<void> {
-    const { provider, label } = this.options;
-    try {
-      await provider.notifyNodescanFailure?.(label, externalId);
-    } catch (err) {
-      this.log.warn('provider notifyNodescanFailure failed', { err: (err as Error).message });
-    }
-  }
-
   private async finish(state: 'failed' | 'aborted', error: Error): Promise<LaunchResult> {
     const { node, zk } = this.options;
     node.state = state;

@@ -181,6 +181,22 @@ describe('NodeLauncher', () => {
     expect(await rawBody(node.id as string)).toMatchObject({ state: 'failed', interface_ip: '127.0.0.1', connection_port: port });
   });
 
+  test('a nodescan failure is reported to the provider before the attempt is cleaned up', async () => {
+    const port = await freePort();
+    const seen: { node: string | null; instances: number }[] = [];
+    const provider = fakeProvider({ ipAddress: '127.0.0.1' });
+    Object.assign(provider, {
+      nodescanFailed: async (n: Node): Promise<void> => {
+        seen.push({ node: n.id, instances: provider.cloud.instances.size });
+      },
+    });
+    const node = await buildingNode();
+    const result = await launcher(provider, node, settings({ launchRetries: 2, bootTimeout: 0.2, connectionPort: port })).run();
+    expect(result.state).toBe('failed');
+    // Once per failed scan, each time with the instance still there.
+    expect(seen).toEqual([{ node: node.id, instances: 1 }, { node: node.id, instances: 1 }]);
+  });
+
   test('aborting the signal cancels the launch and leaves the node building', async () => {
     const provider = fakeProvider();
     provider.cloud.hangNext();

@@ -89,9 +89,9 @@ export class MetastaticProvider implements Provider {
   }
 
   /** Retires the backing node of a node whose nodescan failed (external id = node id). */
-  async notifyNodescanFailure(_label: string, externalId: unknown): Promise<void> {
-    if (externalId === null || externalId === undefined) return;
-    await this.allocator.retire(String(externalId));
+  async nodescanFailed(node: Node, _label: string, _pool: PoolConfig, _log: Logger): Promise<void> {
+    if (node.external_id === null || node.external_id === undefined) return;
+    await this.allocator.retire(String(node.external_id));
   }
 
   /** Releases idle and retired backing nodes (Nodepool does it in `listResources`). */

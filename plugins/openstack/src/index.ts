@@ -2,20 +2,18 @@ import {
   ContainerModule, injectable, type ProviderConfig, type ProviderContext, type Provider,
   ProviderDriver,
 } from '@nodepool-ts/sdk';
+import { OpenstackProvider } from './openstack-provider';
 import { openstackPoolLabels, openstackProviderSchema, openstackCrossCheck } from './openstack-provider-schema';
 
-/**
- * The `openstack` driver. Its configuration schema is complete; providers are created by the
- * launcher engine, which this plugin gains with the engine work.
- */
+/** The `openstack` driver (spec drivers-config §5). */
 @injectable()
 export class OpenstackDriver implements ProviderDriver {
   readonly name = 'openstack';
   readonly providerSchema = openstackProviderSchema;
   poolLabels = openstackPoolLabels;
   crossCheck = openstackCrossCheck;
-  createProvider(config: ProviderConfig, _context: ProviderContext): Provider {
-    throw new Error(`${config.location}: the openstack driver cannot run providers yet`);
+  createProvider(config: ProviderConfig, context: ProviderContext): Provider {
+    return new OpenstackProvider(config, context);
   }
 }
 
@@ -23,3 +21,5 @@ export class OpenstackDriver implements ProviderDriver {
 export default new ContainerModule(({ bind }) => {
   bind(ProviderDriver).to(OpenstackDriver).inSingletonScope();
 });
+
+export { OpenstackProvider } from './openstack-provider';

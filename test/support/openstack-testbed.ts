@@ -1,0 +1,26 @@
+/**
+ * Detects the real OpenStack testbed (test/support/openstack-testbed/testbed-up.sh). Tests that
+ * need it skip with the reason when it is not there; `npm test` never starts it.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Where the testbed's clouds.yaml is, or why the testbed cannot be used. */
+export type TestbedStatus = { available: true; cloudsFile: string } | { available: false; reason: string };
+
+/**
+ * Looks for the clouds.yaml testbed-up.sh writes and a Keystone that answers. Synchronous, so a
+ * test file can choose `describe` or `describe.skip` while jest collects it.
+ */
+export function detectTestbed(): TestbedStatus {
+  const dir = process.env.OS_TESTBED_DIR ?? '/var/tmp/nodepool-ts-openstack-testbed';
+  const cloudsFile = process.env.OS_TESTBED_CLOUDS ?? path.join(dir, 'clouds.yaml');
+  const hint = 'start it with test/support/openstack-testbed/testbed-up.sh (after install.sh), as root';
+  if (!fs.existsSync(cloudsFile)) return { available: false, reason: `no ${cloudsFile}; ${hint}` };
+  // A child process, because jest collects test files synchronously.
+  const probe = spawnSync(process.execPath, ['-e', `fetch('http://127.0.0.1:5000/v3', { signal: AbortSignal.timeout(2000) })
+    .then((r) => process.exit(r.ok ? 0 : 3), () => process.exit(4))`], { timeout: 5000 });
+  if (probe.status !== 0) return { available: false, reason: `Keystone is not answering on 127.0.0.1:5000; ${hint}` };
+  return { available: true, cloudsFile };
+}

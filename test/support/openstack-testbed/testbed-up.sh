@@ -1,0 +1,55 @@
+#!/bin/bash
+# Bring up the real OpenStack testbed (Keystone, Nova with the fake virt driver, Placement, Glance,
+# Neutron on 127.0.0.1) for test/integration/openstack-testbed.test.ts, and write a clouds.yaml for it.
+#   - packages missing  -> says to run install.sh (as root) and exits 2
+#   - never set up      -> setup.sh + networks.sh (~1 min), then clouds.yaml
+#   - set up, stopped   -> start-all.sh and waits for the APIs
+#   - already running   -> only (re)writes clouds.yaml
+# Stop it with: OS_TESTBED_DIR=<dir> test/support/openstack-testbed/stop-all.sh
+# Work folder: $OS_TESTBED_DIR (default /var/tmp/nodepool-ts-openstack-testbed).
+set -e
+HERE=$(cd "$(dirname "$0")" && pwd)
+export OS_TESTBED_DIR=${OS_TESTBED_DIR:-/var/tmp/nodepool-ts-openstack-testbed}
+P=$OS_TESTBED_DIR
+[ "$(id -u)" = 0 ] || { echo "testbed-up: run as root (the services run as system users)"; exit 2; }
+for pkg in keystone nova-api nova-conductor nova-scheduler placement-api glance-api neutron-server mariadb-server rabbitmq-server uwsgi; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || { echo "testbed-up: package $pkg is not installed; run $HERE/install.sh first (as root)"; exit 2; }
+done
+answers() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$1/"; }
+wait_apis() {
+  for port in 5000 8778 9292 9696 8774; do
+    for _ in $(seq 1 120); do answers $port && break; sleep 0.5; done
+    answers $port || { echo "testbed-up: nothing answers on port $port; see $P/logs"; exit 1; }
+  done
+}
+if [ -f "$P/.setup-done" ]; then
+  if ! answers 5000; then
+    echo "testbed-up: starting the existing testbed in $P"
+    "$P"/start-all.sh
+  fi
+  wait_apis
+  # Boots fail with "No valid host" until nova-compute has reported in.
+  ( cd "$P" && . ./adminrc && for _ in $(seq 1 60); do
+      openstack compute service list --service nova-compute -f value -c State 2>/dev/null | grep -q up && exit 0; sleep 1
+    done; echo "testbed-up: nova-compute did not come up; see $P/logs"; exit 1 )
+else
+  echo "testbed-up: first setup in $P (about a minute)"
+  mkdir -p "$P"
+  "$HERE"/setup.sh
+  "$P"/networks.sh
+  touch "$P/.setup-done"
+fi
+# The project's tests read this file (OS_CLIENT_CONFIG_FILE); cloud `testbed`.
+cat > "$P/clouds.yaml" <<EOF
+clouds:
+  testbed:
+    region_name: RegionOne
+    auth:
+      auth_url: http://127.0.0.1:5000/v3
+      username: admin
+      password: adminpass
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+EOF
+echo "testbed-up: ready; clouds.yaml at $P/clouds.yaml (cloud: testbed)"

@@ -60,6 +60,7 @@ export class PoolWorker {
   private handlers: LaunchHandler[] = [];
   private stopped = false;
   private unsubscribe: Array<() => void> = [];
+  private soon: NodeJS.Timeout | undefined;
   private readonly onConnected = (): void => this.wake();
 
   constructor(private readonly options: PoolWorkerOptions) {
@@ -114,7 +115,11 @@ export class PoolWorker {
     this.unsubscribe = [
       // A request to consider: new, or back to `requested` (released, or reset after a crash).
       zk.onRequestChange((_id, current, previous) => {
-        if (current?.state === 'requested' && previous?.state !== 'requested') this.wake();
+        if (current?.state !== 'requested' || previous?.state === 'requested') return;
+        // Back from `pending`: a launcher released it unserved (maybe us, for want of nodes) or the
+        // cleanup reset it. Looking again at once could spin; a node change wakes us sooner.
+        if (previous?.state === 'pending') this.wakeSoon();
+        else this.wake();
       }),
       // A node of ours changed: maybe free again, maybe quota freed, maybe a launch ended.
       zk.onNodeChange((_id, current, previous) => {
@@ -134,6 +139,7 @@ export class PoolWorker {
     this.stopped = true;
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
+    clearTimeout(this.soon);
     this.options.zk.client.off('connected', this.onConnected).off('reconnected', this.onConnected);
     await this.runner.stop();
     const handlers = this.handlers;
@@ -146,6 +152,16 @@ export class PoolWorker {
   /** Asks for a pass now; coalesces with a pass in flight. */
   wake(): void {
     if (!this.stopped) this.runner.wake();
+  }
+
+  /** A pass in a second (coalesced: at most one such timer at a time). */
+  private wakeSoon(): void {
+    if (this.soon || this.stopped) return;
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      this.wake();
+    }, 1000);
+    this.soon.unref();
   }
 
   /** Resolves when no pass is in flight (tests use it to settle). */
@@ -225,7 +241,7 @@ export class PoolWorker {
       // pending and release it again unchanged (DRV:537-547), so skip the round trip.
       if (!request.reuse) continue;
       fulfil ??= await this.snapshot();
-      const reserved = reserveNodesFor(request, fulfil);
+      const reserved = await reserveNodesFor(request, fulfil);
       if (!reserved) continue;
       // Fulfilments run side by side (each is a dozen round trips); the reservation keeps them
       // apart, and a bounded number in flight keeps the order close to the request order.

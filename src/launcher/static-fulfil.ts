@@ -58,13 +58,23 @@ function pickFreeNodes(request: NodeRequest, ctx: Pick<FulfilContext, 'provider'
 
 /**
  * Picks one free node per label (as {@link hasFreeNodesFor}) and reserves them in `ctx.locked`
- * for this request, synchronously, so fulfilments started later in the pass pick others.
- * Undefined (nothing reserved) when the pool cannot serve every label now.
+ * for this request, so fulfilments started later in the pass pick others. A picked node that
+ * somebody holds locked is marked so for the rest of the pass and another is picked: locking the
+ * request for nodes we cannot have would only flip it to `pending` and back. Undefined (nothing
+ * reserved) when the pool cannot serve every label now.
  */
-export function reserveNodesFor(request: NodeRequest, ctx: FulfilContext): Node[] | undefined {
-  const nodes = pickFreeNodes(request, ctx);
-  for (const node of nodes ?? []) ctx.locked.add(node.id as string);
-  return nodes;
+export async function reserveNodesFor(request: NodeRequest, ctx: FulfilContext): Promise<Node[] | undefined> {
+  for (;;) {
+    const nodes = pickFreeNodes(request, ctx);
+    if (!nodes) return undefined;
+    // Reserved before the lock checks below, so a concurrent pick cannot take them meanwhile.
+    for (const node of nodes) ctx.locked.add(node.id as string);
+    const held: Node[] = [];
+    for (const node of nodes) if (await ctx.zk.isNodeLocked(node.id as string)) held.push(node);
+    if (held.length === 0) return nodes;
+    // The held ones stay in `locked` (taken for this pass); the others are free again.
+    for (const node of nodes) if (!held.includes(node)) ctx.locked.delete(node.id as string);
+  }
 }
 
 /**

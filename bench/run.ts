@@ -3,6 +3,9 @@
  * launcher(s), prints a table and the machine, and writes bench/results/SCENARIO.json.
  */
 import { BenchEnv, report, type BenchResult } from './support/bench-env';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { metastatic } from './scenarios/metastatic-scenario';
 import { burst, recycle, scale, sequential, twoLaunchers } from './scenarios/static-scenarios';
 
 const SCENARIOS: Record<string, (env: BenchEnv, args: string[]) => Promise<BenchResult>> = {
@@ -11,13 +14,20 @@ const SCENARIOS: Record<string, (env: BenchEnv, args: string[]) => Promise<Bench
   burst,
   'two-launchers': twoLaunchers,
   scale,
+  metastatic,
 };
 
 async function main(): Promise<void> {
   const [name, ...args] = process.argv.slice(2);
+  if (name === 'node-list') {
+    // Its own program (it also serves as `npm run bench:web`).
+    const root = path.resolve(__dirname, '..');
+    const r = spawnSync(process.execPath, ['-r', './bin/ts-register.js', 'bench/web-node-list.ts', ...args], { cwd: root, stdio: 'inherit' });
+    process.exit(r.status ?? 1);
+  }
   const scenario = SCENARIOS[name];
   if (!scenario) {
-    console.error(`usage: npm run bench -- <${Object.keys(SCENARIOS).join('|')}> [args]`);
+    console.error(`usage: npm run bench -- <${[...Object.keys(SCENARIOS), 'node-list'].join('|')}> [args]`);
     process.exit(2);
   }
   const env = new BenchEnv();

@@ -16,7 +16,11 @@ import { type CleanupContext, isolated } from './context';
 export async function removeEmptyNodes(options: CleanupContext): Promise<string[]> {
   const { zk, logger } = options;
   const removed: string[] = [];
+  // Only ids without a readable record are candidates: reading every node here would cost one
+  // ZooKeeper read per node per pass (the node list comes from the cache).
+  const withData = new Set((await zk.getNodes()).map((n) => n.id));
   for (const id of await zk.getNodeIds()) {
+    if (withData.has(id)) continue;
     const path = nodePath(id);
     await isolated(logger, 'removing empty node znode', { node: id, path }, async () => {
       if (await removeIfEmpty(options, path)) {

@@ -20,6 +20,7 @@ export * from './provider-section';
 export * from './quota';
 export * from './state-machine';
 export * from './run-state-machine';
+export * from './async-mutex';
 export * from './nodescan';
 export * from './ssh-keyscan';
 export * from './node-launcher';

@@ -13,6 +13,7 @@ import { nodeLockPath, nodePath } from '../../src/zk/nodepool-paths';
 import { NodepoolZk } from '../../src/zk/nodepool-zk';
 import { ZkClient } from '../../src/zk/zk-client';
 import { CaptureLogger } from '../support/capture-logger';
+import { sleep, waitUntil } from '../support/engine-harness';
 import { testSettings } from '../support/test-settings';
 import { ZuulRequestor } from '../support/zuul-requestor';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
@@ -24,19 +25,6 @@ let zk: NodepoolZk;
 let zuul: ZuulRequestor;
 let tmp: string;
 let launchers: Launcher[] = [];
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a truthy value (returned) or the time is up. */
-async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs = 10000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Starts a launcher whose one static pool has `hosts` (loopback names, no host-key checks). */
 async function startLauncher(hosts: string[] = ['127.0.0.1'], poolPollIntervalMs = 200, provider = PROVIDER): Promise<Launcher> {

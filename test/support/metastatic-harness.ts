@@ -30,18 +30,9 @@ export const META = 'meta';
 /** Owner id of {@link META}. */
 export const OWNER = `NodePool:metastatic:${META}`;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { waitUntil } from './engine-harness';
 
-/** Polls `check` until it returns a truthy value (returned) or the time is up. */
-export async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false | null>, timeoutMs = 10000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+export { waitUntil };
 
 /** A settable clock in epoch seconds shared by the metastatic providers of a test. */
 export class TestClock {

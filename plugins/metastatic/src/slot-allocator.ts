@@ -11,7 +11,7 @@
  * slot to two nodes, and no launcher releases a backing node that still backs a node (§3.8).
  */
 import type { Logger, Node } from '@nodepool-ts/sdk';
-import { AsyncMutex } from './async-mutex';
+import { AsyncMutex } from '@nodepool-ts/sdk';
 import type { MetastaticDriverData } from './backing-node-data';
 import { BackingRecord, layoutSlots } from './backing-record';
 import type { BackingRecordRepository, SlotOccupant } from './backing-record-repository';

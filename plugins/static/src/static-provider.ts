@@ -7,7 +7,7 @@ import {
   Node, NoNodeError, type Logger, type NodeRequest, type PoolConfig, type Provider, type ProviderConfig,
   type ProviderContext, type ZooKeeper,
 } from '@nodepool-ts/sdk';
-import { AsyncMutex } from './async-mutex';
+import { AsyncMutex } from '@nodepool-ts/sdk';
 import { checkHost, resolveHost, tcpReachable } from './host-check';
 import { buildSlotMap, type SlotMap } from './slot-map';
 import {

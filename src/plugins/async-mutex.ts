@@ -1,7 +1,8 @@
 /**
- * A minimal promise-based mutex (a copy of the static plugin's: plugins may not import each
- * other). It serialises allocation, release and recovery of one metastatic provider inside this
- * process; across processes the ZooKeeper allocation lock does the same (see slot-allocator.ts).
+ * A minimal promise-based mutex for drivers: runs critical sections one at a time inside this
+ * process. The static provider serialises its sync and re-registration with it (so a host never
+ * gets two records for one slot, Nodepool bcfc44b4a); metastatic serialises allocation, release
+ * and recovery (across processes its ZooKeeper allocation lock does the same).
  */
 export class AsyncMutex {
   // Tail of the queue: each holder chains on the previous one's release.

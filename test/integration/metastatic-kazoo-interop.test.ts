@@ -77,7 +77,9 @@ describe('metastatic records and kazoo', () => {
     await h.remove(b, n1);
     await h.zk.deleteNode(n0);
     await b.provider.cleanup();
-    expect(await peer.contenders(`/nodepool/nodes/${x.id}/lock`).catch(() => [])).toEqual([]);
+    // Our persistent contender is gone (the static launcher's deleter may hold its own lock on the
+    // released node for a moment, so only ours is checked).
+    expect(await peer.contenders(`/nodepool/nodes/${x.id}/lock`).catch(() => [])).not.toContain(OWNER);
     expect((await h.zk.getNode(x.id as string))?.state ?? 'gone').not.toBe('in-use');
   });
 });

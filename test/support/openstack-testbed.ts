@@ -14,6 +14,15 @@ export type TestbedStatus = { available: true; cloudsFile: string } | { availabl
  * test file can choose `describe` or `describe.skip` while jest collects it.
  */
 export function detectTestbed(): TestbedStatus {
+  const status = probeTestbed();
+  // CI brings the testbed up: there a missing testbed is a failure, not a reason to skip.
+  if (!status.available && process.env.NODEPOOL_TS_REQUIRE_OPENSTACK === '1') {
+    throw new Error(`the OpenStack testbed is required (NODEPOOL_TS_REQUIRE_OPENSTACK=1) but ${status.reason}`);
+  }
+  return status;
+}
+
+function probeTestbed(): TestbedStatus {
   const dir = process.env.OS_TESTBED_DIR ?? '/var/tmp/nodepool-ts-openstack-testbed';
   const cloudsFile = process.env.OS_TESTBED_CLOUDS ?? path.join(dir, 'clouds.yaml');
   const hint = 'start it with test/support/openstack-testbed/testbed-up.sh (after install.sh), as root';

@@ -15,12 +15,15 @@ import { SerialRunner } from './serial-runner';
 import type { Provider } from '../plugins/driver';
 import type { Logger } from '../plugins/logger';
 import type { NodepoolConfig } from '../plugins/nodepool-config';
+import type { Tracer } from '../plugins/tracer';
 import type { ZooKeeper } from '../plugins/zookeeper';
 
 /** How to build a {@link CleanupWorker}. */
 export interface CleanupWorkerOptions {
   zk: ZooKeeper;
   logger: Logger;
+  /** One `nodepool.cleanup` span per pass, a child span per task. */
+  tracer?: Tracer;
   /** Our running providers by name (a live view: the engine updates it on reload). */
   providers: ReadonlyMap<string, Provider>;
   /** The configuration in force. */
@@ -65,6 +68,18 @@ export class CleanupWorker {
 
   /** One pass of every task, in Nodepool's order. */
   async pass(): Promise<void> {
+    const tracer = this.options.tracer;
+    if (!tracer) return this.tasks();
+    await tracer.startActiveSpan('nodepool.cleanup', async (span) => {
+      try {
+        await this.tasks();
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async tasks(): Promise<void> {
     const { zk, providers, now } = this.options;
     const config = this.options.config();
     const ctx = { zk, logger: this.log, now };
@@ -93,10 +108,14 @@ export class CleanupWorker {
   }
 
   private async task(what: string, fn: () => Promise<unknown>): Promise<void> {
+    const span = this.options.tracer?.startSpan('nodepool.cleanup.task', { attributes: { 'nodepool.cleanup.task': what } });
     try {
       await fn();
     } catch (err) {
+      span?.recordException(err as Error);
       this.log.error(`cleanup task ${what} failed: ${errorText(err)}`);
+    } finally {
+      span?.end();
     }
   }
 }

@@ -148,7 +148,7 @@ export class PoolWorker {
     await this.runner.stop();
     const handlers = this.handlers;
     this.handlers = [];
-    await Promise.all(handlers.map((h) => h.abandon().catch((err: unknown) => this.log.warn('abandoning request failed', { err: (err as Error).message }))));
+    await Promise.all(handlers.map((h) => h.abandon().catch((err: unknown) => this.log.warn('abandoning request failed', { request: h.request.id, err: (err as Error).message }))));
     await this.registration?.unregister().catch((err: unknown) => this.log.warn('pool unregister failed', { err: (err as Error).message }));
     this.registration = undefined;
   }

@@ -6,6 +6,7 @@
  * `span_info`, which is written back unchanged to the bit.
  */
 import dgram from 'node:dgram';
+import { PassThrough } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { createLauncher, type Launcher } from '../../src/launcher/create-launcher';
 import { WebApp } from '../../src/web/web-app';
@@ -59,11 +60,15 @@ describe('engine metrics', () => {
   it('serves node, request, quota, ZooKeeper and launch series on /metrics and sends Nodepool statsd names', async () => {
     // As nodepool-launcher runs it: the web app as a core service after the engine.
     let web: WebApp | undefined;
+    const logStream = new PassThrough();
+    let logged = '';
+    logStream.on('data', (d) => (logged += d.toString()));
     const launcher: Launcher = await createLauncher(testSettings({
+      log: { level: 'info', format: 'auto' },
       config: h.writeConfig('obs', CONFIG), hostname: 'obs', plugins: { dirs: [REPO_PLUGINS, TEST_PLUGINS] },
       web: { enabled: true, port: 0, listenAddress: '127.0.0.1' },
       statsd: { host: '127.0.0.1', port: (statsd.address() as AddressInfo).port, prefix: '' },
-    }), { engine: { ...FAST_ENGINE, statsIntervalMs: 200 }, coreServices: (c) => [(web = new WebApp(c))] });
+    }), { engine: { ...FAST_ENGINE, statsIntervalMs: 200 }, coreServices: (c) => [(web = new WebApp(c))], logStream });
     h.launchers.push(launcher);
     await launcher.kernel.start();
     const webPort = web!.address()!.port;
@@ -112,6 +117,18 @@ describe('engine metrics', () => {
     // The election winner is us, through a kazoo lock under Nodepool's path.
     expect((await h.client.getChildren('/nodepool/elections/stats')).length).toBe(1);
     await launcher.kernel.stop();
+
+    // Logs: JSON lines (not a TTY), at the configured level, every line about a request or a
+    // node names it in a field.
+    const lines = logged.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => typeof l.level === 'number' && l.level >= 30)).toBe(true);
+    const about = lines.filter((l) => /request|node/.test(String(l.msg)) && !/web status/.test(String(l.msg)));
+    expect(about.map((l) => l.msg)).toEqual(expect.arrayContaining(['request accepted', 'launching node', 'node is ready', 'request fulfilled']));
+    for (const l of about) expect(l.request ?? l.node).toBeTruthy();
+    for (const l of lines.filter((x) => x.msg === 'launching node' || x.msg === 'node is ready')) {
+      expect(l).toMatchObject({ request: sub.id, node: expect.any(String) });
+    }
   });
 });
 

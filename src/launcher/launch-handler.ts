@@ -11,7 +11,7 @@ import type { EngineStats } from './engine-stats';
 import { allocateOne, releaseNodes } from './node-allocation';
 import type { ProviderRuntime } from './provider-runtime';
 import { hasRemainingQuota } from './quota-check';
-import { requestParentContext } from './trace-context';
+import { requestParentContext, requestSpanAttributes } from './trace-context';
 import type { Logger } from '../plugins/logger';
 import { DEFAULT_LAUNCH_SETTINGS, NodeLauncher, type LaunchResult } from '../plugins/node-launcher';
 import type { PoolConfig } from '../plugins/nodepool-config';
@@ -69,16 +69,7 @@ export class LaunchHandler {
     // Zuul's span (requestor_data.span_info) is the parent; see trace-context.ts.
     const parent = requestParentContext(request);
     this.log = ctx.logger.child({ request: request.id, trace_id: trace.getSpanContext(parent)?.traceId });
-    this.span = ctx.tracer?.startSpan('nodepool.request', {
-      attributes: {
-        'nodepool.request': request.id ?? '',
-        'nodepool.labels': request.node_types.join(','),
-        'nodepool.requestor': request.requestor ?? '',
-        'nodepool.event_id': request.event_id ?? '',
-        'nodepool.tenant': request.tenant_name ?? '',
-        'nodepool.pool': ctx.ownId,
-      },
-    }, parent);
+    this.span = ctx.tracer?.startSpan('nodepool.request', { attributes: requestSpanAttributes(request, ctx.ownId) }, parent);
     this.spanContext = this.span ? trace.setSpan(parent, this.span) : parent;
   }
 

@@ -296,7 +296,7 @@ export class PoolWorker {
     const { zk, runtime, pool } = this.options;
     const provider = runtime.provider;
     const nodes = (await zk.getNodes()).filter((n) => n.provider === provider.name && n.pool === pool.name);
-    return { zk, provider, pool, ownId: this.id, logger: this.log, nodes, locked: new Set<string>() };
+    return { zk, provider, pool, ownId: this.id, logger: this.log, tracer: this.options.tracer, nodes, locked: new Set<string>() };
   }
 
   /**

@@ -56,3 +56,15 @@ export function derivedSpanContext(request: NodeRequest): SpanContext {
 export function requestParentContext(request: NodeRequest): Context {
   return trace.setSpanContext(ROOT_CONTEXT, zuulSpanContext(request) ?? derivedSpanContext(request));
 }
+
+/** Attributes of a span about `request` handled by pool launcher `poolId`. */
+export function requestSpanAttributes(request: NodeRequest, poolId: string): Record<string, string> {
+  return {
+    'nodepool.request': request.id ?? '',
+    'nodepool.labels': request.node_types.join(','),
+    'nodepool.requestor': request.requestor ?? '',
+    'nodepool.event_id': request.event_id ?? '',
+    'nodepool.tenant': request.tenant_name ?? '',
+    'nodepool.pool': poolId,
+  };
+}

@@ -175,4 +175,17 @@ describe('engine traces', () => {
     expect(steps.map((s) => s.attributes['nodepool.step'])).toContain('nodescan');
     expect(spans.some((s) => s.name === 'nodepool.cleanup')).toBe(true);
   });
+
+  it('gives a request served from static nodes its span in the trace derived from event_id', async () => {
+    const launcher = await h.startLauncher('static-trace',
+      'labels:\n  - name: small\nproviders:\n  - name: static-t\n    driver: static\n    pools:\n      - name: main\n        nodes:\n          - name: 127.0.0.21\n            labels: [small]\n            host-key-checking: false\n');
+    await waitUntil('the static node', async () => (await h.nodes((n) => n.state === 'ready')).length === 1);
+    const eventId = '0123456789abcdef0123456789abcdef';
+    const sub = await h.zuul.submit({ labels: ['small'], eventId });
+    expect((await h.zuul.waitFor(sub.id, ['fulfilled', 'failed'], 15000)).state).toBe('fulfilled');
+    await launcher.kernel.stop();
+    const span = launcher.kernel.tracing.finishedSpans().find((s) => s.name === 'nodepool.request' && s.attributes['nodepool.request'] === sub.id);
+    expect(span?.attributes['nodepool.request.outcome']).toBe('fulfilled');
+    expect(span?.spanContext().traceId).toBe(eventId);
+  });
 });

@@ -24,6 +24,8 @@ export interface CleanupWorkerOptions {
   logger: Logger;
   /** One `nodepool.cleanup` span per pass, a child span per task. */
   tracer?: Tracer;
+  /** Told of each leaked instance or resource deleted (`type` as in `instance`), for statsd. */
+  onLeakDeleted?: (provider: string, type: string) => void;
   /** Our running providers by name (a live view: the engine updates it on reload). */
   providers: ReadonlyMap<string, Provider>;
   /** The configuration in force. */
@@ -87,7 +89,10 @@ export class CleanupWorker {
     const ours = { ...config, providers: new Map([...config.providers].filter(([name]) => providers.has(name))) };
     await this.task('stale request locks', () => removeStaleRequestLocks(ctx));
     for (const provider of providers.values()) {
-      await this.task(`leaked resources of ${provider.name}`, () => this.leakDetector(provider).pass());
+      await this.task(`leaked resources of ${provider.name}`, async () => {
+        const { deleted } = await this.leakDetector(provider).pass();
+        for (const key of deleted) this.options.onLeakDeleted?.(provider.name, key.slice(0, key.indexOf(':')));
+      });
     }
     await this.task('lost requests', () => resetLostRequests({ ...ctx, nodeLockTimeout: 10 }));
     await this.task('max-ready-age', () => deleteOverageReadyNodes({ ...ctx, config: ours }));

@@ -10,6 +10,7 @@ import { statsdKeyPart } from '../kernel/services/statsd-client';
 import type { Counter, Gauge, Histogram, Metrics } from '../plugins/metrics';
 import type { NodepoolConfig } from '../plugins/nodepool-config';
 import type { ZkConnectionState } from '../plugins/zookeeper';
+import type { PoolComponentRecord } from '../zk/models/component';
 import { NODE_STATES, type Node } from '../zk/models/node';
 import { REQUEST_STATES, type NodeRequest } from '../zk/models/node-request';
 
@@ -32,6 +33,8 @@ export interface StatsSnapshot {
   nodes: readonly Node[];
   requests: readonly NodeRequest[];
   config: NodepoolConfig;
+  /** Registered pool components of every launcher (what Nodepool zero-fills and addresses by). */
+  pools: readonly PoolComponentRecord[];
   zkState: ZkConnectionState;
   /** Whether this launcher won the stats election (only the winner sends statsd node gauges). */
   statsLeader: boolean;
@@ -86,23 +89,11 @@ export class EngineStats {
   /** Re-counts every gauge from a snapshot of the cache (STA:90-182). */
   update(s: StatsSnapshot): void {
     const providers = [...s.config.providers.keys()];
-    const labels = [...s.config.labels.keys()];
-    // Zero-filled like Nodepool, so a state that empties reads 0 rather than its last value.
-    const total = new Map<string, number>(NODE_STATES.map((st) => [st, 0]));
-    const byProvider = new Map<string, number>();
-    const byLabel = new Map<string, number>();
     const series = new Map<string, { state: string; provider: string; label: string; n: number }>();
-    for (const p of providers) for (const st of NODE_STATES) byProvider.set(`${p}\0${st}`, 0);
-    for (const l of labels) for (const st of NODE_STATES) byLabel.set(`${l}\0${st}`, 0);
     const used = new Map<string, Record<string, number>>();
     for (const node of s.nodes) {
       const state = node.state;
-      total.set(state, (total.get(state) ?? 0) + 1);
       const provider = node.provider ?? '';
-      if (byProvider.has(`${provider}\0${state}`)) byProvider.set(`${provider}\0${state}`, (byProvider.get(`${provider}\0${state}`) ?? 0) + 1);
-      for (const label of node.type) {
-        if (byLabel.has(`${label}\0${state}`)) byLabel.set(`${label}\0${state}`, (byLabel.get(`${label}\0${state}`) ?? 0) + 1);
-      }
       const key = `${state}\0${provider}\0${node.type[0] ?? ''}`;
       const entry = series.get(key) ?? { state, provider, label: node.type[0] ?? '', n: 0 };
       entry.n++;
@@ -141,22 +132,55 @@ export class EngineStats {
     this.zkConnected.set({}, s.zkState === 'connected' ? 1 : 0);
     for (const st of ZK_STATES) this.zkState.set({ state: st }, st === s.zkState ? 1 : 0);
 
-    const statsd = this.statsd;
-    if (!statsd) return;
-    // Per pool loop in Nodepool, from every launcher (STA:153-165).
+    if (this.statsd) this.sendGauges(this.statsd, s);
+  }
+
+  /** Nodepool's statsd gauges, as its StatsReporter computes them (STA:90-220). */
+  private sendGauges(statsd: StatsdClient, s: StatsSnapshot): void {
+    // updateProviderLimits, every launcher: unlimited pools count as nothing.
     for (const provider of s.config.providers.values()) {
-      const max = provider.pools.reduce((sum, pool) => sum + pool.maxServers, 0);
-      if (Number.isFinite(max)) statsd.gauge(`nodepool.provider.${provider.name}.max_servers`, max);
+      const max = provider.pools.reduce((sum, pool) => sum + (Number.isFinite(pool.maxServers) && pool.maxServers > 0 ? pool.maxServers : 0), 0);
+      statsd.gauge(`nodepool.provider.${provider.name}.max_servers`, max);
+    }
+    // updateTenantLimits.
+    for (const tenant of s.config.tenantLimits.values()) {
+      for (const [limit, value] of Object.entries(tenant.limits)) {
+        // Unset limits are infinite; Python would send `inf`, which no statsd backend reads.
+        if (!Number.isFinite(value)) continue;
+        statsd.gauge(`nodepool.tenant_limits.${statsdKeyPart(tenant.tenantName)}.${statsdKeyPart(limit)}`, value);
+      }
     }
     if (!s.statsLeader) return;
-    for (const [state, n] of total) statsd.gauge(`nodepool.nodes.${state}`, n);
-    for (const [key, n] of byProvider) {
-      const [provider, state] = key.split('\0');
-      statsd.gauge(`nodepool.provider.${provider}.nodes.${state}`, n);
+    // updateNodeStats: zero-filled over the registered pools' providers and labels; nodes of
+    // other providers or labels are counted too.
+    const gauges = new Map<string, number>();
+    const providers = new Set(s.pools.map((p) => p.provider_name));
+    const labels = new Set(s.pools.flatMap((p) => p.supported_labels));
+    for (const state of NODE_STATES) {
+      gauges.set(`nodepool.nodes.${state}`, 0);
+      for (const provider of providers) gauges.set(`nodepool.provider.${provider}.nodes.${state}`, 0);
+      for (const label of labels) gauges.set(`nodepool.label.${label}.nodes.${state}`, 0);
     }
-    for (const [key, n] of byLabel) {
-      const [label, state] = key.split('\0');
-      statsd.gauge(`nodepool.label.${label}.nodes.${state}`, n);
+    const add = (key: string): void => {
+      gauges.set(key, (gauges.get(key) ?? 0) + 1);
+    };
+    for (const node of s.nodes) {
+      add(`nodepool.nodes.${node.state}`);
+      for (const label of node.type) add(`nodepool.label.${label}.nodes.${node.state}`);
+      add(`nodepool.provider.${node.provider}.nodes.${node.state}`);
     }
+    // updateNodeRequestStats: requests (any state) each registered pool could serve.
+    for (const pool of s.pools) {
+      if (!pool.name) continue;
+      const supported = new Set(pool.supported_labels);
+      const n = s.requests.filter((r) => r.node_types.every((l) => supported.has(l))).length;
+      gauges.set(`nodepool.provider.${pool.provider_name}.pool.${pool.name}.addressable_requests`, n);
+    }
+    for (const [key, n] of gauges) statsd.gauge(key, n);
+  }
+
+  /** Nodepool's `leaked.<type>s` counter (SM:919-938), when the cleanup deletes a leak. */
+  leakDeleted(provider: string, type: string): void {
+    this.statsd?.incr(`nodepool.provider.${provider}.leaked.${type}s`);
   }
 }

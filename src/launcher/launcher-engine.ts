@@ -117,7 +117,7 @@ export class LauncherEngine implements LifecycleContribution {
     });
     this.deletedNodeWorker.start();
     this.cleanupWorker = new CleanupWorker({
-      zk, logger: this.context.logger, tracer: this.context.tracer, providers: this.providers, config: () => source.current(), intervalMs: this.options.cleanupIntervalMs,
+      zk, logger: this.context.logger, tracer: this.context.tracer, onLeakDeleted: (p, type) => this.stats?.leakDeleted(p, type), providers: this.providers, config: () => source.current(), intervalMs: this.options.cleanupIntervalMs,
     });
     this.cleanupWorker.start();
     this.statsWorker = new StatsWorker({

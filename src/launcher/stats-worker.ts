@@ -81,7 +81,9 @@ export class StatsWorker {
     const zkState = zk.client.state;
     const statsLeader = stats.statsd !== null && zkState === 'connected' && (await this.leads());
     const [nodes, requests] = await Promise.all([zk.getNodes(), zk.getNodeRequests()]);
-    stats.update({ nodes, requests, config: this.options.config(), zkState, statsLeader });
+    // Component reads go to ZooKeeper: only worth it when statsd gauges are sent.
+    const pools = statsLeader ? await zk.getRegisteredPools() : [];
+    stats.update({ nodes, requests, pools, config: this.options.config(), zkState, statsLeader });
   }
 
   /** Takes part in the election without waiting; true while we hold it. */

@@ -65,7 +65,7 @@ describe('engine metrics', () => {
     logStream.on('data', (d) => (logged += d.toString()));
     const launcher: Launcher = await createLauncher(testSettings({
       log: { level: 'info', format: 'auto' },
-      config: h.writeConfig('obs', CONFIG), hostname: 'obs', plugins: { dirs: [REPO_PLUGINS, TEST_PLUGINS] },
+      config: h.writeConfig('obs', `${CONFIG}tenant-resource-limits:\n  - tenant-name: tenant.one\n    max-servers: 10\n`), hostname: 'obs', plugins: { dirs: [REPO_PLUGINS, TEST_PLUGINS] },
       web: { enabled: true, port: 0, listenAddress: '127.0.0.1' },
       statsd: { host: '127.0.0.1', port: (statsd.address() as AddressInfo).port, prefix: '' },
     }), { engine: { ...FAST_ENGINE, statsIntervalMs: 200 }, coreServices: (c) => [(web = new WebApp(c))], logStream });
@@ -109,8 +109,10 @@ describe('engine metrics', () => {
       /^nodepool\.nodes\.ready:2\|g$/,
       /^nodepool\.provider\.fake-a\.nodes\.ready:2\|g$/,
       /^nodepool\.label\.small\.nodes\.ready:2\|g$/,
-      /^nodepool\.label\.big\.nodes\.ready:0\|g$/,
+      /^nodepool\.label\.small\.nodes\.deleting:0\|g$/,
       /^nodepool\.provider\.fake-a\.max_servers:5\|g$/,
+      /^nodepool\.provider\.fake-a\.pool\.main\.addressable_requests:1\|g$/,
+      /^nodepool\.tenant_limits\.tenant_one\.instances:10\|g$/,
     ];
     await waitUntil('the statsd lines', async () => expected.every((re) => received.some((line) => re.test(line))));
     expect(received.filter((l) => /^nodepool\.launch\.ready:1\|c$/.test(l))).toHaveLength(2);

@@ -22,7 +22,7 @@ export interface StatsWorkerOptions {
   identifier: string;
   /** Period, ms (default 5000). */
   intervalMs?: number;
-  /** Delay between a change event and the pass it triggers, ms (default 250): events come in bursts. */
+  /** Delay between a change event and the pass it triggers, ms (default 1000): events come in bursts. */
   debounceMs?: number;
 }
 
@@ -72,7 +72,7 @@ export class StatsWorker {
     this.soon = setTimeout(() => {
       this.soon = undefined;
       this.runner.wake();
-    }, this.options.debounceMs ?? 250);
+    }, this.options.debounceMs ?? 1000);
     this.soon.unref();
   }
 

@@ -9,7 +9,8 @@ function request(requestorData: string, eventId: string | null = null): NodeRequ
 
 describe('request trace context', () => {
   it('reads Zuul\'s span_info integers exactly', () => {
-    const ctx = zuulSpanContext(request('{"span_info": {"trace_id": 14472981855867416769943261968089493916, "span_id": 13235353014750950193, "trace_flags": 1}}'));
+    // Zuul's getSpanInfo form: the span's own ids at the top, its parent's nested (ignored).
+    const ctx = zuulSpanContext(request('{"span_info": {"name": "BuildSet", "parent": {"trace_id": 1, "span_id": 2, "is_remote": false}, "links": [{"context": {"trace_id": 3, "span_id": 4}}], "trace_id": 14472981855867416769943261968089493916, "span_id": 13235353014750950193, "trace_flags": 1, "start_time": 1700000000000000000}}'));
     expect(ctx).toEqual({ traceId: '0ae3651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1, isRemote: true });
   });
 

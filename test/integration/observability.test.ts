@@ -156,6 +156,10 @@ describe('engine traces', () => {
     const after = (await h.client.get(sub.path)).data!.toString();
     const rawData = (s: string): string => s.slice(s.indexOf('"requestor_data"'), s.indexOf('"provider"'));
     expect(rawData(after)).toBe(rawData(exact));
+    // The node, used and returned, is deleted: a delete span with a child per machine state.
+    const nodeId = req.nodes[0];
+    await h.zuul.release(await h.zuul.accept(req));
+    await waitUntil('the used node deleted', async () => !(await h.zk.getNode(nodeId)));
 
     await launcher.kernel.stop();
     const spans = launcher.kernel.tracing.finishedSpans();
@@ -176,6 +180,11 @@ describe('engine traces', () => {
     }
     expect(steps.map((s) => s.attributes['nodepool.step'])).toContain('nodescan');
     expect(spans.some((s) => s.name === 'nodepool.cleanup')).toBe(true);
+    const del = spans.find((s) => s.name === 'nodepool.delete' && s.attributes['nodepool.node'] === nodeId);
+    expect(del?.attributes['nodepool.delete.deleted']).toBe(true);
+    const delSteps = spans.filter((s) => s.name === 'nodepool.delete.step' && s.parentSpanContext?.spanId === del!.spanContext().spanId);
+    expect(delSteps.length).toBeGreaterThanOrEqual(1);
+    expect(spans.filter((s) => s.name === 'nodepool.cleanup.task').length).toBeGreaterThan(3);
   });
 
   it('gives a request served from static nodes its span in the trace derived from event_id', async () => {

@@ -5,8 +5,7 @@
  * handlers as they happen; node, request, quota and ZooKeeper gauges are re-counted from the
  * ZooKeeper cache by the {@link StatsWorker} (every 5 s like Nodepool's, and soon after a change).
  */
-import type { StatsdClient } from '../kernel/services/statsd-client';
-import { statsdKeyPart } from '../kernel/services/statsd-client';
+import { statsdKeyPart, type StatsdClient } from '../kernel/services/statsd-client';
 import type { Counter, Gauge, Histogram, Metrics } from '../plugins/metrics';
 import type { NodepoolConfig } from '../plugins/nodepool-config';
 import type { ZkConnectionState } from '../plugins/zookeeper';

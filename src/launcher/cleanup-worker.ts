@@ -15,12 +15,17 @@ import { SerialRunner } from './serial-runner';
 import type { Provider } from '../plugins/driver';
 import type { Logger } from '../plugins/logger';
 import type { NodepoolConfig } from '../plugins/nodepool-config';
+import type { Tracer } from '../plugins/tracer';
 import type { ZooKeeper } from '../plugins/zookeeper';
 
 /** How to build a {@link CleanupWorker}. */
 export interface CleanupWorkerOptions {
   zk: ZooKeeper;
   logger: Logger;
+  /** One `nodepool.cleanup` span per pass, a child span per task. */
+  tracer?: Tracer;
+  /** Told of each leaked instance or resource deleted (`type` as in `instance`), for statsd. */
+  onLeakDeleted?: (provider: string, type: string) => void;
   /** Our running providers by name (a live view: the engine updates it on reload). */
   providers: ReadonlyMap<string, Provider>;
   /** The configuration in force. */
@@ -65,6 +70,18 @@ export class CleanupWorker {
 
   /** One pass of every task, in Nodepool's order. */
   async pass(): Promise<void> {
+    const tracer = this.options.tracer;
+    if (!tracer) return this.tasks();
+    await tracer.startActiveSpan('nodepool.cleanup', async (span) => {
+      try {
+        await this.tasks();
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async tasks(): Promise<void> {
     const { zk, providers, now } = this.options;
     const config = this.options.config();
     const ctx = { zk, logger: this.log, now };
@@ -72,7 +89,10 @@ export class CleanupWorker {
     const ours = { ...config, providers: new Map([...config.providers].filter(([name]) => providers.has(name))) };
     await this.task('stale request locks', () => removeStaleRequestLocks(ctx));
     for (const provider of providers.values()) {
-      await this.task(`leaked resources of ${provider.name}`, () => this.leakDetector(provider).pass());
+      await this.task(`leaked resources of ${provider.name}`, async () => {
+        const { deleted } = await this.leakDetector(provider).pass();
+        for (const key of deleted) this.options.onLeakDeleted?.(provider.name, key.slice(0, key.indexOf(':')));
+      });
     }
     await this.task('lost requests', () => resetLostRequests({ ...ctx, nodeLockTimeout: 10 }));
     await this.task('max-ready-age', () => deleteOverageReadyNodes({ ...ctx, config: ours }));
@@ -93,10 +113,14 @@ export class CleanupWorker {
   }
 
   private async task(what: string, fn: () => Promise<unknown>): Promise<void> {
+    const span = this.options.tracer?.startSpan('nodepool.cleanup.task', { attributes: { 'nodepool.cleanup.task': what } });
     try {
       await fn();
     } catch (err) {
+      span?.recordException(err as Error);
       this.log.error(`cleanup task ${what} failed: ${errorText(err)}`);
+    } finally {
+      span?.end();
     }
   }
 }

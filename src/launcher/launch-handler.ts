@@ -4,15 +4,18 @@
  * and launching one otherwise; pause at quota; when every launch has ended, fulfil the request
  * or decline it. The pool worker calls {@link LaunchHandler.poll} until it reports done.
  */
-import type { Span } from '@opentelemetry/api';
+import { trace, type Context, type Span } from '@opentelemetry/api';
 import { applyDecline } from './assign-decision';
 import { MIN_READY_REQUESTOR } from './cleanup/min-ready';
+import type { EngineStats } from './engine-stats';
 import { allocateOne, releaseNodes } from './node-allocation';
 import type { ProviderRuntime } from './provider-runtime';
 import { hasRemainingQuota } from './quota-check';
+import { requestParentContext, requestSpanAttributes } from './trace-context';
 import type { Logger } from '../plugins/logger';
 import { DEFAULT_LAUNCH_SETTINGS, NodeLauncher, type LaunchResult } from '../plugins/node-launcher';
 import type { PoolConfig } from '../plugins/nodepool-config';
+import { StateMachineCancelledError } from '../plugins/run-state-machine';
 import type { Tracer } from '../plugins/tracer';
 import type { ZooKeeper } from '../plugins/zookeeper';
 import type { PoolComponentRecord } from '../zk/models/component';
@@ -28,6 +31,8 @@ export interface LaunchHandlerContext {
   ownId: string;
   logger: Logger;
   tracer?: Tracer;
+  /** Launch metrics (Prometheus, statsd). */
+  stats?: EngineStats;
   /** The registered pools, read when declining (for the "everyone declined" rule). */
   registeredPools: () => Promise<readonly PoolComponentRecord[]>;
   /** Called when a launch ends, so the pool worker polls soon. */
@@ -50,6 +55,8 @@ export class LaunchHandler {
   private readonly outcomes = new Map<Node, Outcome>();
   private readonly log: Logger;
   private readonly span: Span | undefined;
+  /** Context of the request span: node launches are its children. */
+  private readonly spanContext: Context;
   private az: string | null = null;
   /** Waiting for quota: the pool reports itself paused while any handler is. */
   paused = false;
@@ -59,17 +66,11 @@ export class LaunchHandler {
   /** @param request locked by the caller, re-read under the lock, still `requested` */
   constructor(readonly request: NodeRequest, private readonly ctx: LaunchHandlerContext) {
     this.slots = request.node_types.map(() => undefined);
-    this.log = ctx.logger.child({ request: request.id });
-    this.span = ctx.tracer?.startSpan('nodepool.request', {
-      attributes: {
-        'nodepool.request': request.id ?? '',
-        'nodepool.labels': request.node_types.join(','),
-        'nodepool.requestor': request.requestor ?? '',
-        'nodepool.event_id': request.event_id ?? '',
-        'nodepool.tenant': request.tenant_name ?? '',
-        'nodepool.pool': ctx.ownId,
-      },
-    });
+    // Zuul's span (requestor_data.span_info) is the parent; see trace-context.ts.
+    const parent = requestParentContext(request);
+    this.log = ctx.logger.child({ request: request.id, trace_id: trace.getSpanContext(parent)?.traceId });
+    this.span = ctx.tracer?.startSpan('nodepool.request', { attributes: requestSpanAttributes(request, ctx.ownId) }, parent);
+    this.spanContext = this.span ? trace.setSpan(parent, this.span) : parent;
   }
 
   /** Nodes this handler holds (for the pool's label-quota bookkeeping and tests). */
@@ -222,14 +223,26 @@ export class LaunchHandler {
     await zk.storeNode(node);
     const settings = provider.launchSettings?.(label, pool) ?? DEFAULT_LAUNCH_SETTINGS;
     const launcher = new NodeLauncher({
-      zk, provider, node, label, pool, settings, logger: this.log, tracer: this.ctx.tracer,
+      zk, provider, node, label, pool, settings, logger: this.log, tracer: this.ctx.tracer, traceContext: this.spanContext,
       az: this.az, pollInterval: this.ctx.launchPollMs, signal: runtime.abort.signal,
     });
     runtime.activeLaunches++;
     this.log.info('launching node', { node: node.id, label });
+    const started = Date.now();
+    const ended = (result: string, attempts: number): void => this.ctx.stats?.launchEnded({
+      provider: provider.name, pool: pool.name, label, az: this.az, requestor: this.request.requestor,
+      result, attempts, durationMs: Date.now() - started,
+    });
     const run = launcher.run().then(
-      (result) => { this.outcomes.set(node, result); },
-      (error: unknown) => { this.outcomes.set(node, { state: 'error', error: error as Error }); },
+      (result) => {
+        this.outcomes.set(node, result);
+        ended(result.statsKey, result.attempts);
+      },
+      (error: unknown) => {
+        this.outcomes.set(node, { state: 'error', error: error as Error });
+        // A launch cancelled by a stop is not an outcome: another launcher finishes the request.
+        if (!(error instanceof StateMachineCancelledError)) ended('error.unknown', 0);
+      },
     ).finally(() => {
       runtime.activeLaunches--;
       this.launches.delete(node);

@@ -10,12 +10,15 @@ import type { Container } from 'inversify';
 import { CleanupWorker } from './cleanup-worker';
 import { MinReady } from './cleanup/min-ready';
 import { DeletedNodeWorker } from './deleted-node-worker';
+import { EngineStats } from './engine-stats';
 import { PoolWorker } from './pool-worker';
 import { ProviderRuntime } from './provider-runtime';
 import { SerialRunner } from './serial-runner';
+import { StatsWorker } from './stats-worker';
 import type { DriverRegistry } from '../kernel/plugins/driver-registry';
 import { DriverRegistryToken } from '../kernel/kernel';
 import { VERSION } from '../kernel/services/launcher-component';
+import { StatsdClient } from '../kernel/services/statsd-client';
 import type { ProviderContext } from '../plugins/driver';
 import { LauncherSettings } from '../plugins/launcher-settings';
 import type { LifecycleContribution } from '../plugins/lifecycle';
@@ -39,6 +42,8 @@ export interface LauncherEngineOptions {
   launchPollMs?: number;
   /** Lifetime of cached cloud limits, ms (default 300000). */
   quotaCacheMs?: number;
+  /** Stats worker period, ms (default 5000, as Nodepool). */
+  statsIntervalMs?: number;
   /** Called at the top of every main loop pass, to reload the config when its files changed. */
   reloadConfig?: () => void;
 }
@@ -68,6 +73,8 @@ export class LauncherEngine implements LifecycleContribution {
   private applied: NodepoolConfig | undefined;
   private context: ProviderContext | undefined;
   private log: Logger | undefined;
+  private stats: EngineStats | undefined;
+  private statsWorker: StatsWorker | undefined;
 
   constructor(private readonly container: Container, private readonly options: LauncherEngineOptions = {}) {}
 
@@ -81,6 +88,11 @@ export class LauncherEngine implements LifecycleContribution {
     return new Map([...this.running].map(([name, r]) => [name, r.runtime]));
   }
 
+  /** The stats worker (tests ask it for a fresh count). */
+  get statistics(): StatsWorker | undefined {
+    return this.statsWorker;
+  }
+
   /** The cleanup worker (tests run passes directly). */
   get cleanup(): CleanupWorker | undefined {
     return this.cleanupWorker;
@@ -92,6 +104,11 @@ export class LauncherEngine implements LifecycleContribution {
     const source = c.get<NodepoolConfigSource>(NodepoolConfigSource);
     const zk = c.get<ZooKeeper>(ZooKeeper);
     this.context = { zk, logger: c.get<Logger>(Logger), tracer: c.get<Tracer>(Tracer), metrics: c.get<Metrics>(Metrics), config: source.current() };
+    const settings = c.get<LauncherSettings>(LauncherSettings);
+    const statsd = settings.statsd?.host
+      ? new StatsdClient({ host: settings.statsd.host, port: settings.statsd.port, prefix: settings.statsd.prefix })
+      : null;
+    this.stats = new EngineStats(this.context.metrics, statsd);
     // Everything below reads nodes and requests from the cache and wakes on its events.
     await zk.startCache();
     await this.apply(source.current());
@@ -100,9 +117,13 @@ export class LauncherEngine implements LifecycleContribution {
     });
     this.deletedNodeWorker.start();
     this.cleanupWorker = new CleanupWorker({
-      zk, logger: this.context.logger, providers: this.providers, config: () => source.current(), intervalMs: this.options.cleanupIntervalMs,
+      zk, logger: this.context.logger, tracer: this.context.tracer, onLeakDeleted: (p, type) => this.stats?.leakDeleted(p, type), providers: this.providers, config: () => source.current(), intervalMs: this.options.cleanupIntervalMs,
     });
     this.cleanupWorker.start();
+    this.statsWorker = new StatsWorker({
+      zk, stats: this.stats, config: () => source.current(), logger: this.log, identifier: `${settings.hostname}-${process.pid}`, intervalMs: this.options.statsIntervalMs,
+    });
+    this.statsWorker.start();
     this.minReady = new MinReady({ zk, logger: this.context.logger });
     this.mainLoop = new SerialRunner({
       name: 'main loop',
@@ -129,6 +150,9 @@ export class LauncherEngine implements LifecycleContribution {
     await this.deletedNodeWorker?.stop();
     this.deletedNodeWorker = undefined;
     await Promise.all(names.map((name) => this.stopProvider(name, true)));
+    await this.statsWorker?.stop();
+    this.statsWorker = undefined;
+    this.stats?.statsd?.close();
   }
 
   /**
@@ -180,6 +204,7 @@ export class LauncherEngine implements LifecycleContribution {
           version: `${VERSION} nodepool-ts`,
           logger: context.logger,
           tracer: context.tracer,
+          stats: this.stats,
           tenantLimits: () => c.get<NodepoolConfigSource>(NodepoolConfigSource).current().tenantLimits,
           pollIntervalMs: this.options.poolPollIntervalMs,
           launchPollMs: this.options.launchPollMs,

@@ -22,6 +22,8 @@ const PARALLEL_FULFILMENTS = 8;
 import type { Logger } from '../plugins/logger';
 import type { PoolConfig, TenantLimits } from '../plugins/nodepool-config';
 import type { QuotaInformation } from '../plugins/quota';
+import type { EngineStats } from './engine-stats';
+import { requestParentContext } from './trace-context';
 import type { Tracer } from '../plugins/tracer';
 import { NoNodeError, type ComponentRegistration, type ZooKeeper } from '../plugins/zookeeper';
 import { MODEL_API, type PoolComponentRecord } from '../zk/models/component';
@@ -41,6 +43,8 @@ export interface PoolWorkerOptions {
   version: string;
   logger: Logger;
   tracer?: Tracer;
+  /** Launch metrics (Prometheus, statsd). */
+  stats?: EngineStats;
   /** `tenant-resource-limits` in force (read on every pass: it changes on reload). */
   tenantLimits?: () => ReadonlyMap<string, TenantLimits>;
   /** Fallback poll period, ms (default 5000). */
@@ -144,7 +148,7 @@ export class PoolWorker {
     await this.runner.stop();
     const handlers = this.handlers;
     this.handlers = [];
-    await Promise.all(handlers.map((h) => h.abandon().catch((err: unknown) => this.log.warn('abandoning request failed', { err: (err as Error).message }))));
+    await Promise.all(handlers.map((h) => h.abandon().catch((err: unknown) => this.log.warn('abandoning request failed', { request: h.request.id, err: (err as Error).message }))));
     await this.registration?.unregister().catch((err: unknown) => this.log.warn('pool unregister failed', { err: (err as Error).message }));
     this.registration = undefined;
   }
@@ -273,6 +277,7 @@ export class PoolWorker {
       ownId: this.id,
       logger: this.log,
       tracer: this.options.tracer,
+      stats: this.options.stats,
       registeredPools: () => zk.getRegisteredPools(),
       wake: () => this.wake(),
       launchPollMs: this.options.launchPollMs,
@@ -291,7 +296,7 @@ export class PoolWorker {
     const { zk, runtime, pool } = this.options;
     const provider = runtime.provider;
     const nodes = (await zk.getNodes()).filter((n) => n.provider === provider.name && n.pool === pool.name);
-    return { zk, provider, pool, ownId: this.id, logger: this.log, nodes, locked: new Set<string>() };
+    return { zk, provider, pool, ownId: this.id, logger: this.log, tracer: this.options.tracer, nodes, locked: new Set<string>() };
   }
 
   /**
@@ -310,6 +315,10 @@ export class PoolWorker {
       applyDecline(request, this.id, registered);
       await zk.storeNodeRequest(request);
       this.log.info(`declined request: ${reason}`, { request: request.id, state: request.state });
+      // In the request's trace, so a request declined here and served elsewhere reads as one.
+      this.options.tracer?.startSpan('nodepool.decline', {
+        attributes: { 'nodepool.request': request.id ?? '', 'nodepool.pool': this.id, 'nodepool.decline.reason': reason, 'nodepool.request.state': request.state },
+      }, requestParentContext(request)).end();
     } finally {
       await zk.unlockNodeRequest(request).catch((err: unknown) => this.log.warn('request unlock failed', { err: (err as Error).message }));
     }

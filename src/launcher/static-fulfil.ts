@@ -7,9 +7,11 @@
 import type { Provider } from '../plugins/driver';
 import type { Logger } from '../plugins/logger';
 import type { PoolConfig } from '../plugins/nodepool-config';
+import type { Tracer } from '../plugins/tracer';
 import { NoNodeError, type ZooKeeper } from '../plugins/zookeeper';
 import type { Node } from '../zk/models/node';
 import { allocateOne, isFreeNode, releaseNodes } from './node-allocation';
+import { requestParentContext, requestSpanAttributes } from './trace-context';
 
 export { isFreeNode } from './node-allocation';
 import type { NodeRequest } from '../zk/models/node-request';
@@ -25,6 +27,8 @@ export interface FulfilContext {
   /** Our pool launcher id (for the "already declined by us" re-check). */
   ownId: string;
   logger: Logger;
+  /** One `nodepool.request` span per fulfilment that got the request lock. */
+  tracer?: Tracer;
   /**
    * This pass's snapshot of candidate nodes. Locking refreshes a node in place and we set
    * `allocated_to` on the same object, so later requests of the pass see what we handed out.
@@ -83,8 +87,14 @@ export async function reserveNodesFor(request: NodeRequest, ctx: FulfilContext):
  * request stored `fulfilled`, then its lock released (checklist §7.15, exactly this order).
  */
 export async function fulfilFromReadyNodes(request: NodeRequest, ctx: FulfilContext, reserved: readonly Node[] = []): Promise<FulfilOutcome> {
+  const started = Date.now();
   try {
-    return await fulfil(request, ctx, reserved);
+    const outcome = await fulfil(request, ctx, reserved);
+    // Only a request we took in hand is "handled"; a miss on the lock is someone else's.
+    if (ctx.tracer && outcome !== 'not-locked' && outcome !== 'changed') {
+      ctx.tracer.startSpan('nodepool.request', { attributes: { ...requestSpanAttributes(request, ctx.ownId), 'nodepool.request.outcome': outcome }, startTime: started }, requestParentContext(request)).end();
+    }
+    return outcome;
   } finally {
     for (const node of reserved) ctx.locked.delete(node.id as string);
   }

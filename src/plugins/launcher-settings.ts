@@ -39,6 +39,8 @@ export interface LauncherSettings {
     endpoint: string;
     serviceName: string;
   };
+  /** Nodepool's statsd metrics (`STATSD_HOST`, `STATSD_PORT`, `STATSD_PREFIX`); off while host is ''. */
+  statsd: { host: string; port: number; prefix: string };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error'; format: 'auto' | 'json' | 'pretty' };
   /** Seconds the kernel waits for all services to stop. */
   stopTimeout: number;

@@ -2,6 +2,7 @@
  * Deletion of one node's instance and record (spec §2.1 `deleting` → `deleted`, drivers-config
  * §4): mark `deleting`, run the provider's delete state machine, then remove the znode.
  */
+import { context as otelContext, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Provider } from './driver';
 import type { Logger } from './logger';
 import { runStateMachine, StateMachineCancelledError } from './run-state-machine';
@@ -40,6 +41,8 @@ export interface DeleteResult {
  */
 export class NodeDeleter {
   private readonly log: Logger;
+  /** Context of the delete span: a child span per state of the delete machine. */
+  private spanContext: Context | undefined;
 
   constructor(private readonly options: NodeDeleterOptions) {
     this.log = options.logger.child({ node: options.node.id, provider: options.provider.name });
@@ -49,6 +52,7 @@ export class NodeDeleter {
   async run(): Promise<DeleteResult> {
     const { zk, node, provider, tracer } = this.options;
     const span = tracer?.startSpan('nodepool.delete', { attributes: { 'nodepool.node': node.id ?? '', 'nodepool.provider': provider.name } });
+    this.spanContext = span ? trace.setSpan(otelContext.active(), span) : undefined;
     try {
       node.state = 'deleting';
       await zk.storeNode(node);
@@ -79,12 +83,24 @@ export class NodeDeleter {
     const { node, provider } = this.options;
     // A launch that failed before the cloud gave an id left nothing to delete.
     if (node.external_id === null || node.external_id === undefined || !provider.getDeleteStateMachine) return;
+    let step: Span | undefined;
+    let lastState: unknown;
+    const startStep = (state: unknown): void => {
+      step?.end();
+      lastState = state;
+      step = this.spanContext && this.options.tracer?.startSpan('nodepool.delete.step', { attributes: { 'nodepool.node': node.id ?? '', 'nodepool.step': String(state) } }, this.spanContext);
+    };
     try {
-      await runStateMachine(provider.getDeleteStateMachine(node.external_id, this.log), {
+      const machine = provider.getDeleteStateMachine(node.external_id, this.log);
+      startStep(machine.state);
+      await runStateMachine(machine, {
         timeoutMs: (this.options.deleteTimeout ?? 600) * 1000,
         pollMs: this.options.pollInterval,
         signal: this.options.signal,
         what: 'delete',
+        onProgress: (m) => {
+          if (m.state !== lastState) startStep(m.state);
+        },
       });
     } catch (err) {
       // Already gone counts as deleted (SM:450-452).
@@ -93,6 +109,8 @@ export class NodeDeleter {
         return;
       }
       throw err;
+    } finally {
+      step?.end();
     }
   }
 }

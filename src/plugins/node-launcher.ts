@@ -3,7 +3,7 @@
  * prepare and store the node, advance the machine, copy the instance onto the node, nodescan,
  * `ready`. Failed attempts are cleaned up with a delete machine and retried on the same node.
  */
-import type { Span } from '@opentelemetry/api';
+import { context as otelContext, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Provider } from './driver';
 import type { Logger } from './logger';
 import type { PoolConfig } from './nodepool-config';
@@ -60,6 +60,8 @@ export interface NodeLauncherOptions {
   settings: NodeLaunchSettings;
   logger: Logger;
   tracer?: Tracer;
+  /** Parent of the launch span (the request's span); the active context when absent. */
+  traceContext?: Context;
   /** Availability zone chosen for the request, if any. */
   az?: string | null;
   /** Pause between `advance()` calls that made no progress, ms (default 1000). */
@@ -101,6 +103,10 @@ const INSTANCE_FIELDS = ['external_id', 'interface_ip', 'public_ipv4', 'private_
 export class NodeLauncher {
   private readonly log: Logger;
   private attempts = 0;
+  /** Context of the launch span: step spans are its children. */
+  private spanContext: Context = otelContext.active();
+  /** The span of the state-machine step in progress. */
+  private step: Span | undefined;
 
   constructor(private readonly options: NodeLauncherOptions) {
     this.log = options.logger.child({ node: options.node.id, provider: options.provider.name, label: options.label });
@@ -113,9 +119,11 @@ export class NodeLauncher {
    */
   async run(): Promise<LaunchResult> {
     const { tracer, node } = this.options;
+    const parent = this.options.traceContext ?? otelContext.active();
     const span = tracer?.startSpan('nodepool.launch', {
       attributes: { 'nodepool.node': node.id ?? '', 'nodepool.label': this.options.label, 'nodepool.provider': this.options.provider.name },
-    });
+    }, parent);
+    this.spanContext = span ? trace.setSpan(parent, span) : parent;
     try {
       const result = await this.launch(span);
       span?.setAttribute('nodepool.launch.state', result.state);
@@ -125,8 +133,21 @@ export class NodeLauncher {
       span?.recordException(err as Error);
       throw err;
     } finally {
+      this.endStep();
       span?.end();
     }
+  }
+
+  /** Starts the span of a state-machine step (ending the previous one). */
+  private startStep(name: string, attributes: Record<string, string | number> = {}): void {
+    this.endStep();
+    this.step = this.options.tracer?.startSpan(name, { attributes: { 'nodepool.node': this.options.node.id ?? '', attempt: this.attempts, ...attributes } }, this.spanContext);
+  }
+
+  private endStep(error?: Error): void {
+    if (error) this.step?.recordException(error);
+    this.step?.end();
+    this.step = undefined;
   }
 
   private async launch(span: Span | undefined): Promise<LaunchResult> {
@@ -138,12 +159,15 @@ export class NodeLauncher {
       span?.addEvent('attempt', { attempt: this.attempts });
       let externalId: unknown = null;
       try {
+        this.startStep('nodepool.launch.step', { 'nodepool.step': 'start' });
         externalId = await this.attempt((id) => (externalId = id));
+        this.endStep();
         this.log.info('node is ready', { attempts: this.attempts, external_id: externalId });
         return { state: 'ready', attempts: this.attempts, statsKey: 'ready' };
       } catch (err) {
         if (err instanceof StateMachineCancelledError) throw err;
         const error = err instanceof Error ? err : new Error(String(err));
+        this.endStep(error);
         if (error instanceof QuotaError) {
           // Not a failed attempt: the request handler pauses and launches again later.
           this.attempts--;
@@ -196,12 +220,15 @@ export class NodeLauncher {
       },
       this.log,
     );
+    let lastState: unknown = 'start';
     const instance = await runStateMachine(machine, {
       timeoutMs: settings.launchTimeout * 1000,
       pollMs: this.options.pollInterval,
       signal: this.options.signal,
       what: 'create',
       onProgress: async (m) => {
+        if (this.step && m.state !== lastState) this.startStep('nodepool.launch.step', { 'nodepool.step': String(m.state) });
+        lastState = m.state;
         this.log.debug('create state', { state: m.state });
         // Stored as soon as known, so a crash leaves a record the cleanup can delete by.
         if (m.externalId !== null && m.externalId !== undefined && m.externalId !== node.external_id) {
@@ -216,6 +243,7 @@ export class NodeLauncher {
     this.applyInstance(instance);
     await zk.storeNode(node);
     if (settings.hostKeyChecking) {
+      this.startStep('nodepool.launch.step', { 'nodepool.step': 'nodescan' });
       if (!node.interface_ip) throw new Error('instance has no interface ip to scan');
       node.host_keys = await nodescan({
         host: node.interface_ip,

@@ -89,9 +89,9 @@ export class EngineHarness {
   }
 
   /** Starts a launcher on `body`; its config errors must be empty. */
-  async startLauncher(name: string, body: string, engine: LauncherEngineOptions = {}, hostname = name): Promise<Launcher> {
+  async startLauncher(name: string, body: string, engine: LauncherEngineOptions = {}, hostname = name, settings: Parameters<typeof testSettings>[0] = {}): Promise<Launcher> {
     const file = this.writeConfig(name, body);
-    const launcher = await createLauncher(testSettings({ config: file, hostname, plugins: { dirs: [REPO_PLUGINS, TEST_PLUGINS] } }), {
+    const launcher = await createLauncher(testSettings({ ...settings, config: file, hostname, plugins: { dirs: [REPO_PLUGINS, TEST_PLUGINS] } }), {
       engine: { ...FAST_ENGINE, ...engine },
     });
     this.launchers.push(launcher);

@@ -17,6 +17,7 @@ export function testSettings(overrides: DeepPartial<LauncherSettings> = {}): Lau
     plugins: { dirs: [REPO_PLUGINS] },
     web: { listenAddress: '127.0.0.1', port: 0, enabled: false },
     tracing: { exporter: 'memory', endpoint: '', serviceName: 'nodepool-ts-test' },
+    statsd: { host: '', port: 8125, prefix: '' },
     log: { level: 'warn', format: 'json' },
     stopTimeout: 5,
   };
@@ -27,6 +28,7 @@ export function testSettings(overrides: DeepPartial<LauncherSettings> = {}): Lau
     plugins: { ...base.plugins, ...overrides.plugins } as LauncherSettings['plugins'],
     web: { ...base.web, ...overrides.web },
     tracing: { ...base.tracing, ...overrides.tracing },
+    statsd: { ...base.statsd, ...overrides.statsd },
     log: { ...base.log, ...overrides.log },
   } as LauncherSettings;
 }

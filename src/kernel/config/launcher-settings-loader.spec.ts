@@ -61,6 +61,13 @@ describe('loadLauncherSettings', () => {
     expect(settings.log.level).toBe('debug');
   });
 
+  it('takes Nodepool\'s STATSD_* environment variables; statsd is off by default', () => {
+    expect(loadLauncherSettings({ env: {} }).statsd).toEqual({ host: '', port: 8125, prefix: '' });
+    const settings = loadLauncherSettings({ env: { STATSD_HOST: 'graphite.example', STATSD_PORT: '9125', STATSD_PREFIX: 'ci' } });
+    expect(settings.statsd).toEqual({ host: 'graphite.example', port: 9125, prefix: 'ci' });
+    expect(loadLauncherSettings({ env: { STATSD_HOST: 'a' }, args: ['--statsd-host', 'b'] }).statsd.host).toBe('b');
+  });
+
   it('applies file < env < flags < overrides', () => {
     const file = path.join(tmp, 'settings.yaml');
     fs.writeFileSync(file, 'zookeeper:\n  hosts: file:1\n  chroot: /file\nlog:\n  level: warn\nweb:\n  port: 1000\n');

@@ -67,6 +67,12 @@ export function launcherSettingsSchema(): Schema<LauncherSettings> {
       endpoint: { doc: 'OTLP/HTTP traces endpoint', format: String, default: '', env: 'NODEPOOL_TS_TRACING_ENDPOINT', arg: 'tracing-endpoint' },
       serviceName: { doc: 'service.name of spans', format: String, default: 'nodepool-launcher', env: 'NODEPOOL_TS_TRACING_SERVICE_NAME', arg: 'tracing-service-name' },
     },
+    // Nodepool's own environment names, so a launcher keeps its statsd setup when replaced.
+    statsd: {
+      host: { doc: 'statsd host; empty = no statsd', format: String, default: '', env: 'STATSD_HOST', arg: 'statsd-host' },
+      port: { doc: 'statsd UDP port', format: port, default: 8125, env: 'STATSD_PORT', arg: 'statsd-port' },
+      prefix: { doc: 'prefix of every statsd name', format: String, default: '', env: 'STATSD_PREFIX', arg: 'statsd-prefix' },
+    },
     log: {
       level: { doc: 'log level', format: ['trace', 'debug', 'info', 'warn', 'error'], default: 'info', env: 'NODEPOOL_TS_LOG_LEVEL', arg: 'log-level' },
       format: { doc: 'log format', format: ['auto', 'json', 'pretty'], default: 'auto', env: 'NODEPOOL_TS_LOG_FORMAT', arg: 'log-format' },

@@ -1,3 +1,4 @@
+import { rawMemberText } from './raw-json';
 import { ModelError, nowSeconds, optNumber, optString, parseJsonBody, stringList } from './model-error';
 
 /** Request states of spec §2.2. */
@@ -41,6 +42,11 @@ export class NodeRequest {
   event_id: string | null = null;
   created_time: number | null = null;
   tenant_name: string | null = null;
+  /**
+   * `requestor_data` as read and its exact source text: written back verbatim while unchanged,
+   * because JSON.parse rounds the 128-bit integers of Zuul's `span_info`.
+   */
+  private rawRequestorData: { value: unknown; text: string } | null = null;
 
   constructor(id: string | null = null) {
     this.id = id;
@@ -85,9 +91,22 @@ export class NodeRequest {
     };
   }
 
-  /** UTF-8 JSON body for the znode. */
+  /**
+   * The JSON text of `requestor_data`: as read while it is unchanged (big integers exact),
+   * else as it would be written.
+   */
+  requestorDataText(): string {
+    const raw = this.rawRequestorData;
+    return raw && raw.value === this.requestor_data ? raw.text : JSON.stringify(this.requestor_data ?? null);
+  }
+
+  /** UTF-8 JSON body for the znode; an unchanged `requestor_data` is written as it was read. */
   serialize(): Buffer {
-    return Buffer.from(JSON.stringify(this.toDict()), 'utf8');
+    const raw = this.rawRequestorData;
+    if (!raw || raw.value !== this.requestor_data) return Buffer.from(JSON.stringify(this.toDict()), 'utf8');
+    const marker = '\u0000requestor_data\u0000';
+    const text = JSON.stringify({ ...this.toDict(), requestor_data: marker });
+    return Buffer.from(text.replace(`"requestor_data":${JSON.stringify(marker)}`, () => `"requestor_data":${raw.text}`), 'utf8');
   }
 
   /** Builds a request from any writer's body; throws {@link ModelError} naming `path` when unusable. */
@@ -122,6 +141,11 @@ export class NodeRequest {
     }
     const req = NodeRequest.fromDict(id, parseJsonBody(path, data), path);
     req.version = version;
+    const rawText = data ? rawMemberText(data.toString('utf8'), 'requestor_data') : undefined;
+    // Objects only: a scalar cannot be told apart from a replacement by identity.
+    if (rawText !== undefined && typeof req.requestor_data === 'object' && req.requestor_data !== null) {
+      req.rawRequestorData = { value: req.requestor_data, text: rawText };
+    }
     return req;
   }
 }

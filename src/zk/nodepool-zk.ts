@@ -37,6 +37,9 @@ export class NodepoolZk implements ZooKeeper {
   private poolCache: ZnodeCache | undefined;
   // Unreadable cached records are logged once per version, not on every read of the cache.
   private readonly reportedBad = new Set<string>();
+  // One parsed copy per cached node version: reads hand out shallow copies of it instead of
+  // parsing every node's JSON on every pass (CPU and garbage at thousands of nodes).
+  private readonly parsedNodes = new Map<string, Node>();
 
   constructor(
     readonly client: ZooKeeperClient,
@@ -112,7 +115,20 @@ export class NodepoolZk implements ZooKeeper {
 
   async getNodes(): Promise<Node[]> {
     if (this.nodeCache?.isSynced) {
-      return this.nodeCache.values().map((e) => this.parseCached(e, 'node')).filter((n): n is Node => n !== undefined);
+      const nodes: Node[] = [];
+      const seen = new Set<string>();
+      for (const entry of this.nodeCache.values()) {
+        seen.add(entry.id);
+        let parsed = this.parsedNodes.get(entry.id);
+        if (!parsed || parsed.version !== entry.version) {
+          parsed = this.parseCached(entry, 'node');
+          if (parsed) this.parsedNodes.set(entry.id, parsed);
+          else this.parsedNodes.delete(entry.id);
+        }
+        if (parsed) nodes.push(shallowCopy(parsed));
+      }
+      for (const id of this.parsedNodes.keys()) if (!seen.has(id)) this.parsedNodes.delete(id);
+      return nodes;
     }
     const nodes = await mapLimit(await this.getNodeIds(), READ_CONCURRENCY, (id) => this.getNode(id));
     return nodes.filter((n): n is Node => n !== undefined);
@@ -341,6 +357,17 @@ export class NodepoolZk implements ZooKeeper {
     }
     throw err;
   }
+}
+
+/**
+ * A copy callers may change freely at the top level (every engine write replaces fields; none
+ * edits nested objects in place), with its own arrays for the two lists that get rebuilt.
+ */
+function shallowCopy(node: Node): Node {
+  const copy = Object.assign(new Node(node.id), node);
+  copy.type = [...node.type];
+  copy.host_keys = [...node.host_keys];
+  return copy;
 }
 
 function requireId(id: string | null, what: string): string {

@@ -175,7 +175,15 @@ export class KazooLock implements ZooKeeperLock {
       await this.client.ensurePath(this.path);
       this.assuredPath = true;
     }
-    const names = sortContenders(await this.client.getChildren(this.path));
+    let children: string[];
+    try {
+      children = await this.client.getChildren(this.path);
+    } catch (err) {
+      // The lock dir went away with its node between the ensure and the read: nobody holds it.
+      if (err instanceof NoNodeError) return [];
+      throw err;
+    }
+    const names = sortContenders(children);
     const data = await mapLimit(names, 16, async (name) => {
       try {
         return (await this.client.get(joinPath(this.path, name))).data;

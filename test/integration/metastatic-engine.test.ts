@@ -67,13 +67,17 @@ async function startMetaKernel(hostname: string): Promise<{ launcher: Launcher; 
 
 /** What the engine's request handler will do: create, lock and launch a node, then unlock it. */
 async function launchOn(provider: MetastaticProvider): Promise<Node> {
+  // As the engine does: `init` (never deleted by anyone), locked, then `building`. A node created
+  // `building` and not yet locked looks like a dead launcher's to the running engines' deleters.
   const node = new Node();
-  node.state = 'building';
+  node.state = 'init';
   node.type = ['user-label'];
   node.provider = META;
   node.pool = 'main';
   await h.zk.createNode(node);
   expect(await h.zk.lockNode(node)).toBeDefined();
+  node.state = 'building';
+  await h.zk.storeNode(node);
   const pool = provider.config.pools[0];
   const result = await new NodeLauncher({
     zk: h.zk, provider, node, label: 'user-label', pool, settings: provider.launchSettings('user-label', pool), logger: new CaptureLogger(), pollInterval: 20,

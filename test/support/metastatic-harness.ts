@@ -134,7 +134,8 @@ export class MetastaticHarness {
   /** Creates and locks a `building` node for `label` as the request handler would. */
   async buildingNode(meta: MetaLauncher, label: string): Promise<Node> {
     const node = new Node();
-    node.state = 'building';
+    // `init` until locked, as the engine does: an unlocked `building` node is a dead launcher's.
+    node.state = 'init';
     node.type = [label];
     node.provider = META;
     node.pool = 'main';
@@ -142,6 +143,8 @@ export class MetastaticHarness {
     node.launcher = 'test-launcher';
     await meta.zk.createNode(node);
     if (!(await meta.zk.lockNode(node))) throw new Error('could not lock the new node');
+    node.state = 'building';
+    await meta.zk.storeNode(node);
     return node;
   }
 
@@ -171,7 +174,12 @@ export class MetastaticHarness {
     const node = await this.zk.getNode(id);
     if (!node) return undefined;
     const lockDir = `/nodepool/nodes/${id}/lock`;
-    const children = (await this.client.exists(lockDir)) ? await this.client.getChildren(lockDir) : [];
+    // The backing launcher may delete a released node while we look: that reads as gone.
+    const children = await this.client.getChildren(lockDir).catch((err: unknown) => {
+      if ((err as Error).name === 'NoNodeError' || (err as { code?: number }).code === -101) return [];
+      throw err;
+    });
+    if (!(await this.zk.getNode(id))) return undefined;
     const stats = await Promise.all(children.map((c) => this.client.exists(`${lockDir}/${c}`)));
     return {
       state: node.state,

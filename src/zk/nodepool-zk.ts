@@ -329,7 +329,9 @@ export class NodepoolZk implements ZooKeeper {
       for (const entry of cache.values()) {
         const path = `${cache.root}/${entry.id}`;
         try {
-          records.push(parseComponent(path, entry.data) as PoolComponentRecord);
+          // Read on every pool pass: a bad record is reported once per version, not per pass.
+          const record = this.onceBad(path, entry.version, () => parseComponent(path, entry.data) as PoolComponentRecord);
+          if (record) records.push(record);
         } catch (err) {
           this.tolerate(err, 'component', path);
         }

@@ -1,6 +1,6 @@
 /**
  * Hostile znode bodies (issue 8 part 5): a few hundred malformed or unexpected records, from a
- * fixed seed, written into /nodepool/requests and /nodepool/nodes while a launcher with a static
+ * fixed seed, written into /nodepool/requests, /nodepool/nodes and the pool components while a launcher with a static
  * provider serves valid Zuul-style jobs. Every valid job must complete; every unreadable record
  * must be logged with its znode path, once per version (no storm); the launcher, its web API and
  * `nodepool list` / `request-list` keep working.
@@ -8,6 +8,7 @@
 import { Writable } from 'node:stream';
 import { nodepoolMain } from '../../src/cli/nodepool-cli';
 import { createLauncher, type Launcher } from '../../src/launcher/create-launcher';
+import { parseComponent } from '../../src/zk/models/component';
 import { ModelError } from '../../src/zk/models/model-error';
 import { Node } from '../../src/zk/models/node';
 import { NodeRequest } from '../../src/zk/models/node-request';
@@ -30,6 +31,10 @@ const VALID_NODE = {
   state: 'ready', state_time: 1764000000.5, provider: 'fuzz-elsewhere', pool: 'main', type: ['fuzz-label'],
   allocated_to: null, hostname: '192.0.2.1', interface_ip: '192.0.2.1', connection_port: 22, username: 'zuul',
   launcher: 'somebody', host_keys: [], attributes: { a: 1 }, resources: { cores: 1 }, user_data: null,
+};
+const VALID_POOL = {
+  kind: 'pool', hostname: 'elsewhere', state: 'running', version: '9.0.0', model_api: 1, id: 'x', name: 'main',
+  provider_name: 'fuzz-elsewhere', supported_labels: ['fuzz-label'], priority: 100, paused: false,
 };
 const VALID_REQUEST = {
   state: 'requested', state_time: 1764000000.5, declined_by: [], node_types: ['fuzz-label'], nodes: [],
@@ -100,6 +105,18 @@ test('a launcher serves valid jobs among hundreds of malformed records and logs 
     const id = path.slice(path.lastIndexOf('/') + 1);
     if (unreadable(what, id, data, path)) bad.push({ path, kind, versions: 1 });
     if (i % 40 === 39) await sleep(100);
+  }
+  // Pool components are read on every pool pass (decline and yield rules) and by the web app.
+  for (let i = 0; i < 40; i++) {
+    const kind = BODY_KINDS[rng.int(BODY_KINDS.length)];
+    const data = malformedBody(rng, kind, VALID_POOL);
+    const path = await h.client.create('/nodepool/components/pool/fuzz-pool-', data, { sequential: true, makeParents: true });
+    try {
+      parseComponent(path, data);
+    } catch (err) {
+      if (!(err instanceof ModelError)) throw err;
+      bad.push({ path, kind, versions: 1 });
+    }
   }
   // A second bad version of some records must be reported again (once), as a new version.
   for (const entry of bad.slice(0, 20)) {

@@ -147,6 +147,20 @@ test('a launcher serves valid jobs among hundreds of malformed records and logs 
     expect([p, res.status]).toEqual([p, 200]);
     await res.text();
   }
+  // Hostile HTTP requests too: odd methods, paths, queries and headers get 200/304/404/405, never 500.
+  const paths = ['/node-list', '/node-list.json', '/request-list', '/label-list.json', '/metrics', '/ready', '/', '//node-list', '/node-list/../request-list', '/%zz', `/${'a'.repeat(5000)}`, '/node-list.json.json', '/image-status'];
+  const queries = ['', '?node_id=', '?node_id=%zz', '?node_id=0000000001&node_id=2', '?fields=', '?fields=,,,', `?fields=${'id,'.repeat(500)}`, '?fields=nonexistent', '?fields=id,state,label&x=%00', '?%%%'];
+  const accepts = ['', '*/*', 'application/json', 'application/json;q=0', 'text/html;q=0.9, application/json;q=abc', ';;;', 'a'.repeat(3000)];
+  const odd: string[] = [];
+  for (let i = 0; i < 150; i++) {
+    const method = rng.pick(['GET', 'GET', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'PROPFIND']);
+    const url = `http://127.0.0.1:${port}${rng.pick(paths)}${rng.pick(queries)}`;
+    const headers: Record<string, string> = { Accept: rng.pick(accepts), 'If-Modified-Since': rng.pick(['', 'yesterday', 'Thu, 01 Jan 1970 00:00:00 GMT', 'Fri, 31 Dec 9999 23:59:59 GMT']) };
+    const res = await fetch(url, { method, headers, body: ['POST', 'PUT', 'PATCH'].includes(method) ? '{"state": "deleting"}' : undefined });
+    await res.arrayBuffer();
+    if (![200, 304, 404, 405].includes(res.status)) odd.push(`${method} ${url.slice(0, 120)} -> ${res.status}`);
+  }
+  expect(odd).toEqual([]);
   const nodeList = (await (await fetch(`http://127.0.0.1:${port}/node-list.json`)).json()) as Array<{ provider: string }>;
   expect(nodeList.filter((n) => n.provider === 'static-fuzz').length).toBeGreaterThanOrEqual(1);
   for (const args of [['list'], ['list', '--detail'], ['list', '--json'], ['request-list'], ['request-list', '--json']]) {

@@ -169,3 +169,36 @@ test('a launcher serves valid jobs among hundreds of malformed records and logs 
   }
   expect(logLines.filter((l) => (l.level as number) >= 60)).toEqual([]);
 });
+
+test('readable requests with odd field values for a label we serve are handled, then released, without hurting the launcher', async () => {
+  const rng = new Rng(SEED + 1);
+  const template = { ...VALID_REQUEST, node_types: ['small'] };
+  const served: string[] = [];
+  for (let i = 0; i < 24; i++) {
+    const kind = rng.pick(['wrong-types', 'huge-number', 'nan-infinity', 'proto-keys', 'missing-keys'] as const);
+    const data = malformedBody(rng, kind, template);
+    let parsed: NodeRequest;
+    try {
+      parsed = NodeRequest.parse('300-0000000000', data);
+    } catch {
+      continue;
+    }
+    if (parsed.state !== 'requested') continue;
+    // Keep node_types as written (it is what the launcher sees); only requests for our label matter.
+    if (!parsed.node_types.includes('small')) continue;
+    const path = await h.client.create('/nodepool/requests/300-', data, { sequential: true });
+    served.push(path.slice(path.lastIndexOf('/') + 1));
+  }
+  expect(served.length).toBeGreaterThan(5);
+  // Each is fulfilled or failed like any request; then "Zuul" drops it and the nodes come back.
+  // All at once: with two static hosts, requests the launcher took first must be dropped before
+  // the others can be served, in whatever order their odd priorities give.
+  await Promise.all(served.map(async (id) => {
+    const req = await h.zuul.waitFor(id, ['fulfilled', 'failed'], 90000);
+    expect(['fulfilled', 'failed']).toContain(req.state);
+    await h.zuul.cancel(id);
+  }));
+  await h.zuul.runJob({ labels: ['small'], holdMs: 10, timeoutMs: 60000 });
+  expect(logLines.filter((l) => (l.level as number) >= 60)).toEqual([]);
+  expect(logLines.filter((l) => /TypeError|Cannot read properties|is not a function/.test(JSON.stringify(l)))).toEqual([]);
+});

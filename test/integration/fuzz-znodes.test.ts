@@ -198,7 +198,22 @@ test('readable requests with odd field values for a label we serve are handled, 
     expect(['fulfilled', 'failed']).toContain(req.state);
     await h.zuul.cancel(id);
   }));
+  // Znodes whose NAMES are not what Nodepool makes (no priority prefix, no sequence), with
+  // readable bodies: handled or ignored, never a crash.
+  for (const name of ['garbage-name', '100', '-', 'x-y-z', '999-abc']) {
+    await h.client.create(`/nodepool/requests/${name}`, Buffer.from(JSON.stringify(VALID_REQUEST)));
+  }
+  for (const name of ['not-a-number', '-1', '00000000000000000001']) {
+    await h.client.create(`/nodepool/nodes/${name}`, Buffer.from(JSON.stringify(VALID_NODE)));
+  }
   await h.zuul.runJob({ labels: ['small'], holdMs: 10, timeoutMs: 60000 });
+  for (const args of [['list'], ['request-list'], ['list', '--json']]) expect((await cli(args)).code).toBe(0);
+  // Each odd name is either served like any request (declined by our only pool: failed) or
+  // refused as unreadable with its path in the log.
+  await waitUntil('odd-named requests handled', async () => {
+    const states = new Map((await h.zk.getNodeRequests()).map((r) => [r.id, r.state]));
+    return ['garbage-name', '100', '-', 'x-y-z', '999-abc'].every((n) => states.get(n) === 'failed' || linesNaming(`/nodepool/requests/${n}"`).length > 0);
+  });
   expect(logLines.filter((l) => (l.level as number) >= 60)).toEqual([]);
   expect(logLines.filter((l) => /TypeError|Cannot read properties|is not a function/.test(JSON.stringify(l)))).toEqual([]);
 });

@@ -8,6 +8,7 @@ import { loadNodepoolConfig } from '../kernel/config/nodepool-config-loader';
 import { resolveZooKeeperOptions } from '../kernel/services/zookeeper-options';
 import type { Logger } from '../plugins/logger';
 import { NodepoolZk } from '../zk/nodepool-zk';
+import { tlsKeyWarnings } from '../zk/tls-connection';
 import { ZkClient } from '../zk/zk-client';
 import { CliError } from './request-command';
 
@@ -37,7 +38,14 @@ export async function withNodepoolZk<T>(options: CliConfigOptions, fn: (zk: Node
   }
   const zkOptions = resolveZooKeeperOptions(settings, loaded.config ?? undefined);
   if (!zkOptions) throw new CliError(`no ZooKeeper configured in ${options.config} (zookeeper-servers) or NODEPOOL_TS_ZK_HOSTS`);
-  const client = new ZkClient({ ...zkOptions, logger: quietLogger });
+  let client: ZkClient;
+  try {
+    client = new ZkClient({ ...zkOptions, logger: quietLogger });
+  } catch (err) {
+    throw new CliError((err as Error).message); // e.g. unreadable or invalid TLS material
+  }
+  // The CLI logs nothing else, but an exposed private key is worth a line on stderr.
+  if (zkOptions.tls) for (const warning of tlsKeyWarnings(zkOptions.tls)) process.stderr.write(`nodepool: warning: ${warning}\n`);
   try {
     await client.connect(CONNECT_TIMEOUT_MS);
   } catch (err) {

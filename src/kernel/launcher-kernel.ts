@@ -6,6 +6,7 @@ import { configFilesChanged, loadNodepoolConfig, type ConfigFileStamp } from './
 import { Kernel, type KernelOptions } from './kernel';
 import { LauncherComponent } from './services/launcher-component';
 import { resolveZooKeeperOptions } from './services/zookeeper-options';
+import { loadTls, tlsKeyWarnings } from '../zk/tls-connection';
 
 /** A launcher kernel with its configuration loaded. */
 export interface LauncherKernel {
@@ -44,6 +45,16 @@ export async function createLauncherKernel(
       `no ZooKeeper configured: add zookeeper-servers to ${settings.config} or set --zk-hosts / NODEPOOL_TS_ZK_HOSTS`,
     );
   }
+  // Bad TLS material is a one-line start-up error, not a stack trace from deep in the kernel.
+  let tlsWarnings: string[] = [];
+  if (zookeeper.tls) {
+    try {
+      loadTls(zookeeper.tls);
+    } catch (err) {
+      throw new LauncherSetupError((err as Error).message);
+    }
+    tlsWarnings = tlsKeyWarnings(zookeeper.tls);
+  }
   const userCore = options.coreServices;
   const kernel = await Kernel.create({
     ...options,
@@ -51,6 +62,7 @@ export async function createLauncherKernel(
     zookeeper,
     coreServices: (c) => [new LauncherComponent(c.get(ZooKeeper), settings.hostname), ...(userCore?.(c) ?? [])],
   });
+  for (const warning of tlsWarnings) kernel.logger.warn(warning);
   let stamps: ConfigFileStamp[] = [];
   const load = (): ConfigError[] => {
     const result = loadNodepoolConfig(settings.config, secure, kernel.drivers.all(), env);

@@ -95,10 +95,10 @@ describe('WebRoutes', () => {
     expect(old.status).toBe(200);
   });
 
-  it('404s unknown paths and other methods, and serves /metrics as Prometheus text', async () => {
+  it('404s unknown paths, refuses other methods with 405, and serves /metrics as Prometheus text', async () => {
     const routes = new WebRoutes(source());
     expect((await routes.handle(get('/bogus'))).status).toBe(Number(sample('web-bogus.code').trim()));
-    expect((await routes.handle({ method: 'POST', url: '/node-list', headers: {} })).status).toBe(404);
+    expect((await routes.handle({ method: 'POST', url: '/node-list', headers: {} })).status).toBe(405);
     const metrics = await routes.handle(get('/metrics'));
     expect(metrics.headers['Content-Type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(metrics.body).toContain('x 1');

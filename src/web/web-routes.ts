@@ -83,7 +83,10 @@ export class WebRoutes {
   async handle(req: WebRequest, nowMs: number = Date.now()): Promise<WebResponse> {
     const url = new URL(req.url, 'http://localhost');
     let path = url.pathname;
-    if (req.method !== 'GET' && req.method !== 'HEAD') return notFound();
+    // Read-only API: every other method is refused with 405 (and never reaches a listing).
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return { status: 405, headers: { 'Content-Type': TEXT, Allow: 'GET, HEAD' }, body: 'Method Not Allowed', route: 'other' };
+    }
     if (path === '/ready') {
       // Never cached: a load balancer polls it to learn when the launcher is up.
       return this.source.ready()

@@ -92,6 +92,24 @@ export class NodepoolZk implements ZooKeeper {
     }
   }
 
+  /**
+   * Parses a record read directly; an unreadable version already reported (by the cache or an
+   * earlier read) is skipped silently, so a worker that re-reads a bad record each pass cannot
+   * flood the log. The first sighting throws on to {@link tolerate}, which logs it.
+   */
+  private onceBad<T>(path: string, version: number, parse: () => T): T | undefined {
+    try {
+      return parse();
+    } catch (err) {
+      if (!(err instanceof ModelError)) throw err;
+      const key = `${path}@${version}`;
+      if (this.reportedBad.has(key)) return undefined;
+      if (this.reportedBad.size > 10_000) this.reportedBad.clear();
+      this.reportedBad.add(key);
+      throw err;
+    }
+  }
+
   // ---- nodes ----------------------------------------------------------------------------------
 
   async getNode(id: string): Promise<Node | undefined> {
@@ -102,7 +120,7 @@ export class NodepoolZk implements ZooKeeper {
       // Nodepool treats it as "no node" and its cleanup removes it.
       if (data) this.nodeCache?.noteWrite(id, data, stat.version);
       if (!data || data.length === 0) return undefined;
-      return Node.parse(id, data, stat.version, path);
+      return this.onceBad(path, stat.version, () => Node.parse(id, data, stat.version, path));
     } catch (err) {
       return this.tolerate(err, 'node', path);
     }
@@ -230,7 +248,7 @@ export class NodepoolZk implements ZooKeeper {
     try {
       const { data, stat } = await this.client.get(path);
       if (data) this.requestCache?.noteWrite(id, data, stat.version);
-      return NodeRequest.parse(id, data, stat.version, path);
+      return this.onceBad(path, stat.version, () => NodeRequest.parse(id, data, stat.version, path));
     } catch (err) {
       return this.tolerate(err, 'request', path);
     }
@@ -327,7 +345,9 @@ export class NodepoolZk implements ZooKeeper {
       for (const entry of cache.values()) {
         const path = `${cache.root}/${entry.id}`;
         try {
-          records.push(parseComponent(path, entry.data) as PoolComponentRecord);
+          // Read on every pool pass: a bad record is reported once per version, not per pass.
+          const record = this.onceBad(path, entry.version, () => parseComponent(path, entry.data) as PoolComponentRecord);
+          if (record) records.push(record);
         } catch (err) {
           this.tolerate(err, 'component', path);
         }

@@ -11,6 +11,7 @@
  *   - remembers the last socket error, so a refused TLS handshake can be reported.
  * Keep the body in step with the library's `connect` when upgrading it.
  */
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -45,11 +46,60 @@ export function loadTls(options: ZkTlsOptions): LoadedTls {
     }
   };
   if (!options.cert !== !options.key) throw new Error('ZooKeeper TLS needs both a client cert and its key, or neither');
-  return {
+  const loaded = {
     cert: options.cert ? load(options.cert, 'cert') : undefined,
     key: options.key ? load(options.key, 'key') : undefined,
     ca: load(options.ca, 'ca'),
   };
+  checkTlsMaterial(loaded, options);
+  return loaded;
+}
+
+/** How a PEM option is named in messages: its path, never its content. */
+function describe(value: string | Buffer | undefined, what: string): string {
+  return typeof value === 'string' && !value.includes('-----BEGIN') ? `${what} ${value}` : `${what} (inline PEM)`;
+}
+
+/**
+ * Refuses unusable material at start-up instead of at the first handshake (where it would show
+ * as a connect timeout): the CA must parse as a certificate (Node ignores a garbage CA silently),
+ * and cert and key must parse and belong together.
+ */
+function checkTlsMaterial(loaded: LoadedTls, options: ZkTlsOptions): void {
+  try {
+    new X509Certificate(loaded.ca);
+  } catch (err) {
+    throw new Error(`invalid ZooKeeper TLS ${describe(options.ca, 'ca')}: ${(err as Error).message}`);
+  }
+  if (!loaded.cert || !loaded.key) return;
+  try {
+    new X509Certificate(loaded.cert);
+  } catch (err) {
+    throw new Error(`invalid ZooKeeper TLS ${describe(options.cert, 'cert')}: ${(err as Error).message}`);
+  }
+  try {
+    tls.createSecureContext({ cert: loaded.cert, key: loaded.key });
+  } catch (err) {
+    throw new Error(`invalid ZooKeeper TLS ${describe(options.key, 'key')} for ${describe(options.cert, 'cert')}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Warnings about the material that do not stop us: a private key file readable by group or
+ * others (ssh refuses such keys; we only warn, as Nodepool does not check at all).
+ */
+export function tlsKeyWarnings(options: ZkTlsOptions): string[] {
+  const key = options.key;
+  if (typeof key !== 'string' || key.includes('-----BEGIN')) return [];
+  try {
+    const mode = fs.statSync(key).mode & 0o777;
+    if (mode & 0o077) {
+      return [`ZooKeeper TLS key file ${key} is readable by group or others (mode ${mode.toString(8).padStart(4, '0')}); chmod 600 it`];
+    }
+  } catch {
+    // Unreadable files are reported by loadTls.
+  }
+  return [];
 }
 
 /** Hooks the connector calls back into. */

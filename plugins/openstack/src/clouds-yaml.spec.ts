@@ -62,4 +62,17 @@ clouds:
     expect(() => loadCloudCredentials('mycloud', null, env)).toThrow('password auth needs auth.username (or user_id) and auth.password');
     expect(() => loadCloudCredentials('mycloud', null, { HOME: path.join(dir, 'nohome'), OS_CLIENT_CONFIG_FILE: path.join(dir, 'missing.yaml') })).toThrow(CloudConfigError);
   });
+
+  it('reports a YAML error by position only, never with the lines around it (they hold secrets)', () => {
+    const file = write('clouds.yaml', 'clouds:\n  c:\n    auth:\n      password: Very-Secret-1\n      x: [\n');
+    let message = '';
+    try {
+      loadCloudCredentials('c', null, { OS_CLIENT_CONFIG_FILE: file, HOME: dir });
+    } catch (err) {
+      expect(err).toBeInstanceOf(CloudConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/clouds\.yaml: YAML parsing failed: .* at line 6, column 1$/);
+    expect(message).not.toContain('Very-Secret-1');
+  });
 });

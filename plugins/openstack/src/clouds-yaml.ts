@@ -64,7 +64,16 @@ function candidates(base: 'clouds' | 'secure', env: NodeJS.ProcessEnv): string[]
 }
 
 function readYaml(file: string): Record<string, unknown> {
-  const doc = yaml.load(fs.readFileSync(file, 'utf8'));
+  let doc: unknown;
+  try {
+    doc = yaml.load(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    // js-yaml puts a snippet of the file in its message, which for clouds.yaml shows the lines
+    // around the error: passwords and secrets (found by the security review). Position only.
+    if (!(err instanceof yaml.YAMLException)) throw err;
+    const at = err.mark ? ` at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : '';
+    throw new CloudConfigError(`${file}: YAML parsing failed: ${err.reason}${at}`);
+  }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new CloudConfigError(`${file}: not a YAML mapping`);
   return doc as Record<string, unknown>;
 }

@@ -145,6 +145,10 @@ export class HttpTransport {
    */
   async send(req: TransportRequest, throttle?: Throttle): Promise<TransportResponse> {
     const call = `${req.method} ${new URL(req.url).pathname}`;
+    // Messages name the whole URL (origin without credentials, path without query), so an
+    // operator sees which cloud endpoint answered badly; `call` stays the short form for metrics.
+    const target = new URL(req.url);
+    const where = `${req.method} ${target.origin}${target.pathname}`;
     const idempotent = req.idempotent ?? req.method !== 'POST';
     let lastError: Error = new Error(`${call}: not sent`);
     let retryAfterMs = 0;
@@ -175,15 +179,15 @@ export class HttpTransport {
         report(0);
         const cause = (err as { cause?: { code?: string } }).cause?.code;
         const why = (err as Error).name === 'TimeoutError' ? `timed out after ${this.timeoutMs} ms` : `${(err as Error).message}${cause ? ` (${cause})` : ''}`;
-        lastError = new OpenStackConnectionError(`${call}: ${why}`);
+        lastError = new OpenStackConnectionError(`${where}: ${why}`);
         // A non-idempotent request may have been acted on before the connection failed.
         if (!idempotent) throw lastError;
         continue;
       }
-      if (res.ok) return { status: res.status, headers: res.headers, body: text.length > 0 ? parseJson(text, call) : null };
+      if (res.ok) return { status: res.status, headers: res.headers, body: text.length > 0 ? parseJson(text, where, call) : null };
       const message = errorMessageOf(text);
-      if (isQuotaAnswer(res.status, message)) throw new QuotaError(`${call}: ${message}`);
-      lastError = new OpenStackApiError(`${call}: HTTP ${res.status}: ${message}`, res.status, call);
+      if (isQuotaAnswer(res.status, message)) throw new QuotaError(`${where}: ${message}`);
+      lastError = new OpenStackApiError(`${where}: HTTP ${res.status}: ${message}`, res.status, call);
       // The server says when to come back (429/503); honoured up to the backoff cap.
       retryAfterMs = Math.min(this.maxBackoffMs, retryAfterOf(res.headers.get('retry-after')));
       // 429: the request was turned away before anything happened, so even a create is retried.
@@ -209,10 +213,11 @@ function retryAfterOf(value: string | null): number {
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : 0;
 }
 
-function parseJson(text: string, call: string): unknown {
+function parseJson(text: string, where: string, call: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new OpenStackApiError(`${call}: answer is not JSON`, 200, call);
+    // No excerpt of the body: a confused proxy may echo a request (with credentials) back.
+    throw new OpenStackApiError(`${where}: answer is not JSON`, 200, call);
   }
 }

@@ -125,6 +125,32 @@ export class OpenStackClient {
   }
 
   /**
+   * A 2xx answer of the wrong shape, as an error naming the URL. Found by the malformed-answer
+   * test: unchecked bodies (`null`, `{"servers": {...}}`, `[null]`) became TypeErrors like
+   * "Cannot read properties of null (reading 'servers')" that named no call.
+   */
+  private async badAnswer(service: ServiceType, method: string, path: string, what: string): Promise<OpenStackApiError> {
+    const base = /^https?:\/\//.test(path) ? '' : await this.session.endpoint(service).catch(() => `<${service}>`);
+    const url = `${base}${path}`.split('?')[0];
+    return new OpenStackApiError(`${method} ${url}: ${what}`, 200, `${method} ${new URL(url, 'http://x').pathname}`);
+  }
+
+  /** `body[key]` as a list of resources (objects with a string id), or a {@link badAnswer}. */
+  private async listOf<T>(service: ServiceType, method: string, path: string, body: unknown, key: string): Promise<T[]> {
+    const items = isObject(body) ? body[key] : undefined;
+    if (!Array.isArray(items)) throw await this.badAnswer(service, method, path, `answer has no "${key}" list`);
+    if (!items.every(isResource)) throw await this.badAnswer(service, method, path, `answer has a "${key}" entry without a string id`);
+    return items as T[];
+  }
+
+  /** `body[key]` as one resource (an object with a string id), or a {@link badAnswer}. */
+  private async oneOf<T>(service: ServiceType, method: string, path: string, body: unknown, key: string): Promise<T> {
+    const item = isObject(body) ? body[key] : undefined;
+    if (!isResource(item)) throw await this.badAnswer(service, method, path, `answer has no "${key}" with a string id`);
+    return item as T;
+  }
+
+  /**
    * Follows `<key>_links[rel=next]` (Nova) or `next` (Glance) until a page is empty or has no next
    * link; stops if a link repeats, which would otherwise loop forever (adapter.py:721-802).
    */
@@ -135,7 +161,7 @@ export class OpenStackClient {
     for (let page = 0; next !== null && page < MAX_PAGES; page++) {
       seen.add(next);
       const body: Record<string, unknown> = await this.get<Record<string, unknown>>(service, next);
-      const items = (body[key] as T[] | undefined) ?? [];
+      const items = await this.listOf<T>(service, 'GET', next, body, key);
       out.push(...items);
       if (items.length === 0) break;
       next = await this.nextLink(service, body, key);
@@ -169,7 +195,8 @@ export class OpenStackClient {
   /** One server; rejects with NotFoundError when absent. */
   async getServer(id: string): Promise<Server> {
     try {
-      return (await this.get<{ server: Server }>('compute', `/servers/${encodeURIComponent(id)}`)).server;
+      const path = `/servers/${encodeURIComponent(id)}`;
+      return await this.oneOf<Server>('compute', 'GET', path, await this.get('compute', path), 'server');
     } catch (err) {
       if (isNotFound(err)) throw new NotFoundError(`server ${id} not found`);
       throw err;
@@ -179,9 +206,7 @@ export class OpenStackClient {
   /** Boots a server; returns its id. Not retried here (a retry could boot two). */
   async createServer(server: ServerCreate): Promise<string> {
     const res = await this.session.request('compute', { method: 'POST', path: '/servers', body: { server: { ...server, min_count: 1, max_count: 1 } } });
-    const id = (res.body as { server?: { id?: string } } | null)?.server?.id;
-    if (!id) throw new Error('server create answered without a server id');
-    return id;
+    return (await this.oneOf<{ id: string }>('compute', 'POST', '/servers', res.body, 'server')).id;
   }
 
   /** Deletes a server; NotFoundError when it is already gone. */
@@ -247,24 +272,28 @@ export class OpenStackClient {
   /** A network by id or name; NotFoundError when neither matches. */
   async findNetwork(nameOrId: string): Promise<Network> {
     try {
-      return (await this.get<{ network: Network }>('network', `/networks/${encodeURIComponent(nameOrId)}`)).network;
+      const byId = `/networks/${encodeURIComponent(nameOrId)}`;
+      return await this.oneOf<Network>('network', 'GET', byId, await this.get('network', byId), 'network');
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    const { networks } = await this.get<{ networks: Network[] }>('network', `/networks?name=${encodeURIComponent(nameOrId)}`);
+    const byName = `/networks?name=${encodeURIComponent(nameOrId)}`;
+    const networks = await this.listOf<Network>('network', 'GET', byName, await this.get('network', byName), 'networks');
     if (networks.length === 0) throw new NotFoundError(`network ${nameOrId} not found`);
     return networks[0];
   }
 
   /** Networks with `router:external=true`. */
   async externalNetworks(): Promise<Network[]> {
-    return (await this.get<{ networks: Network[] }>('network', '/networks?router:external=true')).networks;
+    const path = '/networks?router:external=true';
+    return this.listOf<Network>('network', 'GET', path, await this.get('network', path), 'networks');
   }
 
   /** Ports, optionally filtered (`device_id`, `status`). */
   async listPorts(filter: Record<string, string> = {}): Promise<Port[]> {
     const q = new URLSearchParams(filter).toString();
-    return (await this.get<{ ports: Port[] }>('network', `/ports${q ? `?${q}` : ''}`)).ports;
+    const path = `/ports${q ? `?${q}` : ''}`;
+    return this.listOf<Port>('network', 'GET', path, await this.get('network', path), 'ports');
   }
 
   /** Deletes a port; NotFoundError when gone. */
@@ -275,13 +304,15 @@ export class OpenStackClient {
   /** Floating IPs, optionally filtered (`port_id`, `floating_ip_address`). */
   async listFloatingIps(filter: Record<string, string> = {}): Promise<FloatingIp[]> {
     const q = new URLSearchParams(filter).toString();
-    return (await this.get<{ floatingips: FloatingIp[] }>('network', `/floatingips${q ? `?${q}` : ''}`)).floatingips;
+    const path = `/floatingips${q ? `?${q}` : ''}`;
+    return this.listOf<FloatingIp>('network', 'GET', path, await this.get('network', path), 'floatingips');
   }
 
   /** One floating IP; NotFoundError when gone. */
   async getFloatingIp(id: string): Promise<FloatingIp> {
     try {
-      return (await this.get<{ floatingip: FloatingIp }>('network', `/floatingips/${encodeURIComponent(id)}`)).floatingip;
+      const path = `/floatingips/${encodeURIComponent(id)}`;
+      return await this.oneOf<FloatingIp>('network', 'GET', path, await this.get('network', path), 'floatingip');
     } catch (err) {
       if (isNotFound(err)) throw new NotFoundError(`floating ip ${id} not found`);
       throw err;
@@ -293,7 +324,7 @@ export class OpenStackClient {
     const floatingip: Record<string, string> = { floating_network_id: networkId, port_id: portId };
     if (fixedIp) floatingip.fixed_ip_address = fixedIp;
     const res = await this.session.request('network', { method: 'POST', path: '/floatingips', body: { floatingip } });
-    return (res.body as { floatingip: FloatingIp }).floatingip;
+    return this.oneOf<FloatingIp>('network', 'POST', '/floatingips', res.body, 'floatingip');
   }
 
   /** Binds a floating IP to a port. */
@@ -314,4 +345,13 @@ export class OpenStackClient {
       throw err;
     }
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** An OpenStack resource as far as we rely on it everywhere: an object with a string id. */
+function isResource(value: unknown): boolean {
+  return isObject(value) && typeof value.id === 'string';
 }

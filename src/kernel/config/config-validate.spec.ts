@@ -60,4 +60,11 @@ describe('runConfigValidate', () => {
     expect(r.code).toBe(1);
     expect(r.lines[1]).toEqual([`${path.join(tmp, 'secure.yaml')}: diskimages[0].name: unknown diskimage b`, 'error']);
   });
+
+  it('names the position of a YAML error in the secure file without printing its lines (credentials)', () => {
+    const r = run('labels: [{name: a}]\n', {}, 'zookeeper-tls:\n  key: /etc/key-Secret-9\n  ca: [\n');
+    expect(r.code).toBe(1);
+    expect(r.lines[1][0]).toMatch(new RegExp(`^${path.join(tmp, 'secure.yaml')}: YAML parsing failed: .* at line \\d+, column \\d+$`));
+    expect(JSON.stringify(r.lines)).not.toContain('Secret-9');
+  });
 });

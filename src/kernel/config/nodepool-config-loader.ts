@@ -74,7 +74,9 @@ export function loadNodepoolConfig(
     const secure = readConfigDocument(securePath, env, options);
     stamps.push({ file: securePath, mtimeNs: secure.mtimeNs });
     // The secure file carries ZooKeeper credentials: without it the config is not usable.
-    if (secure.error) return { errors: [...errors, secure.error], stamps };
+    // No YAML snippet for the secure file: its lines are credentials (config-validate prints
+    // snippets, and its output often lands in CI logs). File, line and column still say where.
+    if (secure.error) return { errors: [...errors, { ...secure.error, detail: undefined }], stamps };
     errors.push(...applySecureFile(config, secure.value, securePath));
   }
 

@@ -19,6 +19,31 @@ const REDACT = [
   'application_credential_secret', '*.application_credential_secret', 'auth.password', 'auth.token',
 ];
 
+/**
+ * Key names whose values are censored at ANY depth. pino's `redact` paths have a fixed depth, and
+ * the security test found a gap with them: a cloud config logged as `{ cloud: { auth: {
+ * application_credential_secret } } }` went out in clear (only `*.application_credential_secret`
+ * was listed). So every logged object is also walked, and these keys censored wherever they are.
+ */
+const SECRET_KEY = /password|secret|^(auth_?)?token$|^x-(auth|subject)-token$|private_?key|^key_?data$/i;
+const CENSOR = '[redacted]';
+
+/** A copy of `value` with {@link SECRET_KEY} values censored; plain objects and arrays only. */
+export function censorSecrets(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (value === null || typeof value !== 'object' || depth > 10) return value;
+  if (seen.has(value)) return value;
+  const isArray = Array.isArray(value);
+  // Errors, Buffers, Dates... keep their own serializers; only data structures are walked.
+  if (!isArray && Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return value;
+  seen.add(value);
+  if (isArray) return value.map((v) => censorSecrets(v, depth + 1, seen));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    out[k] = SECRET_KEY.test(k) && v !== null && v !== undefined && v !== '' ? CENSOR : censorSecrets(v, depth + 1, seen);
+  }
+  return out;
+}
+
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
 /** Formats pino's JSON lines as `HH:MM:SS.mmm LEVEL msg key=value ...` for people at a terminal. */
@@ -76,7 +101,8 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       base: options.base ?? {},
-      redact: { paths: REDACT, censor: '[redacted]' },
+      redact: { paths: REDACT, censor: CENSOR },
+      formatters: { log: (obj) => censorSecrets(obj) as Record<string, unknown> },
       serializers: { err: pino.stdSerializers.err },
     },
     dest as pino.DestinationStream,

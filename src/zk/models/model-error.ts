@@ -12,10 +12,36 @@ export class ModelError extends Error {
   }
 }
 
+/**
+ * Deepest nesting we accept. Python's json.loads gives up near its recursion limit (1000), so
+ * Nodepool cannot read deeper bodies either; and our recursive renderers (status tables, Python
+ * repr/json.dumps forms) would overflow the stack on them (found by the znode fuzz test: a node
+ * whose user_data was 50 000 arrays deep made every /node-list answer 500).
+ */
+export const MAX_JSON_DEPTH = 500;
+
+/** Nesting depth of a JSON text, counting brackets outside strings (one linear pass). */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
 /** Parses a znode body as UTF-8 JSON the way Python's json module writes it (NaN/Infinity too). */
 export function parseJsonBody(path: string, data: Buffer | null | undefined): Record<string, unknown> {
   const text = data ? data.toString('utf8') : '';
   if (text.trim() === '') throw new ModelError(path, 'empty body');
+  if (jsonDepth(text) > MAX_JSON_DEPTH) throw new ModelError(path, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -1,5 +1,5 @@
 import { loadSample } from '../../../test/support/spec-samples';
-import { ModelError } from './model-error';
+import { MAX_JSON_DEPTH, ModelError } from './model-error';
 import { Node, NODE_STATES } from './node';
 
 interface Sample {
@@ -128,5 +128,12 @@ describe('Node model', () => {
     expect(node.state_time).toBeGreaterThan(1);
     expect(() => (node.state = 'bogus' as never)).toThrow(TypeError);
     expect(NODE_STATES).toHaveLength(11);
+  });
+
+  it('refuses bodies nested deeper than MAX_JSON_DEPTH (they would overflow the renderers) but not brackets inside strings', () => {
+    const deep = `{"state": "ready", "user_data": ${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}`;
+    expect(() => Node.parse('0000000001', Buffer.from(deep))).toThrow(/\/nodepool\/nodes\/0000000001: JSON nested deeper than 500 levels/);
+    const shallow = `{"state": "ready", "comment": "${'['.repeat(2000)}\\\" {{"}`;
+    expect(Node.parse('0000000001', Buffer.from(shallow)).comment).toBe(`${'['.repeat(2000)}" {{`);
   });
 });

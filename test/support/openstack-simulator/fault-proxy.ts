@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 
 /** One kind of fault, applied to the next `count` matching requests. */
 export interface Fault {
-  kind: '5xx' | 'slow' | 'drop' | 'drop-after-forward';
+  kind: '5xx' | 'slow' | 'drop' | 'drop-after-forward' | 'reply';
   count: number;
   /** Only requests whose `METHOD path` matches (default: all). */
   match?: RegExp;
@@ -18,6 +18,12 @@ export interface Fault {
   delayMs?: number;
   /** `Retry-After` header (seconds) sent with a `5xx` answer. */
   retryAfter?: number;
+  /** For `reply`: answer this body (with `status`, default 200) instead of forwarding. */
+  body?: string;
+  /** For `reply`: the Content-Type sent (default application/json). */
+  contentType?: string;
+  /** For `reply`: announce the full length but send only this many bytes, then cut the socket. */
+  truncateAt?: number;
 }
 
 /** The proxy; see the module comment. */
@@ -26,7 +32,7 @@ export class FaultProxy {
   private readonly sockets = new Set<Socket>();
   private readonly rewrites: [string, string][] = [];
   /** How many faults were applied, by kind. */
-  readonly applied: Record<Fault['kind'], number> = { '5xx': 0, slow: 0, drop: 0, 'drop-after-forward': 0 };
+  readonly applied: Record<Fault['kind'], number> = { '5xx': 0, slow: 0, drop: 0, 'drop-after-forward': 0, reply: 0 };
 
   private constructor(
     private readonly server: http.Server,
@@ -93,6 +99,14 @@ export class FaultProxy {
     if (fault?.kind === '5xx') {
       res.writeHead(fault.status ?? 503, { 'Content-Type': 'text/html', ...(fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {}) });
       res.end('<html><body>503 Service Unavailable (injected)</body></html>');
+      return;
+    }
+    if (fault?.kind === 'reply') {
+      // A malformed or unexpected answer (non-JSON, wrong shape, truncated, 200 with an error).
+      const body = Buffer.from(fault.body ?? '', 'utf8');
+      res.writeHead(fault.status ?? 200, { 'Content-Type': fault.contentType ?? 'application/json', 'Content-Length': String(body.length) });
+      if (fault.truncateAt === undefined) res.end(body);
+      else res.write(body.subarray(0, fault.truncateAt), () => req.socket.destroy());
       return;
     }
     if (fault?.kind === 'drop') {

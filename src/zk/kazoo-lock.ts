@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { LockAcquireOptions, ZkWatcher, ZooKeeperClient, ZooKeeperLock } from '../plugins/zookeeper';
-import { ConnectionLossError, NoNodeError, SessionExpiredError } from './zk-errors';
+import { ConnectionLossError, NodeExistsError, NoNodeError, SessionExpiredError } from './zk-errors';
 import { joinPath, mapLimit } from './zk-path';
 
 /** kazoo's contender test (KL:110-114): `__lock__` then a 10-digit (maybe negative) sequence. */
@@ -68,6 +68,13 @@ export class KazooLock implements ZooKeeperLock {
     /** The lock directory. */
     readonly path: string,
     identifier?: string,
+    /**
+     * Never re-create the lock directory's parent: acquiring fails with NoNodeError when it is
+     * gone. kazoo's ensure_path re-creates a deleted node's znode empty when anyone locks it late
+     * (spec §3.3); node locks use this so our launchers, racing to delete one node, leave no such
+     * empty znodes behind for the cleanup to find.
+     */
+    private readonly parentMustExist = false,
   ) {
     this.identifier = identifier ?? '';
   }
@@ -209,11 +216,7 @@ export class KazooLock implements ZooKeeperLock {
       // kazoo ensures the lock dir first; creating the contender straight away and ensuring the
       // dir only when that fails (makeParents) has the same result, including kazoo's quirk of
       // re-creating a deleted node's znode empty, with one round trip less in the usual case.
-      const created = await this.client.create(joinPath(this.path, this.prefix), Buffer.from(this.identifier, 'utf8'), {
-        ephemeral: this.ephemeral,
-        sequential: true,
-        makeParents: !this.assuredPath,
-      });
+      const created = await this.createContender();
       this.assuredPath = true;
       node = created.slice(this.path.length + 1);
     }
@@ -227,6 +230,26 @@ export class KazooLock implements ZooKeeperLock {
       const outcome = await this.waitForDeletion(joinPath(this.path, predecessor), deadline);
       if (outcome === 'timeout') return false;
     }
+  }
+
+  private async createContender(): Promise<string> {
+    const create = (makeParents: boolean): Promise<string> =>
+      this.client.create(joinPath(this.path, this.prefix), Buffer.from(this.identifier, 'utf8'), {
+        ephemeral: this.ephemeral,
+        sequential: true,
+        makeParents,
+      });
+    if (!this.parentMustExist) return create(!this.assuredPath);
+    try {
+      return await create(false);
+    } catch (err) {
+      if (!(err instanceof NoNodeError)) throw err;
+    }
+    // Only the lock dir itself; a missing parent (the node) stays missing: NoNodeError.
+    await this.client.create(this.path).catch((err: unknown) => {
+      if (!(err instanceof NodeExistsError)) throw err;
+    });
+    return create(false);
   }
 
   /**

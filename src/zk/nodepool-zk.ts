@@ -195,7 +195,8 @@ export class NodepoolZk implements ZooKeeper {
 
   async lockNode(node: Node, options: NodeLockOptions = {}): Promise<ZooKeeperLock | undefined> {
     const id = requireId(node.id, 'node');
-    const lock = new KazooLock(this.client, nodeLockPath(id), options.identifier);
+    // parentMustExist: locking a node that was deleted meanwhile fails instead of re-creating it.
+    const lock = new KazooLock(this.client, nodeLockPath(id), options.identifier, true);
     // Refresh in place like Nodepool's updateNode, so the caller re-checks current data.
     return this.lockAndRefresh(lock, options, node, () => this.getNode(id), nodePath(id), this.nodeLocks);
   }

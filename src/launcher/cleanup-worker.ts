@@ -40,7 +40,11 @@ export class CleanupWorker {
 
   constructor(private readonly options: CleanupWorkerOptions) {
     this.log = options.logger.child({ worker: 'cleanup' });
-    this.runner = new SerialRunner({ name: 'cleanup', intervalMs: options.intervalMs ?? 60_000, pass: () => this.pass(), logger: this.log });
+    this.runner = new SerialRunner({
+      name: 'cleanup', intervalMs: options.intervalMs ?? 60_000, pass: () => this.pass(), logger: this.log,
+      // Paused without a session (spec §4.1); the next period after reconnecting runs it.
+      mayRun: () => options.zk.client.state === 'connected',
+    });
   }
 
   /** First pass now, then every interval. */

@@ -46,6 +46,8 @@ export class DeletedNodeWorker {
       intervalMs: options.intervalMs ?? 5000,
       pass: (timer) => this.pass(timer ? undefined : this.takeWoken()),
       logger: this.log,
+      // Paused without a session (spec §4.1); the engine wakes it on reconnect.
+      mayRun: () => options.zk.client.state === 'connected',
     });
   }
 

@@ -68,7 +68,11 @@ export class PoolWorker {
     this.id = newPoolLauncherId(options.fqdn, runtime.provider.name, pool.name);
     this.log = options.logger.child({ provider: runtime.provider.name, pool: pool.name });
     this.own = { id: this.id, provider: runtime.provider.name, priority: pool.priority, labels: new Set(pool.labels) };
-    this.runner = new SerialRunner({ name: 'pool', intervalMs: options.pollIntervalMs ?? 5000, pass: () => this.loopPass(), logger: this.log });
+    this.runner = new SerialRunner({
+      name: 'pool', intervalMs: options.pollIntervalMs ?? 5000, pass: () => this.loopPass(), logger: this.log,
+      // Paused without a session (spec §4.1); `onConnected` wakes it again.
+      mayRun: () => options.zk.client.state === 'connected',
+    });
   }
 
   /** The pool's config. */
@@ -278,7 +282,7 @@ export class PoolWorker {
       launchPollMs: this.options.launchPollMs,
     });
     this.handlers.push(handler);
-    await handler.run();
+    await handler.run(lock);
     if (handler.done) this.handlers = this.handlers.filter((h) => h !== handler);
   }
 

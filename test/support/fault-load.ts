@@ -23,6 +23,8 @@ export interface LoadReport {
   doubleAllocated: string[];
   /** Fulfilled requests whose nodes could not be taken (allowed; the launcher reclaims them). */
   acceptErrors: number;
+  /** Requests created by a submit whose reply was lost, found and followed at the end. */
+  orphans: number;
 }
 
 /** How a {@link RequestLoad} runs. */
@@ -39,8 +41,9 @@ export interface LoadOptions {
 
 /** See the module comment. */
 export class RequestLoad {
-  private readonly report: LoadReport = { submitted: 0, fulfilled: 0, failed: 0, lost: [], doubleAllocated: [], acceptErrors: 0 };
+  private readonly report: LoadReport = { submitted: 0, fulfilled: 0, failed: 0, lost: [], doubleAllocated: [], acceptErrors: 0, orphans: 0 };
   private readonly inUse = new Set<string>();
+  private readonly known = new Set<string>();
   private running: Promise<void>[] = [];
   private stopping = false;
   private turn = 0;
@@ -64,6 +67,23 @@ export class RequestLoad {
   async stop(): Promise<LoadReport> {
     this.stopping = true;
     await Promise.all(this.running);
+    // A submit whose reply was lost (ZooKeeper restarting) may still have created its request,
+    // as it can for Zuul: follow those too, so they are served and counted, not left behind.
+    for (;;) {
+      const ids = await this.zk.getNodeRequestIds().catch(() => undefined);
+      if (!ids) {
+        await sleep(200);
+        continue;
+      }
+      const orphans = ids.filter((id) => !this.known.has(id) && !id.startsWith('900-'));
+      if (orphans.length === 0) break;
+      for (const id of orphans) {
+        this.known.add(id);
+        this.report.submitted++;
+        this.report.orphans++;
+        await this.follow(id);
+      }
+    }
     return this.report;
   }
 
@@ -72,6 +92,7 @@ export class RequestLoad {
       const labels = this.options.labels[this.turn++ % this.options.labels.length];
       const id = await this.retry(() => this.zuul.submit({ labels }).then((s) => s.id));
       if (!id) return;
+      this.known.add(id);
       this.report.submitted++;
       await this.follow(id);
     }

@@ -6,6 +6,7 @@
  * while another loop still holds it is counted double-allocated. ZooKeeper trouble on the
  * requestor's own connection (a server restart) is retried, as Zuul does, and not counted.
  */
+import type { Node } from '../../src/zk/models/node';
 import type { NodepoolZk } from '../../src/zk/nodepool-zk';
 import type { ZkClient } from '../../src/zk/zk-client';
 import { sleep, waitUntil } from './engine-harness';
@@ -37,6 +38,11 @@ export interface LoadOptions {
   holdMs?: number;
   /** How long one request may take to end, ms (generous: a fault may stall everything). */
   requestTimeoutMs?: number;
+  /**
+   * What may not be in use twice at once besides the node id (static: host and slot, since two
+   * records for one slot would hand one host slot to two jobs).
+   */
+  resourceKey?: (node: Node) => string;
 }
 
 /** See the module comment. */
@@ -140,7 +146,8 @@ export class RequestLoad {
       this.report.acceptErrors++;
       return;
     }
-    const ids = set.nodeIds;
+    const key = this.options.resourceKey;
+    const ids = [...set.nodeIds, ...(key ? set.nodes.map((n) => `resource ${key(n)}`) : [])];
     for (const nodeId of ids) {
       if (this.inUse.has(nodeId)) this.report.doubleAllocated.push(`${nodeId} (request ${req.id})`);
     }

@@ -14,9 +14,10 @@ import type { Launcher } from '../../src/launcher/create-launcher';
 import type { FakeProvider } from '../../src/plugins/testing/fake-provider';
 import { EngineHarness, waitUntil } from '../support/engine-harness';
 import { expectSettled, RequestLoad } from '../support/fault-load';
+import { FAULT_SCALE, scaled } from '../support/fault-scale';
 import { startLauncherProcess, type LauncherProcess } from '../support/launcher-process';
 
-jest.setTimeout(150_000);
+jest.setTimeout(150_000 * FAULT_SCALE);
 
 const h = new EngineHarness();
 let victim: LauncherProcess | undefined;
@@ -56,7 +57,7 @@ describe('kill -9 of a launcher process', () => {
     expect(pending).toBeGreaterThan(0);
     // Work goes on through the survivor once the victim's session expired.
     const before = load.fulfilled;
-    await load.waitFulfilled(before + 15, 90_000);
+    await load.waitFulfilled(before + scaled(15), 90_000 * FAULT_SCALE);
     await waitUntil('the victim\'s nodes reaped', async () => (await h.nodes((n) => (n.launcher ?? '').startsWith('victim-'))).length === 0, 60_000);
     const report = await load.stop();
     expect(report.lost).toEqual([]);
@@ -78,7 +79,7 @@ describe('kill -9 of a launcher process', () => {
     victim = undefined;
     expect(deleting.length).toBeGreaterThan(0);
     const before = load.fulfilled;
-    await load.waitFulfilled(before + 10, 90_000);
+    await load.waitFulfilled(before + scaled(10), 90_000 * FAULT_SCALE);
     const report = await load.stop();
     // The nodes the victim was deleting are gone (deleted by the survivor after the expiry).
     await waitUntil('the victim\'s deletes finished', async () => {

@@ -8,8 +8,9 @@
 import type { Launcher } from '../../src/launcher/create-launcher';
 import { EngineHarness } from '../support/engine-harness';
 import { expectSettled, RequestLoad } from '../support/fault-load';
+import { FAULT_SCALE, scaled } from '../support/fault-scale';
 
-jest.setTimeout(180_000);
+jest.setTimeout(180_000 * FAULT_SCALE);
 
 const h = new EngineHarness();
 const HOSTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
@@ -32,7 +33,7 @@ describe('rolling restart of two launchers (static provider) under load', () => 
       resourceKey: (n) => `${n.hostname}#${n.slot}`,
     });
     load.start();
-    const more = async (n: number): Promise<void> => load.waitFulfilled(load.fulfilled + n, 90_000);
+    const more = async (n: number): Promise<void> => load.waitFulfilled(load.fulfilled + scaled(n), 90_000 * FAULT_SCALE);
     const stop = async (name: string): Promise<void> => {
       const l = launchers.get(name)!;
       await l.kernel.stop();

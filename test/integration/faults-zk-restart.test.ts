@@ -16,8 +16,9 @@ import { ZooKeeper } from '../../src/plugins/zookeeper';
 import type { FakeProvider } from '../../src/plugins/testing/fake-provider';
 import { EngineHarness, sleep, waitUntil } from '../support/engine-harness';
 import { expectSettled, RequestLoad } from '../support/fault-load';
+import { FAULT_SCALE, scaled } from '../support/fault-scale';
 
-jest.setTimeout(180_000);
+jest.setTimeout(180_000 * FAULT_SCALE);
 
 const h = new EngineHarness();
 
@@ -40,7 +41,7 @@ async function underLoad(fault: () => Promise<void>): Promise<void> {
   await fault();
   await waitUntil('every client connected again', async () => [h.client, ...[a, b].map((l) => l.kernel.container.get<ZooKeeper>(ZooKeeper).client)]
     .every((c) => c.state === 'connected'), 60_000);
-  await load.waitFulfilled(load.fulfilled + 15, 120_000);
+  await load.waitFulfilled(load.fulfilled + scaled(15), 120_000 * FAULT_SCALE);
   const report = await load.stop();
   expect(report.lost).toEqual([]);
   expect(report.doubleAllocated).toEqual([]);

@@ -17,9 +17,10 @@ import type { Launcher } from '../../src/launcher/create-launcher';
 import type { FakeProvider } from '../../src/plugins/testing/fake-provider';
 import { EngineHarness, sleep, waitUntil } from '../support/engine-harness';
 import { expectSettled, RequestLoad } from '../support/fault-load';
+import { FAULT_SCALE, scaled } from '../support/fault-scale';
 import { expireSession, startProxiedLauncher, type ProxiedLauncher } from '../support/proxied-launcher';
 
-jest.setTimeout(150_000);
+jest.setTimeout(150_000 * FAULT_SCALE);
 
 const h = new EngineHarness();
 const SESSION_S = 3;
@@ -51,11 +52,11 @@ async function setUp(): Promise<{ a: ProxiedLauncher; b: Launcher; load: Request
 
 /** After the fault: more work done, then B stops and A alone must serve; then all settles. */
 async function finish(p: { a: ProxiedLauncher; b: Launcher; load: RequestLoad }): Promise<void> {
-  await p.load.waitFulfilled(p.load.fulfilled + 10, 90_000);
+  await p.load.waitFulfilled(p.load.fulfilled + scaled(10), 90_000 * FAULT_SCALE);
   await waitUntil('A connected again', async () => p.a.client.state === 'connected', 30_000);
   await p.b.kernel.stop();
   h.launchers = h.launchers.filter((l) => l !== p.b);
-  await p.load.waitFulfilled(p.load.fulfilled + 8, 90_000);
+  await p.load.waitFulfilled(p.load.fulfilled + scaled(8), 90_000 * FAULT_SCALE);
   const report = await p.load.stop();
   expect(report.lost).toEqual([]);
   expect(report.doubleAllocated).toEqual([]);

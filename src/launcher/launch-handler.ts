@@ -108,6 +108,9 @@ export class LaunchHandler {
   async poll(): Promise<boolean> {
     if (this.done) return true;
     if (this.lockLost) {
+      // Launches still running end on their own (their node locks went too); waiting for them
+      // here would hold up the pool worker's whole pass.
+      if (this.launches.size > 0) return false;
       await this.dropLost();
       return true;
     }

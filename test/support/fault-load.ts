@@ -142,8 +142,10 @@ export class RequestLoad {
     try {
       set = await this.zuul.accept(req);
     } catch {
-      // Zuul gives up on such a request too; the launcher de-allocates its nodes.
+      // Zuul gives up on such a request too and deletes it (accept tries that as well, but the
+      // delete may have failed with the connection); the launcher then de-allocates its nodes.
       this.report.acceptErrors++;
+      await this.retry(() => this.zk.deleteNodeRequest(req.id as string).then(() => true));
       return;
     }
     const key = this.options.resourceKey;

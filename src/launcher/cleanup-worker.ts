@@ -97,6 +97,9 @@ export class CleanupWorker {
   }
 
   private async task(what: string, fn: () => Promise<unknown>): Promise<void> {
+    // Connection gone mid-pass: the remaining tasks would only fail item by item; the next pass
+    // after the reconnect does them (spec §4.1).
+    if (this.options.zk.client.state !== 'connected') return;
     try {
       await fn();
     } catch (err) {

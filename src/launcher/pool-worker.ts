@@ -212,7 +212,9 @@ export class PoolWorker {
     let cloudLimits: QuotaInformation | undefined;
     const inflight = new Set<Promise<void>>();
     for (const request of requests) {
-      if (this.stopped) return;
+      // Connection gone mid-pass: stop here; the reconnect wakes us (spec §4.1). `break`, not
+      // `return`: the fulfilments already started are awaited below.
+      if (this.stopped || zk.client.state !== 'connected') break;
       const decision = assignDecision(request, this.own, registered);
       if (decision.action === 'skip') continue;
       if (decision.action === 'consider' && request.tenant_name) {

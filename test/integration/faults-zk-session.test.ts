@@ -26,8 +26,10 @@ const h = new EngineHarness();
 const SESSION_S = 3;
 let a: ProxiedLauncher | undefined;
 
+// max-ready-age: a node given back unused (its request gone, e.g. after a failed accept) stays
+// ready for reuse; with the load stopped nothing reuses it, and this is how Nodepool reclaims it.
 const fakeBody = (provider: string): string =>
-  `labels:\n  - name: small\n  - name: big\nproviders:\n  - name: fake-a\n    driver: fake\n${provider}    pools:\n      - name: main\n        max-servers: 30\n        labels:\n          - name: small\n          - name: big\n`;
+  `labels:\n  - name: small\n    max-ready-age: 3\n  - name: big\n    max-ready-age: 3\nproviders:\n  - name: fake-a\n    driver: fake\n${provider}    pools:\n      - name: main\n        max-servers: 30\n        labels:\n          - name: small\n          - name: big\n`;
 
 const instances = (l: Launcher): string[] => [...(l.engine.runtimes.get('fake-a')!.provider as FakeProvider).cloud.instances.keys()];
 

@@ -77,7 +77,9 @@ describe('metastatic records and kazoo', () => {
     await h.remove(b, n1);
     await h.zk.deleteNode(n0);
     await b.provider.cleanup();
-    expect(await peer.contenders(`/nodepool/nodes/${x.id}/lock`).catch(() => [])).toEqual([]);
+    // Our (kazoo) contender is gone. The static launcher's deleted-node worker may already hold
+    // the now `used` backing node's lock anonymously (''), depending on timing: not ours.
+    expect(await peer.contenders(`/nodepool/nodes/${x.id}/lock`).catch(() => [])).not.toContain(OWNER);
     expect((await h.zk.getNode(x.id as string))?.state ?? 'gone').not.toBe('in-use');
   });
 });

@@ -107,6 +107,8 @@ export class DebianZooKeeper implements ZooKeeperServer {
     // Tests start many short-lived servers: the C1-only JIT starts fastest. A benchmark wants
     // the server at full speed, as a production ZooKeeper runs.
     private readonly fullJit = false,
+    /** Member of an ensemble (fault tests): its id and every member's `host:quorumPort:electionPort`. */
+    private readonly quorum?: { myid: number; servers: string[] },
   ) {}
 
   get connectString(): string {
@@ -151,6 +153,11 @@ export class DebianZooKeeper implements ZooKeeperServer {
       'minSessionTimeout=1000', 'maxSessionTimeout=60000', 'admin.enableServer=false',
       '4lw.commands.whitelist=*',
     ];
+    if (this.quorum) {
+      this.quorum.servers.forEach((s, i) => lines.push(`server.${i + 1}=${s}`));
+      fs.mkdirSync(path.join(this.dir, 'data'), { recursive: true });
+      fs.writeFileSync(path.join(this.dir, 'data', 'myid'), `${this.quorum.myid}\n`);
+    }
     if (this.tls) {
       lines.push(
         `secureClientPort=${this.securePort}`,

@@ -45,7 +45,11 @@ export class CleanupWorker {
 
   constructor(private readonly options: CleanupWorkerOptions) {
     this.log = options.logger.child({ worker: 'cleanup' });
-    this.runner = new SerialRunner({ name: 'cleanup', intervalMs: options.intervalMs ?? 60_000, pass: () => this.pass(), logger: this.log });
+    this.runner = new SerialRunner({
+      name: 'cleanup', intervalMs: options.intervalMs ?? 60_000, pass: () => this.pass(), logger: this.log,
+      // Paused without a session (spec §4.1); the next period after reconnecting runs it.
+      mayRun: () => options.zk.client.state === 'connected',
+    });
   }
 
   /** First pass now, then every interval. */
@@ -113,6 +117,9 @@ export class CleanupWorker {
   }
 
   private async task(what: string, fn: () => Promise<unknown>): Promise<void> {
+    // Connection gone mid-pass: the remaining tasks would only fail item by item; the next pass
+    // after the reconnect does them (spec §4.1).
+    if (this.options.zk.client.state !== 'connected') return;
     const span = this.options.tracer?.startSpan('nodepool.cleanup.task', { attributes: { 'nodepool.cleanup.task': what } });
     try {
       await fn();

@@ -46,6 +46,8 @@ export class DeletedNodeWorker {
       intervalMs: options.intervalMs ?? 5000,
       pass: (timer) => this.pass(timer ? undefined : this.takeWoken()),
       logger: this.log,
+      // Paused without a session (spec §4.1); the engine wakes it on reconnect.
+      mayRun: () => options.zk.client.state === 'connected',
     });
   }
 
@@ -125,7 +127,9 @@ export class DeletedNodeWorker {
     // so its absence here means it was deleted.
     const requestIds = new Set(await zk.getNodeRequestIds());
     for (const node of nodes) {
-      if (this.stopped) return;
+      // Connection gone mid-pass: every further node would fail and log; the pass after the
+      // reconnect covers them (spec §4.1).
+      if (this.stopped || zk.client.state !== 'connected') return;
       try {
         if (node.state === 'ready' && node.allocated_to && !requestIds.has(node.allocated_to)) {
           this.settle(node.id as string, await this.deallocate(node), only);

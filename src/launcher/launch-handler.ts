@@ -17,7 +17,7 @@ import { DEFAULT_LAUNCH_SETTINGS, NodeLauncher, type LaunchResult } from '../plu
 import type { PoolConfig } from '../plugins/nodepool-config';
 import { StateMachineCancelledError } from '../plugins/run-state-machine';
 import type { Tracer } from '../plugins/tracer';
-import type { ZooKeeper } from '../plugins/zookeeper';
+import type { ZooKeeper, ZooKeeperLock } from '../plugins/zookeeper';
 import type { PoolComponentRecord } from '../zk/models/component';
 import { Node } from '../zk/models/node';
 import type { NodeRequest } from '../zk/models/node-request';
@@ -62,6 +62,14 @@ export class LaunchHandler {
   paused = false;
   /** The request is fulfilled, declined or gone and its lock released. */
   done = false;
+  /**
+   * Our request lock went with the ZooKeeper session. From then on the request is not ours: the
+   * lost-request cleanup (ours or another launcher's) resets it and someone else may already be
+   * working on it, so we must never write it again (a late `fulfilled` would hand nodes the new
+   * owner does not know about, or overwrite its work).
+   */
+  private lockLost = false;
+  private offLost: (() => void) | undefined;
 
   /** @param request locked by the caller, re-read under the lock, still `requested` */
   constructor(readonly request: NodeRequest, private readonly ctx: LaunchHandlerContext) {
@@ -79,7 +87,11 @@ export class LaunchHandler {
   }
 
   /** Marks the request `pending` and starts gathering nodes (DRV:605-630). */
-  async run(): Promise<void> {
+  async run(lock?: ZooKeeperLock): Promise<void> {
+    this.offLost = lock?.onLost(() => {
+      this.lockLost = true;
+      this.ctx.wake();
+    });
     try {
       this.request.state = 'pending';
       await this.ctx.zk.storeNodeRequest(this.request);
@@ -96,6 +108,13 @@ export class LaunchHandler {
    */
   async poll(): Promise<boolean> {
     if (this.done) return true;
+    if (this.lockLost) {
+      // Launches still running end on their own (their node locks went too); waiting for them
+      // here would hold up the pool worker's whole pass.
+      if (this.launches.size > 0) return false;
+      await this.dropLost();
+      return true;
+    }
     try {
       if (this.paused) {
         await this.fill();
@@ -153,6 +172,8 @@ export class LaunchHandler {
     await releaseNodes(reusable, this.ctx.zk, true, this.log);
     for (const node of nodes) if (!reusable.includes(node)) await this.ctx.zk.unlockNode(node).catch(() => undefined);
     try {
+      // Not ours any more when the lock went with the session (see lockLost).
+      if (this.lockLost) throw new Error('request lock lost');
       this.request.state = 'requested';
       this.request.nodes = [];
       await this.ctx.zk.storeNodeRequest(this.request);
@@ -160,6 +181,20 @@ export class LaunchHandler {
       // Gone already, or the session with it: the lost-request cleanup covers the rest.
     }
     await this.finish('abandoned');
+  }
+
+  /**
+   * The request lock is gone (see {@link lockLost}): wait for our launches, let go of the node
+   * locks still held (the node locks were ephemeral too, so usually none) and forget the request
+   * without writing it. Nodes allocated to it are de-allocated by the lost-request reset; nodes
+   * left `building` are reaped by a deleted-node worker of this provider.
+   */
+  private async dropLost(): Promise<void> {
+    await Promise.all(this.launches.values());
+    for (const node of this.nodes) await this.ctx.zk.unlockNode(node).catch(() => undefined);
+    this.slots.fill(undefined);
+    this.log.warn('request lock lost with the ZooKeeper session: leaving the request to the lost-request cleanup');
+    await this.finish('lock lost');
   }
 
   /** `_waitForNodeSet` (DRV:436-583) over the labels that have no node yet. */
@@ -291,6 +326,7 @@ export class LaunchHandler {
   private async fulfil(): Promise<void> {
     const { zk } = this.ctx;
     const nodes = this.slots as Node[];
+    if (this.lockLost) return this.dropLost();
     if (!(await zk.getNodeRequest(this.request.id as string))) {
       // Cancelled by the requestor while we launched: the nodes go back to the pool.
       await releaseNodes(nodes, zk, true, this.log);
@@ -313,6 +349,7 @@ export class LaunchHandler {
    */
   private async decline(reason: string): Promise<void> {
     const { zk } = this.ctx;
+    if (this.lockLost) return this.dropLost();
     await Promise.all(this.launches.values());
     const nodes = this.nodes;
     const ready = nodes.filter((n) => n.state === 'ready');
@@ -335,6 +372,7 @@ export class LaunchHandler {
   private async finish(outcome: string): Promise<void> {
     this.done = true;
     this.paused = false;
+    this.offLost?.();
     await this.ctx.zk.unlockNodeRequest(this.request).catch((err: unknown) => this.log.warn('request unlock failed', { err: (err as Error).message }));
     this.span?.setAttribute('nodepool.request.outcome', outcome);
     this.span?.end();

@@ -75,6 +75,12 @@ export class LauncherEngine implements LifecycleContribution {
   private log: Logger | undefined;
   private stats: EngineStats | undefined;
   private statsWorker: StatsWorker | undefined;
+  private zk: ZooKeeper | undefined;
+  // Workers skip their passes while the session is away (spec §4.1); this resumes them at once.
+  private readonly onSessionBack = (): void => {
+    this.deletedNodeWorker?.wake();
+    this.mainLoop?.wake();
+  };
 
   constructor(private readonly container: Container, private readonly options: LauncherEngineOptions = {}) {}
 
@@ -103,6 +109,7 @@ export class LauncherEngine implements LifecycleContribution {
     this.log = c.get<Logger>(Logger).child({ component: 'launcher-engine' });
     const source = c.get<NodepoolConfigSource>(NodepoolConfigSource);
     const zk = c.get<ZooKeeper>(ZooKeeper);
+    this.zk = zk;
     this.context = { zk, logger: c.get<Logger>(Logger), tracer: c.get<Tracer>(Tracer), metrics: c.get<Metrics>(Metrics), config: source.current() };
     const settings = c.get<LauncherSettings>(LauncherSettings);
     const statsd = settings.statsd?.host
@@ -129,6 +136,7 @@ export class LauncherEngine implements LifecycleContribution {
       name: 'main loop',
       intervalMs: this.options.mainLoopIntervalMs ?? 1000,
       logger: this.log,
+      mayRun: () => zk.client.state === 'connected',
       pass: async () => {
         this.options.reloadConfig?.();
         const config = source.current();
@@ -137,10 +145,12 @@ export class LauncherEngine implements LifecycleContribution {
       },
     });
     this.mainLoop.start();
+    zk.client.on('connected', this.onSessionBack).on('reconnected', this.onSessionBack);
   }
 
   /** Safe after a failed or partial start. */
   async stop(): Promise<void> {
+    this.zk?.client.off('connected', this.onSessionBack).off('reconnected', this.onSessionBack);
     await this.mainLoop?.stop();
     this.mainLoop = undefined;
     await this.cleanupWorker?.stop();

@@ -72,7 +72,11 @@ export class PoolWorker {
     this.id = newPoolLauncherId(options.fqdn, runtime.provider.name, pool.name);
     this.log = options.logger.child({ provider: runtime.provider.name, pool: pool.name });
     this.own = { id: this.id, provider: runtime.provider.name, priority: pool.priority, labels: new Set(pool.labels) };
-    this.runner = new SerialRunner({ name: 'pool', intervalMs: options.pollIntervalMs ?? 5000, pass: () => this.loopPass(), logger: this.log });
+    this.runner = new SerialRunner({
+      name: 'pool', intervalMs: options.pollIntervalMs ?? 5000, pass: () => this.loopPass(), logger: this.log,
+      // Paused without a session (spec §4.1); `onConnected` wakes it again.
+      mayRun: () => options.zk.client.state === 'connected',
+    });
   }
 
   /** The pool's config. */
@@ -212,7 +216,9 @@ export class PoolWorker {
     let cloudLimits: QuotaInformation | undefined;
     const inflight = new Set<Promise<void>>();
     for (const request of requests) {
-      if (this.stopped) return;
+      // Connection gone mid-pass: stop here; the reconnect wakes us (spec §4.1). `break`, not
+      // `return`: the fulfilments already started are awaited below.
+      if (this.stopped || zk.client.state !== 'connected') break;
       const decision = assignDecision(request, this.own, registered);
       if (decision.action === 'skip') continue;
       if (decision.action === 'consider' && request.tenant_name) {
@@ -283,7 +289,7 @@ export class PoolWorker {
       launchPollMs: this.options.launchPollMs,
     });
     this.handlers.push(handler);
-    await handler.run();
+    await handler.run(lock);
     if (handler.done) this.handlers = this.handlers.filter((h) => h !== handler);
   }
 

@@ -4,6 +4,7 @@
  * Nodepool caches them for 300 s, UTL:36, SM:836-865), and the signal that cancels launches on
  * stop.
  */
+import { setMaxListeners } from 'node:events';
 import type { Provider } from '../plugins/driver';
 import type { Logger } from '../plugins/logger';
 import { QuotaInformation } from '../plugins/quota';
@@ -33,7 +34,11 @@ export class ProviderRuntime {
     readonly provider: Provider,
     private readonly logger: Logger,
     private readonly cacheMs = QUOTA_CACHE_MS,
-  ) {}
+  ) {
+    // Every launch in flight listens on this signal; dozens at once are normal, not a leak
+    // (node warns from 11 on, seen under the fault tests' load).
+    setMaxListeners(0, this.abort.signal);
+  }
 
   /** Whether another launch may start under `max-concurrency` (`-1`/unset = unlimited). */
   mayLaunch(): boolean {

@@ -43,4 +43,25 @@ describe('SerialRunner', () => {
     expect(n).toBe(2);
     expect(logger.lines.map((l) => l.msg)).toContain('boom pass failed');
   });
+
+  it('skips passes while mayRun says no (no ZooKeeper session), logging once, and runs a full pass when woken after', async () => {
+    const logger = new CaptureLogger();
+    let connected = false;
+    const timers: boolean[] = [];
+    const runner = new SerialRunner({
+      name: 'gated', intervalMs: 3_600_000, logger, mayRun: () => connected,
+      pass: async (timer) => void timers.push(timer),
+    });
+    runner.start();
+    await runner.idle();
+    runner.wake();
+    await runner.idle();
+    expect(timers).toEqual([]);
+    connected = true;
+    runner.wake();
+    await runner.idle();
+    await runner.stop();
+    expect(timers).toEqual([true]); // the timer pass that was due is not lost
+    expect(logger.lines.map((l) => l.msg).filter((m) => m.startsWith('gated'))).toEqual(['gated paused: no ZooKeeper session', 'gated resumed']);
+  });
 });

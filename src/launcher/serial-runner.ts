@@ -18,6 +18,12 @@ export interface SerialRunnerOptions {
    */
   pass: (timer: boolean) => Promise<void>;
   logger: Logger;
+  /**
+   * When given and false, a due pass is skipped (spec §4.1: workers pause while the ZooKeeper
+   * session is suspended or lost). Without this every pass would fail on every read and log an
+   * error per attempt; the owner wakes the runner again once the session is back.
+   */
+  mayRun?: () => boolean;
 }
 
 /** See the module comment. */
@@ -27,6 +33,7 @@ export class SerialRunner {
   private again = false;
   private timerDue = false;
   private stopped = false;
+  private held = false;
 
   constructor(private readonly options: SerialRunnerOptions) {}
 
@@ -74,6 +81,14 @@ export class SerialRunner {
   private async loop(): Promise<void> {
     do {
       this.again = false;
+      if (this.options.mayRun && !this.options.mayRun()) {
+        // Keep `timerDue`: the first pass after the pause is a full one.
+        if (!this.held) this.options.logger.info(`${this.options.name} paused: no ZooKeeper session`);
+        this.held = true;
+        return;
+      }
+      if (this.held) this.options.logger.info(`${this.options.name} resumed`);
+      this.held = false;
       const timer = this.timerDue;
       this.timerDue = false;
       try {

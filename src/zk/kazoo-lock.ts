@@ -155,22 +155,47 @@ export class KazooLock implements ZooKeeperLock {
   /** Deletes our contender znode (kazoo `release`); NoNode is fine, the lock dir stays. */
   async release(): Promise<boolean> {
     if (!this.acquired || this.contenderNode === null) return false;
-    const nodePath = joinPath(this.path, this.contenderNode);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.client.delete(nodePath);
-        break;
-      } catch (err) {
-        if (err instanceof NoNodeError) break;
-        // The next attempt goes to the current (possibly new) session; a persistent contender
-        // must still be deleted there.
-        const transient = err instanceof ConnectionLossError || err instanceof SessionExpiredError;
-        if (!transient || attempt >= 5) throw err;
-        await sleep(100 * 2 ** attempt);
-      }
-    }
+    await this.deleteContender(joinPath(this.path, this.contenderNode));
     this.markReleased();
     return true;
+  }
+
+  /**
+   * Deletes our contender, retrying through connection trouble for as long as it lasts. Giving
+   * up early would leave the contender in place whenever the session itself survives (a
+   * connection blip, a ZooKeeper leader election): the lock would then stay held by a live
+   * session that no longer uses it, for ever, and the node or request behind it would never be
+   * served or deleted (found by the ensemble fault test, where a failover outlasted the 3 s of
+   * retries this had). The loop ends when the delete succeeds, the contender is gone (NoNode:
+   * an ephemeral one dies with a lost session, after which the client's next session answers
+   * NoNode), the client is closed, or after {@link RELEASE_RETRY_MS}.
+   */
+  private async deleteContender(nodePath: string): Promise<void> {
+    const giveUp = Date.now() + RELEASE_RETRY_MS;
+    // An ephemeral contender is gone once its session is: no need to wait for a server then.
+    let sessionGone = false;
+    const onLost = (): void => {
+      sessionGone = true;
+    };
+    this.client.on('lost', onLost);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.client.delete(nodePath);
+          return;
+        } catch (err) {
+          if (err instanceof NoNodeError) return;
+          if (this.ephemeral && (sessionGone || this.client.state === 'lost')) return;
+          // The next attempt goes to the current (possibly new) session; a persistent contender
+          // must still be deleted there.
+          const transient = err instanceof ConnectionLossError || err instanceof SessionExpiredError;
+          if (!transient || this.client.state === 'closed' || Date.now() > giveUp) throw err;
+          await sleep(Math.min(100 * 2 ** attempt, 2000));
+        }
+      }
+    } finally {
+      this.client.off('lost', onLost);
+    }
   }
 
   /**
@@ -313,13 +338,27 @@ export class KazooLock implements ZooKeeperLock {
     return children.find((child) => child.startsWith(this.prefix)) ?? null;
   }
 
-  /** kazoo `_best_effort_cleanup`: delete our contender if any; never throws. */
+  /**
+   * kazoo `_best_effort_cleanup`: delete our contender if any; never throws. Unlike kazoo it
+   * retries through connection loss (see {@link deleteContender}): a contender left behind by a
+   * session that survives the outage would block the lock for good.
+   */
   private async bestEffortCleanup(): Promise<void> {
     try {
-      const node = this.contenderNode ?? (this.createTried ? await this.findNode() : null);
-      if (node) await this.client.delete(joinPath(this.path, node));
+      let node = this.contenderNode;
+      for (let attempt = 0; !node && this.createTried && attempt < 50; attempt++) {
+        try {
+          node = await this.findNode();
+          break;
+        } catch (err) {
+          if (!(err instanceof ConnectionLossError) || this.client.state === 'closed') throw err;
+          await sleep(Math.min(100 * 2 ** attempt, 2000));
+        }
+      }
+      if (node) await this.deleteContender(joinPath(this.path, node));
     } catch {
-      // best effort: an ephemeral contender dies with the session anyway
+      // Given up (client closed, or the time limit): an ephemeral contender dies with the
+      // session at the latest.
     }
     this.contenderNode = null;
   }
@@ -363,6 +402,9 @@ export async function forceUnlock(client: ZooKeeperClient, lockDir: string): Pro
   }
   return lowest.name;
 }
+
+/** How long a release keeps retrying through connection trouble before it gives up, ms. */
+const RELEASE_RETRY_MS = 5 * 60_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -52,8 +52,9 @@ export class EngineHarness {
   tmp!: string;
   launchers: Launcher[] = [];
 
-  async open(): Promise<void> {
-    this.server = await startZooKeeper();
+  /** Starts a ZooKeeper server, or uses `server` (an ensemble: its connectString lists all). */
+  async open(server?: ZooKeeperServer): Promise<void> {
+    this.server = server ?? (await startZooKeeper());
     this.client = new ZkClient({ hosts: this.server.connectString });
     await this.client.connect();
     this.zk = new NodepoolZk(this.client, new CaptureLogger());
@@ -84,7 +85,11 @@ export class EngineHarness {
   /** Writes `body` (nodepool.yaml without zookeeper-servers) to `<name>.yaml`; returns the path. */
   writeConfig(name: string, body: string): string {
     const file = path.join(this.tmp, `${name}.yaml`);
-    fs.writeFileSync(file, `zookeeper-servers:\n  - host: ${this.server.host}\n    port: ${this.server.port}\n${body}`);
+    const servers = this.server.connectString.split(',').map((hp) => {
+      const [host, port] = hp.split(':');
+      return `  - host: ${host}\n    port: ${port}\n`;
+    });
+    fs.writeFileSync(file, `zookeeper-servers:\n${servers.join('')}${body}`);
     return file;
   }
 

@@ -55,7 +55,7 @@ export class StaticProvider implements Provider {
 
   /** Registers missing slots, deregisters surplus ones and updates changed idle records. */
   async start(): Promise<void> {
-    await this.mutex.runExclusive(() => this.sync(true));
+    await this.mutex.runExclusive(() => this.registering(() => this.sync(true)));
   }
 
   /** Stops the hooks and waits for a running sync or re-registration to finish. */
@@ -71,7 +71,7 @@ export class StaticProvider implements Provider {
   async cleanup(): Promise<void> {
     if (this.stopped) return;
     await this.mutex.runExclusive(async () => {
-      if (!this.stopped) await this.sync(false);
+      if (!this.stopped) await this.registering(() => this.sync(false));
     });
   }
 
@@ -89,10 +89,12 @@ export class StaticProvider implements Provider {
     await this.mutex.runExclusive(async () => {
       if (this.stopped) return;
       try {
-        const entries = (await this.slotMap()).get(tuple)!;
-        if (entries.some((n) => n !== null && n.id === node.id)) return;
-        if (entries[slot] !== null) return;
-        await this.registerHost(host, [slot]);
+        await this.registering(async () => {
+          const entries = (await this.slotMap()).get(tuple)!;
+          if (entries.some((n) => n !== null && n.id === node.id)) return;
+          if (entries[slot] !== null) return;
+          await this.registerHost(host, [slot]);
+        });
       } catch (err) {
         this.log.error(`Cannot re-register static host ${describeTuple(tuple)} slot ${slot}: ${(err as Error).message}`, { node: node.id, err });
       }
@@ -126,8 +128,44 @@ export class StaticProvider implements Provider {
     return undefined;
   }
 
+  /**
+   * The in-process mutex keeps this launcher's own hooks apart; two launchers running the same
+   * static provider (a rolling restart overlaps them) must not register into the same free slot
+   * either, or one host slot gets two `ready` records and two jobs (found by the rolling-restart
+   * fault test). So every slot-map-and-register step also holds a ZooKeeper lock per provider
+   * name, like metastatic's allocation lock. Python launchers do not take it; they do not share
+   * a static provider with another launcher either.
+   */
+  private async registering(fn: () => Promise<void>): Promise<void> {
+    const lock = this.zk.createLock(`/nodepool/static/${this.name}/registration-lock`);
+    if (!(await lock.acquire({ blocking: true, timeout: 30 }))) {
+      this.log.warn('static registration lock not acquired within 30 s; the next sync retries');
+      return;
+    }
+    try {
+      await fn();
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+  }
+
+  /**
+   * The slot map from the cache, plus records the cache may not have loaded yet: a record another
+   * launcher registered just before it released the registration lock is listed by ZooKeeper
+   * already but maybe not read into our cache, and missing it would register its slot again.
+   * (Stale data the other way, a record shown that is gone, only delays a registration.)
+   */
   private async slotMap(): Promise<SlotMap> {
-    return buildSlotMap(this.hosts, await this.zk.getNodes(), this.name);
+    const cached = await this.zk.getNodes();
+    const ids = await this.zk.client.getChildren('/nodepool/nodes').catch((err: unknown) => {
+      if (err instanceof NoNodeError) return [] as string[];
+      throw err;
+    });
+    const known = new Set(cached.map((n) => n.id));
+    const fresh = await Promise.all(ids.filter((id) => !known.has(id)).map((id) => this.zk.getNode(id)));
+    const listed = new Set(ids);
+    const nodes = [...cached.filter((n) => listed.has(n.id as string)), ...fresh.filter((n): n is Node => n !== undefined)];
+    return buildSlotMap(this.hosts, nodes, this.name);
   }
 
   /**

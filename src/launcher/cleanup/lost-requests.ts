@@ -4,6 +4,7 @@
  * its session). Put it back to `requested` so any launcher can take it again, and release what
  * the dead launcher had reserved for it.
  */
+import { NoNodeError } from '../../plugins/zookeeper';
 import type { Node } from '../../zk/models/node';
 import type { NodeRequest } from '../../zk/models/node-request';
 import { type CleanupContext, errorText, isolated } from './context';
@@ -39,8 +40,13 @@ export async function resetLostRequests(options: ResetLostRequestsOptions): Prom
   for (const request of pending) {
     const log = logger.child({ request: request.id });
     await isolated(log, 'resetting lost request', { request: request.id }, async () => {
-      const lock = await zk.lockNodeRequest(request, { blocking: false });
-      if (!lock) return; // held by a live launcher: not lost
+      const lock = await zk.lockNodeRequest(request, { blocking: false }).catch((err: unknown) => {
+        // Gone since the (cached, maybe stale after a session loss) listing: Zuul took it.
+        // Nothing to reset; not worth an error line per request.
+        if (err instanceof NoNodeError) return undefined;
+        throw err;
+      });
+      if (!lock) return; // held by a live launcher (not lost), or gone
       try {
         // lockNodeRequest re-read the request; it may have moved on between listing and locking.
         if (request.state !== 'pending') return;

@@ -27,6 +27,13 @@ export interface FakeCloudOptions {
   bootSteps?: number;
   /** Minimum ms between create and active (default 0). */
   bootMs?: number;
+  /**
+   * Instance id prefix (default `fake`). Fake clouds of separate launcher processes that run one
+   * provider name stand for one cloud: distinct prefixes keep their ids from colliding.
+   */
+  idPrefix?: string;
+  /** Minimum ms a delete takes (default 0): fault tests kill a launcher while deletes run. */
+  deleteMs?: number;
   /** Address of every instance; default `fake-10.0.0.<n>` (the `fake` makes nodescans instant). */
   ipAddress?: string;
   /** Cloud limits for {@link FakeCloud.quotaLimits}; unset keys are unlimited. */
@@ -103,7 +110,7 @@ export class FakeCloud {
   addInstance(fields: Partial<FakeInstance> & { label: string }): FakeInstance {
     const n = ++this.seq;
     const inst: FakeInstance = {
-      id: `fake-${n}`, hostname: `host-${n}`, metadata: {}, ip: this.options.ipAddress ?? `fake-10.0.0.${n}`,
+      id: `${this.options.idPrefix ?? 'fake'}-${n}`, hostname: `host-${n}`, metadata: {}, ip: this.options.ipAddress ?? `fake-10.0.0.${n}`,
       status: 'active', resources: this.resourcesFor(fields.label), ...fields,
     };
     this.instances.set(inst.id, inst);
@@ -198,6 +205,8 @@ class FakeDeleteMachine extends StateMachine {
     this.externalId = id;
   }
 
+  private startedAt = 0;
+
   async advance(): Promise<Instance | undefined> {
     if (this.fault !== undefined) throw new Error(`${this.fault} (${this.id})`);
     const inst = this.cloud.instances.get(this.id);
@@ -205,8 +214,10 @@ class FakeDeleteMachine extends StateMachine {
       if (!inst) throw new NotFoundError(`instance ${this.id} not found`);
       inst.status = 'deleting';
       this.state = 'deleting';
+      this.startedAt = performance.now();
       return undefined;
     }
+    if (performance.now() - this.startedAt < (this.cloud.options.deleteMs ?? 0)) return undefined;
     this.cloud.instances.delete(this.id);
     this.state = 'deleted';
     this.complete = true;

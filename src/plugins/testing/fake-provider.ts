@@ -92,6 +92,8 @@ export const fakeProviderSchema = s.object({
   'boot-timeout': s.number().default(60),
   'host-key-checking': s.bool().default(true),
   'boot-ms': s.int().default(0),
+  'delete-ms': s.int().default(0),
+  'id-prefix': s.str(),
   'ip-address': s.str(),
   limits: s.dict(s.number()),
   attributes: s.dict(),
@@ -117,6 +119,8 @@ export function fakeCloudOptions(raw: Record<string, unknown>): FakeCloudOptions
   return {
     bootSteps: raw['boot-steps'] as number | undefined,
     bootMs: raw['boot-ms'] as number | undefined,
+    deleteMs: raw['delete-ms'] as number | undefined,
+    idPrefix: raw['id-prefix'] as string | undefined,
     ipAddress: raw['ip-address'] as string | undefined,
     limits: raw.limits as Record<string, number> | undefined,
     attributes: raw.attributes as Record<string, unknown> | undefined,

@@ -112,6 +112,8 @@ export async function scale(env: BenchEnv, args: string[]): Promise<BenchResult>
       { name: 'registration of all nodes', value: round(registerMs / 1000), unit: 's' },
       { name: 'time to drain', value: round(drainMs / 1000, 2), unit: 's' },
       { name: 'launcher peak RSS while draining', value: round(peakRss / 2 ** 20), unit: 'MB', target: '≤ 250 MB' },
+      { name: 'JS heap used after draining', value: round(process.memoryUsage().heapUsed / 2 ** 20), unit: 'MB' },
+      { name: 'external + array buffers after draining', value: round((process.memoryUsage().external + process.memoryUsage().arrayBuffers) / 2 ** 20), unit: 'MB' },
       { name: 'launcher CPU while draining (user+system)', value: round((cpu.user + cpu.system) / 1e6, 1), unit: 's' },
       { name: 'launcher ZooKeeper ops per fulfilled request', value: round(ops / Math.max(1, run.latencies.length)), target: '≤ 12' },
       ...latencyFigures(run.latencies),

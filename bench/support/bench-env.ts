@@ -80,7 +80,8 @@ export class BenchEnv {
   async launcher(name: string, body: string, engine: LauncherEngineOptions = {}): Promise<Launcher> {
     const file = path.join(this.tmp, `${name}.yaml`);
     fs.writeFileSync(file, `zookeeper-servers:\n  - host: ${this.server.host}\n    port: ${this.server.port}\n${body}`);
-    const launcher = await createLauncher(testSettings({ config: file, hostname: name, log: { level: 'error', format: 'json' } }), { engine });
+    // No span exporter: the tests' in-memory one keeps every span, which would count as launcher memory.
+    const launcher = await createLauncher(testSettings({ config: file, hostname: name, log: { level: 'error', format: 'json' }, tracing: { exporter: 'none' } }), { engine });
     if (launcher.configErrors.length) throw new Error(`config errors: ${JSON.stringify(launcher.configErrors)}`);
     await launcher.kernel.start();
     this.launchers.push(launcher);

@@ -22,16 +22,13 @@ wait_apis() {
     answers $port || { echo "testbed-up: nothing answers on port $port; see $P/logs"; exit 1; }
   done
 }
+started=$(date -u +%Y-%m-%dT%H:%M:%S)
 if [ -f "$P/.setup-done" ]; then
   if ! answers 5000; then
     echo "testbed-up: starting the existing testbed in $P"
     "$P"/start-all.sh
   fi
   wait_apis
-  # Boots fail with "No valid host" until nova-compute has reported in.
-  ( cd "$P" && . ./adminrc && for _ in $(seq 1 60); do
-      openstack compute service list --service nova-compute -f value -c State 2>/dev/null | grep -q up && exit 0; sleep 1
-    done; echo "testbed-up: nova-compute did not come up; see $P/logs"; exit 1 )
 else
   echo "testbed-up: first setup in $P (about a minute)"
   mkdir -p "$P"
@@ -39,6 +36,36 @@ else
   "$P"/networks.sh
   touch "$P/.setup-done"
 fi
+# Ready means "a server really boots", not "the APIs answer". Pitfalls seen on restarts:
+#  - `compute service list` shows nova-compute `up` from the previous run's heartbeat for up to a
+#    minute, while the new nova-compute is still waiting for the conductor: boots then fail. So wait
+#    for a heartbeat newer than this script's start.
+#  - the fake virt driver keeps its servers in memory: servers in Nova's database from an earlier
+#    run are stale (ACTIVE but gone) and count against the quota. A test interrupted in its quota
+#    step leaves the instance quota low. Both are reset here; the testbed is the tests' own cloud.
+( cd "$P" && . ./adminrc
+  fresh=""
+  for _ in $(seq 1 90); do
+    fresh=$(openstack compute service list --service nova-compute -f value -c State -c "Updated At" 2>/dev/null \
+      | awk -v t="$started" '$1 == "up" && $2 >= t { print "yes" }')
+    [ -n "$fresh" ] && break; sleep 1
+  done
+  [ -n "$fresh" ] || { echo "testbed-up: nova-compute sent no heartbeat since $started; see $P/logs"; exit 1; }
+  stale=$(openstack server list --all-projects -f value -c ID 2>/dev/null)
+  if [ -n "$stale" ]; then
+    echo "testbed-up: deleting $(echo "$stale" | wc -l) server(s) left by an earlier run"
+    openstack server delete --wait $stale >/dev/null 2>&1 || true
+  fi
+  openstack quota set --instances 10 --cores 20 --ram 51200 admin >/dev/null
+  for attempt in 1 2 3; do
+    status=$(timeout 90 openstack server create --flavor m1.tiny --image tiny --network priv --wait \
+      testbed-probe -f value -c status 2>/dev/null | tail -1)
+    openstack server delete --wait testbed-probe >/dev/null 2>&1 || true
+    [ "$status" = ACTIVE ] && exit 0
+    echo "testbed-up: probe boot $attempt did not become ACTIVE (${status:-no answer}); retrying"
+    sleep 5
+  done
+  echo "testbed-up: no server boots; see $P/logs/nova-*.log"; exit 1 )
 # The project's tests read this file (OS_CLIENT_CONFIG_FILE); cloud `testbed`.
 cat > "$P/clouds.yaml" <<EOF
 clouds:

@@ -103,4 +103,37 @@ interface ComputeLimits { limits: { absolute: { totalInstancesUsed: number; maxT
       await setInstances(10);
     }
   });
+
+  it('reaps a leaked server (our metadata, no node) on the second cleanup pass, never a pet or a node of ours', async () => {
+    const launcher = await h.startLauncher('a', CONFIG, { cleanupIntervalMs: 3_600_000 });
+    const provider = launcher.engine.runtimes.get('testbed')!.provider as OpenstackProvider;
+    const res = provider.resources;
+    const ours = await h.zuul.waitFor((await h.zuul.submit({ labels: ['tiny'] })).id, ['fulfilled', 'failed'], 90000);
+    expect(ours.state).toBe('fulfilled');
+    const held = await h.zuul.accept(ours);
+    const base = {
+      imageRef: await res.imageId('tiny'),
+      flavorRef: (await res.flavorFor(undefined, 'm1.tiny')).id,
+      networks: (await res.networkIds(['priv'], 'testbed')).map((uuid) => ({ uuid })),
+    };
+    const leak = await res.client.createServer({ ...base, name: 'np9999999999', metadata: { nodepool_provider_name: 'testbed', nodepool_node_id: '9999999999', nodepool_pool_name: 'main' } });
+    const pet = await res.client.createServer({ ...base, name: 'pet', metadata: {} });
+    const alive = async (id: string): Promise<boolean> => (await res.client.listServers()).some((s) => s.id === id && s.status !== 'DELETED');
+    try {
+      const cleanup = launcher.engine.cleanup!;
+      await cleanup.idle();
+      await cleanup.pass();
+      expect(await alive(leak)).toBe(true);
+      await cleanup.pass();
+      await waitUntil('leaked server deleted', async () => !(await alive(leak)), 60000);
+      expect(await alive(pet)).toBe(true);
+      const node = await h.zk.getNode(ours.nodes[0]);
+      expect(node?.state).toBe('in-use');
+      expect(await alive(String(node?.external_id))).toBe(true);
+    } finally {
+      await res.client.deleteServer(pet).catch(() => undefined);
+      await h.zuul.release(held);
+    }
+    await waitUntil('nodes deleted', async () => (await h.nodes((n) => n.provider === 'testbed')).length === 0, 60000);
+  });
 });

@@ -149,7 +149,7 @@ describeTestbed('OpenStack provider on the real testbed', () => {
     }
   });
 
-  test('through fault proxies: lost create answers are adopted, 5xx bursts retried; nothing leaks', async () => {
+  test('through fault proxies: lost create answers are adopted, 5xx bursts retried, slow answers waited for; nothing leaks', async () => {
     // One proxy per real API; Keystone's proxy points the catalog at the others.
     const ports = { keystone: 5000, nova: 8774, glance: 9292, neutron: 9696 };
     const proxies: Record<string, FaultProxy> = {};
@@ -170,12 +170,14 @@ describeTestbed('OpenStack provider on the real testbed', () => {
       proxies.nova.inject({ kind: '5xx', count: 3, match: /GET/ });
       proxies.neutron.inject({ kind: 'drop-after-forward', count: 1, match: /POST .*\/floatingips$/ });
       proxies.neutron.inject({ kind: '5xx', count: 2, match: /GET/ });
+      proxies.nova.inject({ kind: 'slow', count: 2, delayMs: 1500, match: /GET/ });
 
       const node = await buildingNode();
       const result = await launch(node, 'tiny', proxied);
       expect(result).toMatchObject({ state: 'ready', attempts: 1 });
       expect(proxies.nova.applied['drop-after-forward']).toBe(1);
       expect(proxies.neutron.applied['drop-after-forward']).toBe(1);
+      expect(proxies.nova.applied.slow).toBe(2);
       const c = provider.resources.client;
       const ours = (await c.listServers()).filter((s) => s.metadata?.nodepool_node_id === node.id && s.status !== 'DELETED');
       expect(ours.map((s) => s.id)).toEqual([node.external_id]);

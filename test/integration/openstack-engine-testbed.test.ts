@@ -5,7 +5,7 @@
  */
 import { OpenstackProvider } from '../../plugins/openstack/src/openstack-provider';
 import { EngineHarness, sleep, waitUntil } from '../support/engine-harness';
-import { detectTestbed } from '../support/openstack-testbed';
+import { detectTestbed, lockTestbed } from '../support/openstack-testbed';
 
 jest.setTimeout(180000);
 const testbed = detectTestbed();
@@ -46,9 +46,12 @@ providers:
 interface ComputeLimits { limits: { absolute: { totalInstancesUsed: number; maxTotalInstances: number } } }
 
 (testbed.available ? describe : describe.skip)('engine + openstack driver on the real testbed', () => {
-  beforeAll(() => {
+  let release = (): void => undefined;
+  beforeAll(async () => {
+    release = await lockTestbed();
     process.env.OS_CLIENT_CONFIG_FILE = testbed.available ? testbed.cloudsFile : '';
   });
+  afterAll(() => release());
 
   it('fulfils a two-node request with real servers and deletes them when released', async () => {
     await h.startLauncher('a', CONFIG);

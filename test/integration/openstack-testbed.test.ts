@@ -10,13 +10,14 @@ import { trace } from '@opentelemetry/api';
 import { NodeDeleter } from '../../src/plugins/node-deleter';
 import { NodeLauncher } from '../../src/plugins/node-launcher';
 import type { NodepoolConfig } from '../../src/plugins/nodepool-config';
+import { StateMachineTimeoutError } from '../../src/plugins/run-state-machine';
 import { QuotaError } from '../../src/plugins/state-machine';
 import { Node } from '../../src/zk/models/node';
 import { NodepoolZk } from '../../src/zk/nodepool-zk';
 import { ZkClient } from '../../src/zk/zk-client';
 import { OpenstackProvider } from '../../plugins/openstack/src/openstack-provider';
 import { CaptureLogger } from '../support/capture-logger';
-import { detectTestbed } from '../support/openstack-testbed';
+import { detectTestbed, lockTestbed } from '../support/openstack-testbed';
 import { FaultProxy } from '../support/openstack-simulator/fault-proxy';
 import { openstackProviderConfig, RecordingMetrics } from '../support/openstack-simulator/openstack-fixture';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
@@ -57,7 +58,10 @@ describeTestbed('OpenStack provider on the real testbed', () => {
   let provider: OpenstackProvider;
   const logger = new CaptureLogger();
 
+  let release = (): void => undefined;
+
   beforeAll(async () => {
+    release = await lockTestbed();
     server = await startZooKeeper();
     client = new ZkClient({ hosts: `${server.connectString}/testbed`, sessionTimeout: 4000 });
     await client.connect(10000);
@@ -74,7 +78,16 @@ describeTestbed('OpenStack provider on the real testbed', () => {
   afterAll(async () => {
     await client?.close();
     await server?.stop();
+    release();
   });
+
+  async function waitFor(check: () => Promise<boolean>, ms = 30000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 
   async function buildingNode(): Promise<Node> {
     const node = new Node();
@@ -128,6 +141,31 @@ describeTestbed('OpenStack provider on the real testbed', () => {
     expect(await new NodeDeleter({ zk, provider, node, logger, pollInterval: 500 }).run()).toEqual({ deleted: true });
     const ours = (await provider.resources.client.listServers()).filter((s) => s.metadata?.nodepool_node_id === node.id && s.status !== 'DELETED');
     expect(ours).toEqual([]);
+  });
+
+  test('boot-timeout (nodescan of a real server that has no sshd) and launch-timeout delete what they created', async () => {
+    const pool = provider.config.pools[0];
+    const settings = { ...provider.launchSettings('tiny', pool), launchRetries: 2, hostKeyChecking: true, bootTimeout: 2 };
+    // Node ids restart with each test ZooKeeper: servers an earlier (failed) run left are not ours.
+    const before = new Set((await provider.resources.client.listServers()).map((s) => s.id));
+    const live = async (n: Node): Promise<string[]> =>
+      (await provider.resources.client.listServers()).filter((s) => !before.has(s.id) && s.metadata?.nodepool_node_id === n.id && s.status !== 'DELETED').map((s) => s.id);
+    const scanned = await buildingNode();
+    const booted = await new NodeLauncher({ zk, provider, node: scanned, label: 'tiny', pool, settings, logger, pollInterval: 500 }).run();
+    expect(booted).toMatchObject({ state: 'failed', attempts: 2 });
+    // The first attempt's server went before the second was made; the last one is the node's.
+    await waitFor(async () => (await live(scanned)).length === 1);
+    expect(await live(scanned)).toEqual([scanned.external_id]);
+    expect(await new NodeDeleter({ zk, provider, node: scanned, logger, pollInterval: 500 }).run()).toEqual({ deleted: true });
+    expect(await live(scanned)).toEqual([]);
+
+    // A real boot with a floating IP takes longer than a second here: launch-timeout 1 s fires.
+    const hurried = await buildingNode();
+    const timed = await new NodeLauncher({ zk, provider, node: hurried, label: 'tiny', pool, settings: { ...settings, hostKeyChecking: false, launchRetries: 1, launchTimeout: 1 }, logger, pollInterval: 200 }).run();
+    expect(timed.state).toBe('failed');
+    expect(timed.error).toBeInstanceOf(StateMachineTimeoutError);
+    expect(await new NodeDeleter({ zk, provider, node: hurried, logger, pollInterval: 500 }).run()).toEqual({ deleted: true });
+    expect(await live(hurried)).toEqual([]);
   });
 
   test('a real Nova quota refusal (403 Quota exceeded) aborts the launch', async () => {

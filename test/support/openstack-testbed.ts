@@ -33,3 +33,36 @@ function probeTestbed(): TestbedStatus {
   if (probe.status !== 0) return { available: false, reason: `Keystone is not answering on 127.0.0.1:5000; ${hint}` };
   return { available: true, cloudsFile };
 }
+
+/**
+ * Takes the testbed for one test file until the returned release is called. The testbed is one
+ * project with one quota: files that change the quota or reap "leaked" servers must not run beside
+ * each other when jest runs several workers. The lock is a directory (mkdir is atomic) holding
+ * the owner's pid; a lock whose owner is gone is taken over.
+ */
+export async function lockTestbed(timeoutMs = 600_000): Promise<() => void> {
+  const dir = path.join(process.env.OS_TESTBED_DIR ?? '/var/tmp/nodepool-ts-openstack-testbed', 'test-lock');
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'pid'), String(process.pid));
+      return () => fs.rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number(fs.readFileSync(path.join(dir, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
+    if (owner > 0 && !alive(owner)) fs.rmSync(dir, { recursive: true, force: true });
+    if (Date.now() > end) throw new Error(`the OpenStack testbed stayed locked by pid ${owner} (${dir})`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -125,8 +125,11 @@ interface ComputeLimits { limits: { absolute: { totalInstancesUsed: number; maxT
     try {
       const cleanup = launcher.engine.cleanup!;
       await cleanup.idle();
+      // The provider caches the server list for 1 s: let each pass list the servers afresh.
+      await sleep(1100);
       await cleanup.pass();
       expect(await alive(leak)).toBe(true);
+      await sleep(1100);
       await cleanup.pass();
       await waitUntil('leaked server deleted', async () => !(await alive(leak)), 60000);
       expect(await alive(pet)).toBe(true);

@@ -23,7 +23,19 @@ wait_apis() {
   done
 }
 started=$(date -u +%Y-%m-%dT%H:%M:%S)
+# nova-api runs under uwsgi, whose idle workers do not send AMQP heartbeats: RabbitMQ then drops
+# the connection after 60 s and the next build request cast on it is lost (the server stays in
+# BUILD/scheduling for ever; seen here, with "missed heartbeats from client" in RabbitMQ's log).
+# On loopback heartbeats buy nothing, so they are off. setup.sh writes this; older setups get it here.
+no_amqp_heartbeats() {
+  for conf in /etc/nova/nova.conf /etc/neutron/neutron.conf; do
+    [ -f "$conf" ] && ! grep -q '^heartbeat_timeout_threshold' "$conf" &&
+      printf '[oslo_messaging_rabbit]\nheartbeat_timeout_threshold = 0\n' >> "$conf"
+  done
+  return 0
+}
 if [ -f "$P/.setup-done" ]; then
+  no_amqp_heartbeats
   if ! answers 5000; then
     echo "testbed-up: starting the existing testbed in $P"
     "$P"/start-all.sh

@@ -6,6 +6,7 @@ import { VERSION } from '../kernel/services/launcher-component';
 import { withNodepoolZk } from './cli-zk';
 import { deleteCommand, eraseCommand, holdCommand, type AskLine } from './node-commands';
 import { runRequestCommand } from './request-command';
+import { imageListingText, type ImageListing } from './image-commands';
 import { infoText, labelListText, nodeListText, requestListText } from './status-commands';
 
 /** Where the CLI writes; tests pass buffers. */
@@ -120,6 +121,21 @@ export async function nodepoolMain(argv: string[], io: CliIo = defaultIo): Promi
     .action(async (cmd: { json?: boolean }) => {
       io.stdout(await withNodepoolZk(zkOptions(), (zk) => labelListText(zk, cmd)));
     });
+
+  const imageCommands: [ImageListing, string][] = [
+    ['image-list', 'list images from providers'],
+    ['dib-image-list', 'list images built with diskimage-builder'],
+    ['image-status', 'list image status'],
+  ];
+  for (const [name, description] of imageCommands) {
+    program
+      .command(name)
+      .description(description)
+      .option(...jsonOption)
+      .action(async (cmd: { json?: boolean }) => {
+        io.stdout(await withNodepoolZk(zkOptions(), (zk) => imageListingText(zk, name, { json: cmd.json, warn: io.stderr })));
+      });
+  }
 
   program
     .command('info')

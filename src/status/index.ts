@@ -5,3 +5,4 @@ export * from './status-table';
 export * from './node-list';
 export * from './request-list';
 export * from './label-list';
+export * from './image-list';

@@ -4,6 +4,7 @@
  * Text output is a PrettyTable of the cells; JSON output is the objects as they are.
  */
 import { prettyTable } from './pretty-table';
+import { formatAge } from './node-list';
 import { pythonStr } from './python-format';
 
 /** One column: JSON key and text header. */
@@ -28,8 +29,15 @@ export function cellText(value: unknown): string {
 /**
  * Renders rows as Nodepool's text table. `fields` (the web app's `?fields=a,b`) picks and orders
  * columns by JSON key; unknown names are ignored, and no known name at all shows every column.
+ * A numeric `age` (the image listings' epoch seconds) prints as `DD:HH:MM:SS` before `now`, as
+ * Nodepool's table does; an `age` that is already text (node-list) stays as it is.
  */
-export function statusTable(columns: readonly StatusColumn[], rows: readonly StatusRow[], fields?: readonly string[]): string {
+export function statusTable(
+  columns: readonly StatusColumn[],
+  rows: readonly StatusRow[],
+  fields?: readonly string[],
+  nowSeconds: number = Date.now() / 1000,
+): string {
   let shown = columns;
   if (fields && fields.length > 0) {
     const picked = fields.map((f) => columns.find((c) => c.key === f)).filter((c): c is StatusColumn => c !== undefined);
@@ -37,6 +45,6 @@ export function statusTable(columns: readonly StatusColumn[], rows: readonly Sta
   }
   return prettyTable(
     shown.map((c) => c.header),
-    rows.map((row) => shown.map((c) => cellText(row[c.key]))),
+    rows.map((row) => shown.map((c) => (c.key === 'age' && typeof row.age === 'number' ? formatAge(row.age, nowSeconds) : cellText(row[c.key])))),
   );
 }

@@ -1,6 +1,7 @@
 /**
  * The web app's view of ZooKeeper: nodes (with lock state), requests and pool components, each
- * a {@link ZkChildrenCache}. Listings are built from memory, never from ZooKeeper reads.
+ * a {@link ZkChildrenCache}, and the builder's image tree ({@link ImageTreeCache}). Listings are
+ * built from memory, never from ZooKeeper reads.
  */
 import type { Logger } from '../plugins/logger';
 import type { ZooKeeperClient } from '../plugins/zookeeper';
@@ -8,7 +9,8 @@ import { parseComponent, type PoolComponentRecord } from '../zk/models/component
 import { Node } from '../zk/models/node';
 import { NodeRequest } from '../zk/models/node-request';
 import { NODE_ROOT, REQUEST_ROOT, componentPath } from '../zk/nodepool-paths';
-import { labelRows, nodeRow, requestRow, type StatusRow } from '../status/index';
+import { dibImageListRows, imageListRows, imageStatusRows, labelRows, nodeRow, requestRow, type StatusRow } from '../status/index';
+import { ImageTreeCache } from './image-tree-cache';
 import { NodeListRenderer } from './node-list-renderer';
 import { ZkChildrenCache, type CachedChild } from './zk-children-cache';
 
@@ -17,6 +19,7 @@ export class StatusCache {
   readonly nodes: ZkChildrenCache<Node>;
   readonly requests: ZkChildrenCache<NodeRequest>;
   readonly pools: ZkChildrenCache<PoolComponentRecord>;
+  readonly images: ImageTreeCache;
   private readonly renderer = new NodeListRenderer();
 
   constructor(client: ZooKeeperClient, logger: Logger) {
@@ -33,11 +36,12 @@ export class StatusCache {
       client, logger, path: componentPath('pool'),
       parse: (_name, data, path) => parseComponent(path, data) as PoolComponentRecord,
     });
+    this.images = new ImageTreeCache(client, logger);
   }
 
-  /** Loads all three; resolves when each has a first complete copy. */
+  /** Loads all four; resolves when each has a first complete copy. */
   async start(): Promise<void> {
-    await Promise.all([this.nodes.start(), this.requests.start(), this.pools.start()]);
+    await Promise.all([this.nodes.start(), this.requests.start(), this.pools.start(), this.images.start()]);
   }
 
   /** Drops the copies. */
@@ -45,6 +49,7 @@ export class StatusCache {
     this.nodes.stop();
     this.requests.stop();
     this.pools.stop();
+    this.images.stop();
   }
 
   /** `/node-list` rows, by id; `nodeId` picks one (none when unknown). */
@@ -72,5 +77,20 @@ export class StatusCache {
   /** `/label-list` rows. */
   labelRows(): StatusRow[] {
     return labelRows(this.pools.list().map((c) => c.value));
+  }
+
+  /** `/image-list` rows (uploads). */
+  imageRows(): StatusRow[] {
+    return imageListRows(this.images.current());
+  }
+
+  /** `/dib-image-list` rows (builds). */
+  dibImageRows(): StatusRow[] {
+    return dibImageListRows(this.images.current());
+  }
+
+  /** `/image-status` rows (pause flags and build requests). */
+  imageStatusRows(): StatusRow[] {
+    return imageStatusRows(this.images.current());
   }
 }

@@ -18,6 +18,10 @@ function source(overrides: Partial<WebSource> = {}): WebSource & { nodeCalls: nu
     },
     requestRows: () => loadSample<StatusRow[]>('cli-web/web-request-list-pending.json'),
     labelRows: () => [{ label: 'static-label' }],
+    // No builder: the image listings are empty, as in the captured sample.
+    imageRows: () => [],
+    dibImageRows: () => [],
+    imageStatusRows: () => [],
     metrics: async () => '# HELP x y\n# TYPE x counter\nx 1\n',
     ...overrides,
   };
@@ -40,6 +44,8 @@ describe('WebRoutes', () => {
     expect((await routes.handle(get('/image-list.json'))).body).toBe(sample('web-image-list.json'));
     expect((await routes.handle(get('/dib-image-list'))).body.split('\n')[1]).toBe('| ID | Image | Builder | Formats | State | Age |');
     expect((await routes.handle(get('/dib-image-list.json'))).body).toBe('[]');
+    expect((await routes.handle(get('/image-status'))).body.split('\n')[1]).toBe('| Image | Paused | Build Request | Build Request Age |');
+    expect((await routes.handle(get('/image-status.json'))).body).toBe('[]');
   });
 
   it('sends Nodepool\'s headers and content types', async () => {

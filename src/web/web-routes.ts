@@ -4,7 +4,7 @@
  * and a 1 s cache of generated bodies keyed by path, query and format (WEB:34-52, 136-160).
  */
 import {
-  DIB_IMAGE_LIST_COLUMNS, IMAGE_LIST_COLUMNS, LABEL_LIST_COLUMNS, REQUEST_LIST_COLUMNS, pythonJsonDumps,
+  DIB_IMAGE_LIST_COLUMNS, IMAGE_LIST_COLUMNS, IMAGE_STATUS_COLUMNS, LABEL_LIST_COLUMNS, REQUEST_LIST_COLUMNS, pythonJsonDumps,
   statusTable, type StatusColumn, type StatusRow,
 } from '../status/index';
 import { wantsJson } from './accept';
@@ -17,6 +17,12 @@ export interface WebSource {
   nodeList(json: boolean, nodeId: string | undefined, fields: readonly string[] | undefined): string;
   requestRows(): StatusRow[];
   labelRows(): StatusRow[];
+  /** `/image-list`: one row per upload the builder recorded. */
+  imageRows(): StatusRow[];
+  /** `/dib-image-list`: one row per build. */
+  dibImageRows(): StatusRow[];
+  /** `/image-status`: one row per image. */
+  imageStatusRows(): StatusRow[];
   /** Prometheus text exposition of the kernel's registry. */
   metrics(): Promise<string>;
 }
@@ -53,9 +59,10 @@ const LISTINGS: Record<string, Listing> = {
   '/node-list': (s, q, json, fields) => s.nodeList(json, q.get('node_id') ?? undefined, fields),
   '/request-list': rowsListing(REQUEST_LIST_COLUMNS, (s) => s.requestRows()),
   '/label-list': rowsListing(LABEL_LIST_COLUMNS, (s) => s.labelRows()),
-  // Images are the builder's; a launcher-only deployment has none to show.
-  '/image-list': rowsListing(IMAGE_LIST_COLUMNS, () => []),
-  '/dib-image-list': rowsListing(DIB_IMAGE_LIST_COLUMNS, () => []),
+  // Written by a Python nodepool-builder; empty where none runs.
+  '/image-list': rowsListing(IMAGE_LIST_COLUMNS, (s) => s.imageRows()),
+  '/dib-image-list': rowsListing(DIB_IMAGE_LIST_COLUMNS, (s) => s.dibImageRows()),
+  '/image-status': rowsListing(IMAGE_STATUS_COLUMNS, (s) => s.imageStatusRows()),
 };
 
 interface CachedBody {

@@ -36,3 +36,11 @@ export function requestLockPath(id: string): string {
 export function componentPath(kind: ComponentKind): string {
   return `${COMPONENT_ROOT}/${kind}`;
 }
+
+/** Root of the builder's image tree (read-only for a launcher). */
+export const IMAGE_ROOT = '/nodepool/images';
+
+/** `/nodepool/images/<image>`. */
+export function imagePath(image: string): string {
+  return `${IMAGE_ROOT}/${image}`;
+}

@@ -180,6 +180,12 @@ export interface ZooKeeperLock {
 export interface NodeLockOptions extends LockAcquireOptions {
   /** Written into the contender znode (metastatic uses `NodePool:metastatic:<provider>`). */
   identifier?: string;
+  /**
+   * Re-read the node into the caller's object once locked (default true, like Nodepool). With
+   * false the caller keeps its (cached) copy and must make its next write version-checked
+   * against it, which gives the same guarantee without the read (see `fulfilNodeRequest`).
+   */
+  refresh?: boolean;
 }
 
 /** A component registration under `/nodepool/components/<kind>/`. */
@@ -271,6 +277,23 @@ export interface ZooKeeper {
   lockNodeRequest(request: NodeRequest, options?: LockAcquireOptions): Promise<ZooKeeperLock | undefined>;
   /** Releases the lock taken by {@link ZooKeeper.lockNodeRequest}. */
   unlockNodeRequest(request: NodeRequest): Promise<void>;
+  /**
+   * The end of a fulfilment as one atomic `multi` (checklist §7.15 without intermediate states):
+   * every node's data (allocation) written checked against `node.version`, our node lock
+   * contenders deleted, the request written `fulfilled` checked against `request.version`, and
+   * the request lock released. The nodes must be locked by us (`lockNode`). The request is
+   * either locked by us (`lockNodeRequest`), or, with `claimLock`, not locked at all: the multi
+   * then also creates its lock dir, which fails with NodeExistsError when anybody ever locked
+   * it, so the request was never lockable by anyone else while we wrote it. Nothing is written
+   * when it fails; the error's `path` names the op that failed (BadVersion: changed meanwhile).
+   */
+  fulfilNodeRequest(request: NodeRequest, nodes: readonly Node[], options?: { claimLock?: boolean }): Promise<void>;
+  /**
+   * Deletes a node nobody holds locked, atomically: `deleted` written checked against
+   * `node.version`, then the (empty) lock dir and the node removed in the same `multi`. A
+   * contender in the lock dir makes it fail as a whole ('busy'); so do other children.
+   */
+  deleteUnlockedNode(node: Node): Promise<'deleted' | 'busy' | 'changed' | 'gone'>;
 
   /** A kazoo lock on any path (e.g. the stats election). */
   createLock(path: string, identifier?: string): ZooKeeperLock;

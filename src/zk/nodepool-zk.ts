@@ -18,7 +18,8 @@ import { Node } from './models/node';
 import { NodeRequest, type RequestState } from './models/node-request';
 import { waitForNodeRequest } from './wait-for-request';
 import { NODE_ROOT, REQUEST_ROOT, componentPath, nodeLockPath, nodePath, requestLockPath, requestPath } from './nodepool-paths';
-import { NoNodeError } from './zk-errors';
+import { BadVersionError, NoNodeError, NotEmptyError } from './zk-errors';
+import { deleteNodeOps, fulfilmentOps } from './atomic-writes';
 import { ZnodeCache, type CachedZnode } from './znode-cache';
 import { mapLimit } from './zk-path';
 
@@ -196,7 +197,14 @@ export class NodepoolZk implements ZooKeeper {
   async lockNode(node: Node, options: NodeLockOptions = {}): Promise<ZooKeeperLock | undefined> {
     const id = requireId(node.id, 'node');
     // parentMustExist: locking a node that was deleted meanwhile fails instead of re-creating it.
-    const lock = new KazooLock(this.client, nodeLockPath(id), options.identifier, true);
+    // A node never written since its creation was most likely never locked: its lock dir is
+    // created with our contender, which makes the lock ours without listing the dir.
+    const lock = new KazooLock(this.client, nodeLockPath(id), options.identifier, true, node.version === 0);
+    if (options.refresh === false) {
+      if (!(await lock.acquire(options))) return undefined;
+      this.nodeLocks.set(node, lock);
+      return lock;
+    }
     // Refresh in place like Nodepool's updateNode, so the caller re-checks current data.
     return this.lockAndRefresh(lock, options, node, () => this.getNode(id), nodePath(id), this.nodeLocks);
   }
@@ -323,6 +331,61 @@ export class NodepoolZk implements ZooKeeper {
     if (!lock) throw new Error(`request ${request.id} is not locked by this process`);
     this.requestLocks.delete(request);
     await lock.release();
+  }
+
+  async fulfilNodeRequest(request: NodeRequest, nodes: readonly Node[], options: { claimLock?: boolean } = {}): Promise<void> {
+    const id = requireId(request.id, 'request');
+    const nodeLocks = nodes.map((node) => {
+      const lock = this.nodeLocks.get(node);
+      if (!lock?.contenderPath) throw new Error(`node ${node.id} is not locked by this process`);
+      return lock;
+    });
+    const requestLock = options.claimLock ? undefined : this.requestLocks.get(request);
+    if (!options.claimLock && !requestLock?.contenderPath) throw new Error(`request ${id} is not locked by this process`);
+    const ops = fulfilmentOps({
+      request, nodes, nodeContenders: nodeLocks.map((l) => l.contenderPath as string),
+      requestLock: requestLock ? (requestLock.contenderPath as string) : 'claim',
+    });
+    const results = await this.client.multi(ops);
+    // The sets come back in op order: the nodes', then the request's.
+    const stats = results.flatMap((r) => (r.op === 'set' ? [r.stat] : []));
+    nodes.forEach((node, i) => {
+      node.version = stats[i].version;
+      this.nodeCache?.noteWrite(node.id as string, (ops.find((op) => op.op === 'set' && op.path === nodePath(node.id as string)) as { data: Buffer }).data, node.version);
+      this.nodeLocks.delete(node);
+      nodeLocks[i].releasedByMulti();
+    });
+    request.version = stats[nodes.length].version;
+    this.requestCache?.noteWrite(id, (ops.find((op) => op.op === 'set' && op.path === requestPath(id)) as { data: Buffer }).data, request.version);
+    if (requestLock) {
+      this.requestLocks.delete(request);
+      requestLock.releasedByMulti();
+    }
+  }
+
+  async deleteUnlockedNode(node: Node): Promise<'deleted' | 'busy' | 'changed' | 'gone'> {
+    const id = requireId(node.id, 'node');
+    const before = { state: node.state, state_time: node.state_time };
+    node.state = 'deleted';
+    const data = node.serialize();
+    try {
+      try {
+        await this.client.multi(deleteNodeOps(node, data, true));
+      } catch (err) {
+        // Never locked by anyone: there is no lock dir to remove.
+        if (!(err instanceof NoNodeError) || err.path !== nodeLockPath(id)) throw err;
+        await this.client.multi(deleteNodeOps(node, data, false));
+      }
+    } catch (err) {
+      // Key order matters: the state setter stamps state_time, which is then put back.
+      Object.assign(node, before);
+      if (err instanceof NotEmptyError) return 'busy';
+      if (err instanceof BadVersionError) return 'changed';
+      if (err instanceof NoNodeError) return 'gone';
+      throw err;
+    }
+    this.nodeCache?.noteDelete(id);
+    return 'deleted';
   }
 
   // ---- locks and components -------------------------------------------------------------------

@@ -251,7 +251,7 @@ export class PoolWorker {
       // pending and release it again unchanged (DRV:537-547), so skip the round trip.
       if (!request.reuse) continue;
       fulfil ??= await this.snapshot();
-      const reserved = await reserveNodesFor(request, fulfil);
+      const reserved = reserveNodesFor(request, fulfil);
       if (!reserved) continue;
       // Fulfilments run side by side (each is a dozen round trips); the reservation keeps them
       // apart, and a bounded number in flight keeps the order close to the request order.

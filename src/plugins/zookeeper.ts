@@ -138,6 +138,14 @@ export interface ZooKeeperClient {
   ensurePath(path: string): Promise<void>;
   /** Runs the ops atomically. */
   multi(ops: ZkOp[]): Promise<ZkOpResult[]>;
+  /**
+   * ZooKeeper 3.6+ persistent recursive watch (`addWatch`): every create, data change and
+   * delete at or below `path`, without re-arming. Lost on every reconnect (add it again on
+   * `connected`); rejects with UNIMPLEMENTED on older servers. Optional for test doubles.
+   */
+  addPersistentWatch?(path: string, listener: ZkWatcher): Promise<void>;
+  /** Stops passing events of that watch to `listener`. */
+  removePersistentWatch?(path: string, listener: ZkWatcher): void;
   /** Creates an ephemeral znode that is re-created after a session loss. */
   registerEphemeral(path: string, data: Buffer, options?: { sequential?: boolean }): Promise<EphemeralRegistration>;
   /** Subscribes to a connection event. */

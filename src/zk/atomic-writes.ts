@@ -3,10 +3,24 @@
  * round trip (see `NodepoolZk.fulfilNodeRequest` / `deleteUnlockedNode`). Only the op lists
  * live here; the caller owns the locks and the cache.
  */
-import type { ZkOp } from '../plugins/zookeeper';
+import type { ZkOp, ZooKeeperClient } from '../plugins/zookeeper';
+import type { KazooLock } from './kazoo-lock';
 import type { Node } from './models/node';
 import type { NodeRequest } from './models/node-request';
 import { nodeLockPath, nodePath, requestLockPath, requestPath } from './nodepool-paths';
+import { BadVersionError, NoNodeError, NotEmptyError } from './zk-errors';
+import type { ZnodeCache } from './znode-cache';
+
+/** What the transactions need from NodepoolZk. */
+export interface AtomicContext {
+  client: ZooKeeperClient;
+  nodeLocks: WeakMap<Node, KazooLock>;
+  requestLocks: WeakMap<NodeRequest, KazooLock>;
+  nodeCache: ZnodeCache | undefined;
+  requestCache: ZnodeCache | undefined;
+  /** NodepoolZk's announcement of our own writes to a cache (ZnodeCache.beginWrite). */
+  writing<T>(cache: ZnodeCache | undefined, ids: ReadonlyArray<string | undefined>, write: () => Promise<T>): Promise<T>;
+}
 
 /** A version a checked write can use; -1 (unknown) would make the write unconditional. */
 export function knownVersion(version: number, what: string): number {
@@ -56,4 +70,71 @@ export function deleteNodeOps(node: Node, data: Buffer, withLockDir: boolean): Z
   if (withLockDir) ops.push({ op: 'delete', path: nodeLockPath(id) });
   ops.push({ op: 'delete', path: nodePath(id) });
   return ops;
+}
+
+/**
+ * `ZooKeeper.fulfilNodeRequest`: the writes of {@link fulfilmentOps} in one multi; on success
+ * the caches take what we wrote and the locks deleted by it are forgotten.
+ */
+export async function commitFulfilment(ctx: AtomicContext, request: NodeRequest, nodes: readonly Node[], claimLock: boolean): Promise<void> {
+  const id = request.id as string;
+  const nodeLocks = nodes.map((node) => {
+    const lock = ctx.nodeLocks.get(node);
+    if (!lock?.contenderPath) throw new Error(`node ${node.id} is not locked by this process`);
+    return lock;
+  });
+  const requestLock = claimLock ? undefined : ctx.requestLocks.get(request);
+  if (!claimLock && !requestLock?.contenderPath) throw new Error(`request ${id} is not locked by this process`);
+  const ops = fulfilmentOps({
+    request, nodes, nodeContenders: nodeLocks.map((l) => l.contenderPath as string),
+    requestLock: requestLock ? (requestLock.contenderPath as string) : 'claim',
+  });
+  // The caches take the data we wrote (the sets come back in op order: the nodes', then the
+  // request's) before the events of this write are settled.
+  await ctx.writing(ctx.nodeCache, nodes.map((n) => n.id as string), () => ctx.writing(ctx.requestCache, [id], async () => {
+    const results = await ctx.client.multi(ops);
+    const written = ops.flatMap((op) => (op.op === 'set' ? [op.data] : []));
+    const stats = results.flatMap((r) => (r.op === 'set' ? [r.stat] : []));
+    nodes.forEach((node, i) => {
+      node.version = stats[i].version;
+      ctx.nodeCache?.noteWrite(node.id as string, written[i], node.version);
+      ctx.nodeLocks.delete(node);
+      nodeLocks[i].releasedByMulti();
+    });
+    request.version = stats[nodes.length].version;
+    ctx.requestCache?.noteWrite(id, written[nodes.length], request.version);
+    if (requestLock) {
+      ctx.requestLocks.delete(request);
+      requestLock.releasedByMulti();
+    }
+  }));
+}
+
+/** `ZooKeeper.deleteUnlockedNode`: {@link deleteNodeOps} in one multi. */
+export async function deleteUnlocked(ctx: AtomicContext, node: Node): Promise<'deleted' | 'busy' | 'changed' | 'gone'> {
+  const id = node.id as string;
+  const before = { state: node.state, state_time: node.state_time };
+  node.state = 'deleted';
+  const data = node.serialize();
+  const end = ctx.nodeCache?.beginWrite(id);
+  try {
+    try {
+      await ctx.client.multi(deleteNodeOps(node, data, true));
+    } catch (err) {
+      // Never locked by anyone: there is no lock dir to remove.
+      if (!(err instanceof NoNodeError) || err.path !== nodeLockPath(id)) throw err;
+      await ctx.client.multi(deleteNodeOps(node, data, false));
+    }
+  } catch (err) {
+    // Key order matters: the state setter stamps state_time, which is then put back.
+    Object.assign(node, before);
+    if (err instanceof NotEmptyError) return 'busy';
+    if (err instanceof BadVersionError) return 'changed';
+    if (err instanceof NoNodeError) return 'gone';
+    throw err;
+  } finally {
+    end?.();
+  }
+  ctx.nodeCache?.noteDelete(id);
+  return 'deleted';
 }

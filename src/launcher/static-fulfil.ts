@@ -11,7 +11,7 @@ import type { Tracer } from '../plugins/tracer';
 import { BadVersionError, NoNodeError, ZkError, type ZooKeeper } from '../plugins/zookeeper';
 import type { Node } from '../zk/models/node';
 import { isFreeNode } from './node-allocation';
-import { requestLockPath, requestPath } from '../zk/nodepool-paths';
+import { nodeLockPath, nodePath, requestLockPath, requestPath } from '../zk/nodepool-paths';
 import { requestParentContext, requestSpanAttributes } from './trace-context';
 
 export { isFreeNode } from './node-allocation';
@@ -75,13 +75,14 @@ export function reserveNodesFor(request: NodeRequest, ctx: FulfilContext): Node[
 }
 
 /**
- * Locks one ready node per label (liveness check before each lock), then fulfils the request
- * in one transaction: nodes allocated and unlocked, request `fulfilled` and unlocked
- * (checklist §7.15). The request is never locked on its own in the usual case: the
- * transaction claims its lock dir (see `ZooKeeper.fulfilNodeRequest`). A request that was
- * locked before, or changed since the cache saw it, is locked and re-read the Nodepool way
- * (LCH:268-288) and fulfilled with the same transaction under that lock. Nothing is written
- * before the transaction, so a miss only gives the node locks back.
+ * Fulfils the request from ready nodes in one transaction (`ZooKeeper.fulfilNodeRequest`):
+ * nodes allocated, request `fulfilled`, and every lock involved checked free at that instant
+ * and left free (checklist §7.15 with no intermediate state). Neither the nodes nor, in the
+ * usual case, the request are locked on their own: the transaction claims the request's lock
+ * dir and checks the nodes' lock dirs, and its version checks stand in for the re-reads after
+ * locking. A node found held or changed is passed over for another (the reserved ones first;
+ * liveness checked before each is used). A request locked before, or changed since the cache
+ * saw it, is locked and re-read the Nodepool way (LCH:268-288) and fulfilled the same way.
  */
 export async function fulfilFromReadyNodes(request: NodeRequest, ctx: FulfilContext, reserved: readonly Node[] = []): Promise<FulfilOutcome> {
   const started = Date.now();
@@ -100,31 +101,31 @@ export async function fulfilFromReadyNodes(request: NodeRequest, ctx: FulfilCont
   }
 }
 
+/** Node choices tried per request before it is left for a later pass. */
+const MAX_PICKS = 4;
+
 async function fulfil(request: NodeRequest, ctx: FulfilContext, reserved: readonly Node[], taken: Set<string>, unavailable: Set<string>): Promise<FulfilOutcome> {
   const log = ctx.logger.child({ request: request.id });
   if (!request.reuse) return 'released';
-  const chosen = await lockNodesFor(request, ctx, reserved, taken, unavailable);
-  if (!chosen) {
-    log.debug('no free node for every label; request left as it is');
-    return 'released';
-  }
-  let outcome: FulfilOutcome | 'retry-locked' | undefined;
-  try {
-    outcome = await commit(request, chosen, ctx, true);
-    if (outcome === 'retry-locked') outcome = await commitLocked(request, chosen, ctx);
-  } finally {
-    // Unless a committed transaction handed them out, the nodes are still locked by us (and no
-    // data was written): give the locks back.
-    if (outcome !== 'fulfilled') for (const node of chosen) await ctx.zk.unlockNode(node).catch(() => undefined);
+  let outcome: FulfilOutcome | 'retry-locked' | 'node-busy' = 'released';
+  for (let pick = 0; pick < MAX_PICKS; pick++) {
+    const chosen = await pickNodesFor(request, ctx, reserved, taken, unavailable);
+    if (!chosen) {
+      log.debug('no free node for every label; request left as it is');
+      return 'released';
+    }
+    outcome = await commit(request, chosen, ctx, true, unavailable);
+    if (outcome === 'retry-locked') outcome = await commitLocked(request, chosen, ctx, unavailable);
+    if (outcome !== 'node-busy') break;
   }
   if (outcome === 'fulfilled') log.info('request fulfilled', { nodes: request.nodes });
-  else if (outcome === 'vanished') log.info('request vanished while being fulfilled; nodes left unallocated');
-  return outcome;
+  else if (outcome === 'vanished') log.info('request vanished before it was fulfilled');
+  return outcome === 'node-busy' ? 'released' : outcome;
 }
 
-/** Locks one free node per label, the reserved ones first; undefined (none kept) when short. */
-async function lockNodesFor(request: NodeRequest, ctx: FulfilContext, reserved: readonly Node[], taken: Set<string>, unavailable: Set<string>): Promise<Node[] | undefined> {
-  const { zk, provider } = ctx;
+/** One usable free node per label, the reserved ones first; undefined when short. */
+async function pickNodesFor(request: NodeRequest, ctx: FulfilContext, reserved: readonly Node[], taken: Set<string>, unavailable: Set<string>): Promise<Node[] | undefined> {
+  const { provider } = ctx;
   const candidates = [...reserved, ...ctx.nodes.filter((n) => !reserved.includes(n))];
   const chosen: Node[] = [];
   for (const label of request.node_types) {
@@ -139,33 +140,26 @@ async function lockNodesFor(request: NodeRequest, ctx: FulfilContext, reserved: 
         ctx.locked.add(id);
         taken.add(id);
       }
-      // Liveness first: the static provider deregisters a dead host, which takes the node lock.
+      // The static provider deregisters a dead host here (under the node lock, so before ours).
       if (provider.isNodeUsable && !(await provider.isNodeUsable(node))) {
-        unavailable.add(id);
-        continue;
-      }
-      // No re-read: the transaction's version check on this copy covers a change meanwhile.
-      if (!(await zk.lockNode(node, { blocking: false, refresh: false }).catch(() => undefined))) {
         unavailable.add(id);
         continue;
       }
       got = node;
       break;
     }
-    if (!got) {
-      for (const node of chosen) await zk.unlockNode(node).catch(() => undefined);
-      return undefined;
-    }
+    if (!got) return undefined;
     chosen.push(got);
   }
   return chosen;
 }
 
 /**
- * Writes the fulfilment in one transaction (`ZooKeeper.fulfilNodeRequest`); `claim` when the
- * request is not locked by us. 'retry-locked' when it needs the lock-and-re-read way.
+ * Writes the fulfilment in one transaction; `claim` when the request is not locked by us.
+ * 'retry-locked' when it needs the lock-and-re-read way; 'node-busy' when a node was held or
+ * changed (it is then in `unavailable`, and another may be picked).
  */
-async function commit(request: NodeRequest, chosen: readonly Node[], ctx: FulfilContext, claim: boolean): Promise<FulfilOutcome | 'retry-locked'> {
+async function commit(request: NodeRequest, chosen: readonly Node[], ctx: FulfilContext, claim: boolean, unavailable: Set<string>): Promise<FulfilOutcome | 'retry-locked' | 'node-busy'> {
   const id = request.id as string;
   const undo = allocate(request, chosen);
   try {
@@ -182,14 +176,18 @@ async function commit(request: NodeRequest, chosen: readonly Node[], ctx: Fulfil
       if (claim && err instanceof BadVersionError) return 'retry-locked';
       return 'changed';
     }
-    // A node changed since the snapshot, or our node lock went with the session.
-    if (err instanceof BadVersionError || err instanceof NoNodeError) return 'changed';
+    // A node held (its lock dir not empty), changed since the snapshot, or gone.
+    const node = chosen.find((n) => err.path === nodePath(n.id as string) || err.path === nodeLockPath(n.id as string));
+    if (node) {
+      unavailable.add(node.id as string);
+      return 'node-busy';
+    }
     throw err;
   }
 }
 
 /** Nodepool's way: lock the request without waiting, re-read, re-check, then the same write. */
-async function commitLocked(request: NodeRequest, chosen: readonly Node[], ctx: FulfilContext): Promise<FulfilOutcome> {
+async function commitLocked(request: NodeRequest, chosen: readonly Node[], ctx: FulfilContext, unavailable: Set<string>): Promise<FulfilOutcome | 'node-busy'> {
   const { zk } = ctx;
   const lock = await zk.lockNodeRequest(request, { blocking: false }).catch((err: unknown) => {
     // Deleted by its requestor between our read and the lock: nothing to do.
@@ -197,11 +195,11 @@ async function commitLocked(request: NodeRequest, chosen: readonly Node[], ctx: 
     throw err;
   });
   if (!lock) return 'not-locked';
-  let outcome: FulfilOutcome | 'retry-locked' = 'changed';
+  let outcome: FulfilOutcome | 'retry-locked' | 'node-busy' = 'changed';
   try {
     // lockNodeRequest re-read the request: decide on what is there now (LCH:268-288).
     if (request.state !== 'requested' || request.declined_by.includes(ctx.ownId)) return 'changed';
-    outcome = await commit(request, chosen, ctx, false);
+    outcome = await commit(request, chosen, ctx, false, unavailable);
     return outcome === 'retry-locked' ? 'changed' : outcome;
   } finally {
     // A committed transaction released the lock with the rest.

@@ -286,14 +286,16 @@ export interface ZooKeeper {
   /** Releases the lock taken by {@link ZooKeeper.lockNodeRequest}. */
   unlockNodeRequest(request: NodeRequest): Promise<void>;
   /**
-   * The end of a fulfilment as one atomic `multi` (checklist §7.15 without intermediate states):
-   * every node's data (allocation) written checked against `node.version`, our node lock
-   * contenders deleted, the request written `fulfilled` checked against `request.version`, and
-   * the request lock released. The nodes must be locked by us (`lockNode`). The request is
+   * A whole fulfilment as one atomic `multi` (checklist §7.15 without intermediate states):
+   * every node's data (allocation) written checked against `node.version`, the request written
+   * `fulfilled` checked against `request.version`, all locks involved released. A node locked
+   * by us (`lockNode`) has its contender deleted; a node not locked by us is checked by the
+   * transaction to be locked by nobody (its lock dir created if absent, else deleted and
+   * re-created, which fails with NotEmpty while anybody holds or waits for it). The request is
    * either locked by us (`lockNodeRequest`), or, with `claimLock`, not locked at all: the multi
-   * then also creates its lock dir, which fails with NodeExistsError when anybody ever locked
-   * it, so the request was never lockable by anyone else while we wrote it. Nothing is written
-   * when it fails; the error's `path` names the op that failed (BadVersion: changed meanwhile).
+   * then creates its lock dir, which fails with NodeExistsError when anybody ever locked it, so
+   * nobody could hold the lock while we wrote. Nothing is written when it fails; the error's
+   * `path` names what failed (a node's lock dir: held; BadVersion: changed meanwhile).
    */
   fulfilNodeRequest(request: NodeRequest, nodes: readonly Node[], options?: { claimLock?: boolean }): Promise<void>;
   /**

@@ -3,12 +3,12 @@
  * round trip (see `NodepoolZk.fulfilNodeRequest` / `deleteUnlockedNode`). Only the op lists
  * live here; the caller owns the locks and the cache.
  */
-import type { ZkOp, ZooKeeperClient } from '../plugins/zookeeper';
+import type { ZkOp, ZkOpResult, ZooKeeperClient } from '../plugins/zookeeper';
 import type { KazooLock } from './kazoo-lock';
 import type { Node } from './models/node';
 import type { NodeRequest } from './models/node-request';
 import { nodeLockPath, nodePath, requestLockPath, requestPath } from './nodepool-paths';
-import { BadVersionError, NoNodeError, NotEmptyError } from './zk-errors';
+import { BadVersionError, NodeExistsError, NoNodeError, NotEmptyError, ZkError } from './zk-errors';
 import type { ZnodeCache } from './znode-cache';
 
 /** What the transactions need from NodepoolZk. */
@@ -28,12 +28,23 @@ export function knownVersion(version: number, what: string): number {
   return version;
 }
 
+/**
+ * How a fulfilment makes sure nobody holds a node's lock: our own contender (deleted by the
+ * transaction: we held the lock), or, without one, a check made by the transaction itself:
+ * 'absent' creates the lock dir (fails with NodeExists if anybody ever locked the node);
+ * 'empty' deletes and re-creates it (fails with NotEmpty while anybody holds or waits for the
+ * lock, NoNode if it does not exist). Either way the transaction happens at an instant when
+ * nobody held the lock, exactly as a lock taken, used and released in one step; the dir is
+ * left in place, empty, as after any kazoo release.
+ */
+export type NodeLockHandling = { contender: string } | 'absent' | 'empty';
+
 /** What {@link fulfilmentOps} writes. */
 export interface FulfilmentWrite {
   request: NodeRequest;
   nodes: readonly Node[];
-  /** Full paths of our node lock contenders, index-aligned with `nodes`. */
-  nodeContenders: readonly string[];
+  /** Index-aligned with `nodes`. */
+  nodeLocks: readonly NodeLockHandling[];
   /** Our request lock contender, or 'claim' to create the (absent) request lock dir instead. */
   requestLock: string | 'claim';
 }
@@ -50,10 +61,14 @@ export function fulfilmentOps(write: FulfilmentWrite): ZkOp[] {
   // Creating the lock dir fails (NodeExists) if anybody ever locked the request: when it
   // succeeds, nobody could have held the lock before, and anybody locking later sees our write.
   if (write.requestLock === 'claim') ops.push({ op: 'create', path: requestLockPath(id) });
-  for (const node of nodes) {
+  nodes.forEach((node, i) => {
+    const lockDir = nodeLockPath(node.id as string);
+    const handling = write.nodeLocks[i];
+    if (handling === 'empty') ops.push({ op: 'delete', path: lockDir });
+    if (handling === 'empty' || handling === 'absent') ops.push({ op: 'create', path: lockDir });
     ops.push({ op: 'set', path: nodePath(node.id as string), data: node.serialize(), version: knownVersion(node.version, `node ${node.id}`) });
-  }
-  for (const contender of write.nodeContenders) ops.push({ op: 'delete', path: contender });
+  });
+  for (const handling of write.nodeLocks) if (typeof handling === 'object') ops.push({ op: 'delete', path: handling.contender });
   ops.push({ op: 'set', path: requestPath(id), data: request.serialize(), version: knownVersion(request.version, `request ${id}`) });
   if (write.requestLock !== 'claim') ops.push({ op: 'delete', path: write.requestLock });
   return ops;
@@ -78,34 +93,47 @@ export function deleteNodeOps(node: Node, data: Buffer, withLockDir: boolean): Z
  */
 export async function commitFulfilment(ctx: AtomicContext, request: NodeRequest, nodes: readonly Node[], claimLock: boolean): Promise<void> {
   const id = request.id as string;
-  const nodeLocks = nodes.map((node) => {
-    const lock = ctx.nodeLocks.get(node);
-    if (!lock?.contenderPath) throw new Error(`node ${node.id} is not locked by this process`);
-    return lock;
+  const ours = nodes.map((node) => ctx.nodeLocks.get(node));
+  // Nodes we did not lock: a node never written since its creation was most likely never locked.
+  const handling: NodeLockHandling[] = nodes.map((node, i) => {
+    const contender = ours[i]?.contenderPath;
+    return contender ? { contender } : node.version === 0 ? 'absent' : 'empty';
   });
   const requestLock = claimLock ? undefined : ctx.requestLocks.get(request);
   if (!claimLock && !requestLock?.contenderPath) throw new Error(`request ${id} is not locked by this process`);
-  const ops = fulfilmentOps({
-    request, nodes, nodeContenders: nodeLocks.map((l) => l.contenderPath as string),
-    requestLock: requestLock ? (requestLock.contenderPath as string) : 'claim',
-  });
   // The caches take the data we wrote (the sets come back in op order: the nodes', then the
   // request's) before the events of this write are settled.
   await ctx.writing(ctx.nodeCache, nodes.map((n) => n.id as string), () => ctx.writing(ctx.requestCache, [id], async () => {
-    const results = await ctx.client.multi(ops);
-    const written = ops.flatMap((op) => (op.op === 'set' ? [op.data] : []));
-    const stats = results.flatMap((r) => (r.op === 'set' ? [r.stat] : []));
-    nodes.forEach((node, i) => {
-      node.version = stats[i].version;
-      ctx.nodeCache?.noteWrite(node.id as string, written[i], node.version);
-      ctx.nodeLocks.delete(node);
-      nodeLocks[i].releasedByMulti();
-    });
-    request.version = stats[nodes.length].version;
-    ctx.requestCache?.noteWrite(id, written[nodes.length], request.version);
-    if (requestLock) {
-      ctx.requestLocks.delete(request);
-      requestLock.releasedByMulti();
+    for (let attempt = 0; ; attempt++) {
+      const ops = fulfilmentOps({ request, nodes, nodeLocks: handling, requestLock: requestLock ? (requestLock.contenderPath as string) : 'claim' });
+      let results: ZkOpResult[];
+      try {
+        results = await ctx.client.multi(ops);
+      } catch (err) {
+        // A wrong guess about a node's lock dir (it exists / it does not): guess again.
+        const i = nodes.findIndex((n) => err instanceof ZkError && err.path === nodeLockPath(n.id as string));
+        const guess = handling[i];
+        if (attempt > nodes.length || i < 0 || typeof guess === 'object') throw err;
+        if (guess === 'absent' && err instanceof NodeExistsError) handling[i] = 'empty';
+        else if (guess === 'empty' && err instanceof NoNodeError) handling[i] = 'absent';
+        else throw err;
+        continue;
+      }
+      const written = ops.flatMap((op) => (op.op === 'set' ? [op.data] : []));
+      const stats = results.flatMap((r) => (r.op === 'set' ? [r.stat] : []));
+      nodes.forEach((node, i) => {
+        node.version = stats[i].version;
+        ctx.nodeCache?.noteWrite(node.id as string, written[i], node.version);
+        ctx.nodeLocks.delete(node);
+        ours[i]?.releasedByMulti();
+      });
+      request.version = stats[nodes.length].version;
+      ctx.requestCache?.noteWrite(id, written[nodes.length], request.version);
+      if (requestLock) {
+        ctx.requestLocks.delete(request);
+        requestLock.releasedByMulti();
+      }
+      return;
     }
   }));
 }

@@ -346,6 +346,54 @@ describe('NodepoolZk readers and writers', () => {
     await zk.unlockNode(third.node);
   });
 
+  test('fulfilNodeRequest with nodes we did not lock: the transaction checks their locks free', async () => {
+    const client = await connect(`${server.connectString}/fulfil-unlocked`);
+    await client.ensurePath('/nodepool/requests-lock');
+    const zk = new NodepoolZk(client, new CaptureLogger());
+    const fresh = async (): Promise<{ node: Node; req: NodeRequest }> => {
+      const node = new Node();
+      node.state = 'ready';
+      await zk.createNode(node);
+      const req = new NodeRequest();
+      await zk.submitNodeRequest(req, '100', { ephemeral: false });
+      node.allocated_to = req.id;
+      Object.assign(req, { state: 'fulfilled', nodes: [node.id] });
+      return { node, req };
+    };
+    // Never locked: the lock dir is created (and stays, empty). One round trip for everything.
+    const a = await fresh();
+    const before = { ...client.operationCounts };
+    await zk.fulfilNodeRequest(a.req, [a.node], { claimLock: true });
+    expect((client.operationCounts.multi ?? 0) - (before.multi ?? 0)).toBe(1);
+    expect(Object.keys(client.operationCounts).filter((op) => op !== 'multi' && (client.operationCounts[op] ?? 0) !== (before[op] ?? 0))).toEqual([]);
+    expect(await client.getChildren(`/nodepool/nodes/${a.node.id}/lock`)).toEqual([]);
+    expect((await zk.getNode(a.node.id as string))?.allocated_to).toBe(a.req.id);
+    expect((await zk.getNodeRequest(a.req.id as string))?.state).toBe('fulfilled');
+
+    // Locked and released before (the dir exists, empty), though never written: guessed again.
+    const b = await fresh();
+    const other = (await zk.getNode(b.node.id as string)) as Node;
+    await zk.lockNode(other, { blocking: false });
+    await zk.unlockNode(other);
+    await zk.fulfilNodeRequest(b.req, [b.node], { claimLock: true });
+    expect((await zk.getNode(b.node.id as string))?.allocated_to).toBe(b.req.id);
+
+    // Held by somebody: NotEmpty on its lock dir, nothing written, the holder keeps its lock.
+    const c = await fresh();
+    const holder = (await zk.getNode(c.node.id as string)) as Node;
+    holder.comment = 'written under the lock';
+    await zk.lockNode(holder, { blocking: false });
+    await zk.storeNode(holder);
+    c.node.version = holder.version;
+    await expect(zk.fulfilNodeRequest(c.req, [c.node], { claimLock: true })).rejects.toMatchObject({
+      code: ZK_ERROR_CODES.NOT_EMPTY, path: `/nodepool/nodes/${c.node.id}/lock`,
+    });
+    expect(await zk.isNodeLocked(c.node.id as string)).toBe(true);
+    expect((await zk.getNode(c.node.id as string))?.allocated_to).toBeNull();
+    expect((await zk.getNodeRequest(c.req.id as string))?.state).toBe('requested');
+    await zk.unlockNode(holder);
+  });
+
   test('deleteUnlockedNode: deleted, lock dir and node in one step; busy while anyone contends', async () => {
     const client = await connect(`${server.connectString}/delete-unlocked`);
     await client.ensurePath('/');

@@ -39,6 +39,8 @@ export class DeletedNodeWorker {
   private readonly woken = new Set<string>();
   private wokenAll = false;
   private readonly retries = new Map<string, number>();
+  /** provider.nodeDeleted hooks still running (see {@link deleted}). */
+  private readonly hooks = new Set<Promise<void>>();
   // Aborted on stop so a slow provider delete does not hold up shutdown; the node is unlocked
   // and retried by whichever launcher runs next.
   private readonly abort = new AbortController();
@@ -82,6 +84,7 @@ export class DeletedNodeWorker {
     this.unsubscribe = [];
     this.abort.abort();
     await this.runner.stop();
+    await Promise.all(this.hooks);
   }
 
   /** Asks for a pass now: over `nodeId` only when given (events), else over every node. */
@@ -179,7 +182,7 @@ export class DeletedNodeWorker {
       if (!fromEvent && (await zk.isNodeLocked(node.id as string))) return 'locked';
       const outcome = await zk.deleteUnlockedNode(node);
       if (outcome === 'deleted') {
-        await this.deleted(node, provider);
+        this.deleted(node, provider);
         return;
       }
       if (outcome !== 'busy') return;
@@ -204,13 +207,20 @@ export class DeletedNodeWorker {
   }
 
   /** After a one-transaction delete: what NodeDeleter does after its own (log, span, hook). */
-  private async deleted(node: Node, provider: Provider): Promise<void> {
+  private deleted(node: Node, provider: Provider): void {
     this.log.info('node deleted', { node: node.id, provider: provider.name, external_id: node.external_id });
     this.options.tracer?.startSpan('nodepool.delete', { attributes: { 'nodepool.node': node.id ?? '', 'nodepool.provider': provider.name, 'nodepool.delete.deleted': true } }).end();
-    try {
-      await provider.nodeDeleted?.(node);
-    } catch (err) {
-      this.log.warn('provider nodeDeleted hook failed', { node: node.id, err: (err as Error).message });
-    }
+    // Not awaited: the static provider's re-registration takes several round trips under its
+    // own mutex and gathers the slots freed meanwhile into one round; holding this pass for it
+    // would hold up the deletes of every node returned meanwhile. stop() waits for it.
+    const hook = (async (): Promise<void> => {
+      try {
+        await provider.nodeDeleted?.(node);
+      } catch (err) {
+        this.log.warn('provider nodeDeleted hook failed', { node: node.id, err: (err as Error).message });
+      }
+    })();
+    this.hooks.add(hook);
+    void hook.finally(() => this.hooks.delete(hook));
   }
 }

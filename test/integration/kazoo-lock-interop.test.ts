@@ -120,6 +120,20 @@ describe('KazooLock interop with kazoo', () => {
     expect(await zk.exists('/nodepool/nodes/9999999990')).toBeNull();
   });
 
+  test('a transaction re-creating an empty lock dir (our lock-free check) fails while kazoo holds or waits', async () => {
+    const dir = lockDir();
+    await zk.ensurePath(dir);
+    const check = (): Promise<unknown> => zk.multi([{ op: 'delete', path: dir }, { op: 'create', path: dir }]);
+    expect(await peer.acquire('k7', dir, { blocking: false })).toBe(true);
+    await expect(check()).rejects.toThrow(/NOT_EMPTY/);
+    await peer.release('k7');
+    await check();
+    // The re-created dir is an ordinary lock dir again: kazoo locks it, and excludes us.
+    expect(await peer.acquire('k8', dir, { blocking: false })).toBe(true);
+    expect(await new KazooLock(zk, dir).acquire({ blocking: false })).toBe(false);
+    await peer.release('k8');
+  });
+
   test('mutual exclusion: concurrent contenders on both sides never overlap', async () => {
     const dir = lockDir();
     const events: string[] = [];

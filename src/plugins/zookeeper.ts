@@ -244,14 +244,6 @@ export interface ZooKeeper {
   getNodeIds(): Promise<string[]>;
   /** All readable nodes; unreadable znodes are logged with their path and skipped. */
   getNodes(): Promise<Node[]>;
-  /**
-   * The nodes from the cache once it has read every node whose creation it has been told of,
-   * or undefined when it cannot promise that (no cache, one-shot watches, reloading). With a
-   * persistent watch, every create ZooKeeper committed before the reply to any of our later
-   * requests was announced before that reply: so after taking a lock, this holds every node
-   * created under that lock by its earlier holders, without listing `/nodepool/nodes`.
-   */
-  getNodesSettled?(): Promise<Node[] | undefined>;
   /** Creates the node znode (sequential), setting `id`, `version` and `created_time`. */
   createNode(node: Node): Promise<Node>;
   /** Writes the node unconditionally (creates it when it has no id), like Nodepool. */

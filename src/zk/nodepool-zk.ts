@@ -153,11 +153,6 @@ export class NodepoolZk implements ZooKeeper {
     return nodes.filter((n): n is Node => n !== undefined);
   }
 
-  async getNodesSettled(): Promise<Node[] | undefined> {
-    if (!(await this.nodeCache?.settled())) return undefined;
-    return this.getNodes();
-  }
-
   async createNode(node: Node): Promise<Node> {
     if (node.id) throw new Error(`node ${node.id} already exists; use storeNode`);
     // created_time = the initial state_time, like Nodepool's storeNode (ZK:2659-2665).

@@ -33,8 +33,6 @@ export interface CachedZnode {
 export type ZnodeCacheListener = (id: string, current: CachedZnode | undefined, previous: CachedZnode | undefined) => void;
 
 const READ_CONCURRENCY = 32;
-/** Waits of up to 10 ms each before {@link ZnodeCache.settled} gives up. */
-const SETTLE_ROUNDS = 20;
 
 /** See the module comment. */
 export class ZnodeCache {
@@ -54,8 +52,6 @@ export class ZnodeCache {
   private stale = false;
   /** Persistent mode: children with a read in flight, and those to read again after it. */
   private readonly reading = new Map<string, number>();
-  /** Persistent mode: the reads behind `reading`, for {@link settled}. */
-  private readonly reads = new Set<Promise<void>>();
   private readonly readAgain = new Set<string>();
   /**
    * Persistent mode, own writes: a write of ours causes an event that arrives just before its
@@ -267,33 +263,8 @@ export class ZnodeCache {
     }
   }
 
-  /**
-   * Persistent mode, loaded and connected: resolves true once every child whose create or
-   * change was announced before this call has been read (see ZooKeeper.getNodesSettled);
-   * false when the cache cannot promise that (one-shot mode, not synced, reloading).
-   */
-  async settled(): Promise<boolean> {
-    // Bounded: under a steady stream of events there may never be an instant with nothing in
-    // flight; the caller then lists instead.
-    for (let round = 0; round < SETTLE_ROUNDS; round++) {
-      if (this.mode !== 'persistent' || !this.synced || this.stale || this.loading || !this.started) return false;
-      // A create announced while one of ours was in flight waits for it unread (see beginWrite).
-      const createsWaiting = [...this.deferred.values()].some((d) => d.created);
-      if (this.reads.size === 0 && !createsWaiting) return true;
-      await Promise.race([Promise.all([...this.reads]), new Promise((r) => setTimeout(r, 10))]);
-    }
-    return false;
-  }
-
   /** Reads one child (no watch: the persistent one covers it); one read per child at a time. */
-  private readPersistent(id: string, generation: number): Promise<void> {
-    const read = this.readPersistentOnce(id, generation);
-    this.reads.add(read);
-    void read.finally(() => this.reads.delete(read));
-    return read;
-  }
-
-  private async readPersistentOnce(id: string, generation: number): Promise<void> {
+  private async readPersistent(id: string, generation: number): Promise<void> {
     if (this.reading.get(id) === generation) {
       this.readAgain.add(id);
       return;

@@ -102,39 +102,6 @@ test('the node cache follows a persistent watch: no listing per change, no read 
   ours.stopCache();
 });
 
-test('getNodesSettled: after taking a lock, every node created under it before is there, without a listing', async () => {
-  const zk = await connect(server.connectString);
-  const otherClient = await connect(server.connectString);
-  const other = new NodepoolZk(otherClient, new CaptureLogger());
-  const ours = new NodepoolZk(zk, new CaptureLogger());
-  await ours.startCache();
-  expect(await new NodepoolZk(zk, new CaptureLogger()).getNodesSettled()).toBeUndefined(); // no cache
-  for (let round = 0; round < 5; round++) {
-    // The other side registers under the lock and releases it; we take it and look at once.
-    const theirLock = other.createLock('/settle-test/lock');
-    expect(await theirLock.acquire({ blocking: true, timeout: 5 })).toBe(true);
-    const created = await Promise.all([0, 1, 2].map(async () => {
-      const node = new Node();
-      node.state = 'ready';
-      return (await other.createNode(node)).id;
-    }));
-    const ourLock = ours.createLock('/settle-test/lock');
-    const acquiring = ourLock.acquire({ blocking: true, timeout: 5 });
-    await theirLock.release();
-    expect(await acquiring).toBe(true);
-    const before = zk.operationCounts.getChildren ?? 0;
-    const nodes = await ours.getNodesSettled();
-    expect(nodes?.map((n) => n.id)).toEqual(expect.arrayContaining(created));
-    expect((zk.operationCounts.getChildren ?? 0) - before).toBe(0);
-    await ourLock.release();
-  }
-  ours.stopCache();
-  const oneShot = new NodepoolZk(await connect(server.connectString, { persistentWatches: false }), new CaptureLogger());
-  await oneShot.startCache();
-  expect(await oneShot.getNodesSettled()).toBeUndefined();
-  oneShot.stopCache();
-});
-
 test('after a connection drop the watch is added again and what changed meanwhile is read', async () => {
   const zk = await connect(proxy.address);
   const other = new NodepoolZk(await connect(server.connectString), new CaptureLogger());

@@ -177,10 +177,6 @@ export class StaticProvider implements Provider {
    * (Stale data the other way, a record shown that is gone, only delays a registration.)
    */
   private async slotMap(): Promise<SlotMap> {
-    // A cache following a persistent watch has been told of every record created before we got
-    // the registration lock; once it has read them, listing /nodepool/nodes adds nothing.
-    const settled = await this.zk.getNodesSettled?.();
-    if (settled) return buildSlotMap(this.hosts, settled, this.name);
     const cached = await this.zk.getNodes();
     const ids = await this.zk.client.getChildren('/nodepool/nodes').catch((err: unknown) => {
       if (err instanceof NoNodeError) return [] as string[];

@@ -200,7 +200,8 @@ export class ZnodeCache {
     if (generation !== this.generation) return;
     const listed = new Set(children);
     // Created after the listing: known through its event, not in `children`.
-    for (const id of [...this.entries.keys()]) if (!listed.has(id) && !this.reading.has(id) && !this.createdSince.has(id)) this.remove(id);
+    // (A read still in flight from before does not keep an entry: its answer is ignored now.)
+    for (const id of [...this.entries.keys()]) if (!listed.has(id) && !this.createdSince.has(id)) this.remove(id);
     this.createdSince.clear();
     this.synced = true;
   }

@@ -18,6 +18,16 @@ function latencyFigures(latencies: number[], targets: Record<string, string> = {
   ];
 }
 
+/** ZooKeeper requests per fulfilled request by operation, between two operationCounts snapshots. */
+function opsPerRequest(before: Record<string, number>, after: Record<string, number>, requests: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [op, n] of Object.entries(after)) {
+    const d = n - (before[op] ?? 0);
+    if (d > 0) out[op] = round(d / requests, 2);
+  }
+  return out;
+}
+
 /** 30 requests one at a time; ready nodes waiting. */
 export async function sequential(env: BenchEnv): Promise<BenchResult> {
   await env.launcher('seq', staticBody('static-seq', 1, { parallel: 30 }));
@@ -40,11 +50,12 @@ async function recycleOn(env: BenchEnv, name: string, launchers: number): Promis
   const watcher = new ReadyWatcher(env.client);
   await watcher.start();
   const opsBefore = env.launchers.map((l) => BenchEnv.operations(l));
+  const countsBefore = env.launchers.map((l) => BenchEnv.operationCounts(l));
   const run = await runJobs(env.zuul, { total, concurrency: 20, labels: ['small'], onReleased: (n, at) => watcher.noteReleased(n, at) });
   await new Promise((r) => setTimeout(r, 500));
   watcher.stop();
   const ops = env.launchers.reduce((sum, l, i) => sum + BenchEnv.operations(l) - opsBefore[i], 0);
-  if (process.env.BENCH_OPS) for (const l of env.launchers) console.log(JSON.stringify(BenchEnv.operationCounts(l)));
+  if (process.env.BENCH_OPS) env.launchers.forEach((l, i) => console.log(JSON.stringify(opsPerRequest(countsBefore[i], BenchEnv.operationCounts(l), total))));
   return {
     scenario: name,
     parameters: { requests: total, outstanding: 20, nodes: 50, maxParallelJobs: 1, launchers },
@@ -96,6 +107,7 @@ export async function scale(env: BenchEnv, args: string[]): Promise<BenchResult>
   await env.waitReady(nodes, 1_800_000);
   const registerMs = performance.now() - tReg;
   const ops0 = BenchEnv.operations(launcher);
+  const counts0 = BenchEnv.operationCounts(launcher);
   const cpu0 = process.cpuUsage();
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
@@ -105,6 +117,7 @@ export async function scale(env: BenchEnv, args: string[]): Promise<BenchResult>
   clearInterval(sampler);
   const cpu = process.cpuUsage(cpu0);
   const ops = BenchEnv.operations(launcher) - ops0;
+  if (process.env.BENCH_OPS) console.log(JSON.stringify(opsPerRequest(counts0, BenchEnv.operationCounts(launcher), Math.max(1, run.latencies.length))));
   return {
     scenario: 'scale',
     parameters: { nodes, requests, note: 'the requestor runs in a child process: RSS and CPU are the launcher\'s (plus this harness\' small share)' },

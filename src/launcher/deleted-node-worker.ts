@@ -9,10 +9,14 @@ import { NodeDeleter } from '../plugins/node-deleter';
 import type { Tracer } from '../plugins/tracer';
 import type { ZooKeeper } from '../plugins/zookeeper';
 import { SerialRunner } from './serial-runner';
+import { mapLimit } from '../zk/zk-path';
 import type { Node, NodeState } from '../zk/models/node';
 
 /** States whose nodes are deleted (not `init`, `ready`, `hold`, `testing`; LCH:896-906). */
 const DELETABLE: ReadonlySet<NodeState> = new Set<NodeState>(['used', 'in-use', 'building', 'failed', 'deleting', 'deleted', 'aborted']);
+
+/** Nodes handled at once within one pass. */
+const PARALLEL_DELETES = 8;
 
 /** How to build a {@link DeletedNodeWorker}. */
 export interface DeletedNodeWorkerOptions {
@@ -35,6 +39,8 @@ export class DeletedNodeWorker {
   private readonly woken = new Set<string>();
   private wokenAll = false;
   private readonly retries = new Map<string, number>();
+  /** provider.nodeDeleted hooks still running (see {@link deleted}). */
+  private readonly hooks = new Set<Promise<void>>();
   // Aborted on stop so a slow provider delete does not hold up shutdown; the node is unlocked
   // and retried by whichever launcher runs next.
   private readonly abort = new AbortController();
@@ -78,6 +84,7 @@ export class DeletedNodeWorker {
     this.unsubscribe = [];
     this.abort.abort();
     await this.runner.stop();
+    await Promise.all(this.hooks);
   }
 
   /** Asks for a pass now: over `nodeId` only when given (events), else over every node. */
@@ -126,7 +133,9 @@ export class DeletedNodeWorker {
     // Read after the nodes: an allocation seen above names a request created before this read,
     // so its absence here means it was deleted.
     const requestIds = new Set(await zk.getNodeRequestIds());
-    for (const node of nodes) {
+    // Nodes are independent: a few at a time, so a returned node does not wait for the round
+    // trips of every node returned before it.
+    await mapLimit(nodes, PARALLEL_DELETES, async (node) => {
       // Connection gone mid-pass: every further node would fail and log; the pass after the
       // reconnect covers them (spec §4.1).
       if (this.stopped || zk.client.state !== 'connected') return;
@@ -134,12 +143,12 @@ export class DeletedNodeWorker {
         if (node.state === 'ready' && node.allocated_to && !requestIds.has(node.allocated_to)) {
           this.settle(node.id as string, await this.deallocate(node), only);
         } else if (DELETABLE.has(node.state)) {
-          this.settle(node.id as string, await this.delete(node, providers.get(node.provider as string) as Provider), only);
+          this.settle(node.id as string, await this.delete(node, providers.get(node.provider as string) as Provider, only !== undefined), only);
         }
       } catch (err) {
         this.log.error('deleted-node task failed', { node: node.id, err: (err as Error).message });
       }
-    }
+    });
   }
 
   /** A ready node allocated to a vanished request goes back to the pool (LCH:909-936). */
@@ -158,9 +167,30 @@ export class DeletedNodeWorker {
     }
   }
 
-  /** Hands a finished node to the provider's deleter under its lock (LCH:938-985). */
-  private async delete(node: Node, provider: Provider): Promise<'locked' | void> {
+  /**
+   * Hands a finished node to the provider's deleter under its lock (LCH:938-985). A node with no
+   * instance to delete (static hosts, or a launch that never got a cloud id) is deleted in one
+   * transaction instead: `deleted`, lock dir and node together, which fails as a whole while
+   * anybody holds or waits for its lock. That is what lock + re-check + delete would do, in one
+   * round trip instead of eight. `fromEvent`: a busy node is retried soon by the caller; the
+   * periodic pass checks the lock first (an in-use node is busy for a long time).
+   */
+  private async delete(node: Node, provider: Provider, fromEvent: boolean): Promise<'locked' | void> {
     const { zk } = this.options;
+    const nothingToDelete = !provider.getDeleteStateMachine || node.external_id === null || node.external_id === undefined;
+    if (nothingToDelete && node.state !== 'deleted' && node.provider !== null) {
+      if (!fromEvent && (await zk.isNodeLocked(node.id as string))) return 'locked';
+      const outcome = await zk.deleteUnlockedNode(node);
+      if (outcome === 'deleted') {
+        this.deleted(node, provider);
+        return;
+      }
+      if (outcome !== 'busy') return;
+      // Busy right after an event: the holder (Zuul returning it) unlocks in a moment.
+      if (fromEvent) return 'locked';
+      // Nobody held the lock a moment ago, yet the transaction found children: something other
+      // than a lock contender; the locked way below deletes recursively.
+    }
     if (await zk.isNodeLocked(node.id as string)) return 'locked';
     if (!(await zk.lockNode(node, { blocking: false }).catch(() => undefined))) return 'locked';
     if (!DELETABLE.has(node.state)) {
@@ -174,5 +204,23 @@ export class DeletedNodeWorker {
       return;
     }
     await new NodeDeleter({ zk, provider, node, logger: this.log, tracer: this.options.tracer, signal: this.abort.signal }).run();
+  }
+
+  /** After a one-transaction delete: what NodeDeleter does after its own (log, span, hook). */
+  private deleted(node: Node, provider: Provider): void {
+    this.log.info('node deleted', { node: node.id, provider: provider.name, external_id: node.external_id });
+    this.options.tracer?.startSpan('nodepool.delete', { attributes: { 'nodepool.node': node.id ?? '', 'nodepool.provider': provider.name, 'nodepool.delete.deleted': true } }).end();
+    // Not awaited: the static provider's re-registration takes several round trips under its
+    // own mutex and gathers the slots freed meanwhile into one round; holding this pass for it
+    // would hold up the deletes of every node returned meanwhile. stop() waits for it.
+    const hook = (async (): Promise<void> => {
+      try {
+        await provider.nodeDeleted?.(node);
+      } catch (err) {
+        this.log.warn('provider nodeDeleted hook failed', { node: node.id, err: (err as Error).message });
+      }
+    })();
+    this.hooks.add(hook);
+    void hook.finally(() => this.hooks.delete(hook));
   }
 }

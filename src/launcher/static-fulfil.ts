@@ -8,9 +8,10 @@ import type { Provider } from '../plugins/driver';
 import type { Logger } from '../plugins/logger';
 import type { PoolConfig } from '../plugins/nodepool-config';
 import type { Tracer } from '../plugins/tracer';
-import { NoNodeError, type ZooKeeper } from '../plugins/zookeeper';
+import { BadVersionError, NoNodeError, ZkError, type ZooKeeper } from '../plugins/zookeeper';
 import type { Node } from '../zk/models/node';
-import { allocateOne, isFreeNode, releaseNodes } from './node-allocation';
+import { isFreeNode } from './node-allocation';
+import { nodeLockPath, nodePath, requestLockPath, requestPath } from '../zk/nodepool-paths';
 import { requestParentContext, requestSpanAttributes } from './trace-context';
 
 export { isFreeNode } from './node-allocation';
@@ -62,101 +63,164 @@ function pickFreeNodes(request: NodeRequest, ctx: Pick<FulfilContext, 'provider'
 
 /**
  * Picks one free node per label (as {@link hasFreeNodesFor}) and reserves them in `ctx.locked`
- * for this request, so fulfilments started later in the pass pick others. A picked node that
- * somebody holds locked is marked so for the rest of the pass and another is picked: locking the
- * request for nodes we cannot have would only flip it to `pending` and back. Undefined (nothing
- * reserved) when the pool cannot serve every label now.
+ * for this request, so fulfilments started later in the pass pick others. Nothing is read here:
+ * the fulfilment locks the nodes before it touches the request, and a node somebody holds is
+ * then passed over. Undefined (nothing reserved) when the pool cannot serve every label now.
  */
-export async function reserveNodesFor(request: NodeRequest, ctx: FulfilContext): Promise<Node[] | undefined> {
-  for (;;) {
-    const nodes = pickFreeNodes(request, ctx);
-    if (!nodes) return undefined;
-    // Reserved before the lock checks below, so a concurrent pick cannot take them meanwhile.
-    for (const node of nodes) ctx.locked.add(node.id as string);
-    const held: Node[] = [];
-    for (const node of nodes) if (await ctx.zk.isNodeLocked(node.id as string)) held.push(node);
-    if (held.length === 0) return nodes;
-    // The held ones stay in `locked` (taken for this pass); the others are free again.
-    for (const node of nodes) if (!held.includes(node)) ctx.locked.delete(node.id as string);
-  }
+export function reserveNodesFor(request: NodeRequest, ctx: FulfilContext): Node[] | undefined {
+  const nodes = pickFreeNodes(request, ctx);
+  if (!nodes) return undefined;
+  for (const node of nodes) ctx.locked.add(node.id as string);
+  return nodes;
 }
 
 /**
- * Locks the request without waiting, re-checks it, marks it `pending`, allocates one node per
- * label (liveness check before locking each node) and fulfils it: nodes unlocked, then the
- * request stored `fulfilled`, then its lock released (checklist §7.15, exactly this order).
+ * Fulfils the request from ready nodes in one transaction (`ZooKeeper.fulfilNodeRequest`):
+ * nodes allocated, request `fulfilled`, and every lock involved checked free at that instant
+ * and left free (checklist §7.15 with no intermediate state). Neither the nodes nor, in the
+ * usual case, the request are locked on their own: the transaction claims the request's lock
+ * dir and checks the nodes' lock dirs, and its version checks stand in for the re-reads after
+ * locking. A node found held or changed is passed over for another (the reserved ones first;
+ * liveness checked before each is used). A request locked before, or changed since the cache
+ * saw it, is locked and re-read the Nodepool way (LCH:268-288) and fulfilled the same way.
  */
 export async function fulfilFromReadyNodes(request: NodeRequest, ctx: FulfilContext, reserved: readonly Node[] = []): Promise<FulfilOutcome> {
   const started = Date.now();
+  // Ids this fulfilment added to ctx.locked; those found held by somebody stay there for the pass.
+  const taken = new Set(reserved.map((n) => n.id as string));
+  const unavailable = new Set<string>();
   try {
-    const outcome = await fulfil(request, ctx, reserved);
+    const outcome = await fulfil(request, ctx, reserved, taken, unavailable);
     // Only a request we took in hand is "handled"; a miss on the lock is someone else's.
     if (ctx.tracer && outcome !== 'not-locked' && outcome !== 'changed') {
       ctx.tracer.startSpan('nodepool.request', { attributes: { ...requestSpanAttributes(request, ctx.ownId), 'nodepool.request.outcome': outcome }, startTime: started }, requestParentContext(request)).end();
     }
     return outcome;
   } finally {
-    for (const node of reserved) ctx.locked.delete(node.id as string);
+    for (const id of taken) if (!unavailable.has(id)) ctx.locked.delete(id);
   }
 }
 
-async function fulfil(request: NodeRequest, ctx: FulfilContext, reserved: readonly Node[]): Promise<FulfilOutcome> {
-  const { zk, logger } = ctx;
-  const log = logger.child({ request: request.id });
+/** Node choices tried per request before it is left for a later pass. */
+const MAX_PICKS = 4;
+
+async function fulfil(request: NodeRequest, ctx: FulfilContext, reserved: readonly Node[], taken: Set<string>, unavailable: Set<string>): Promise<FulfilOutcome> {
+  const log = ctx.logger.child({ request: request.id });
+  if (!request.reuse) return 'released';
+  let outcome: FulfilOutcome | 'retry-locked' | 'node-busy' = 'released';
+  for (let pick = 0; pick < MAX_PICKS; pick++) {
+    const chosen = await pickNodesFor(request, ctx, reserved, taken, unavailable);
+    if (!chosen) {
+      log.debug('no free node for every label; request left as it is');
+      return 'released';
+    }
+    outcome = await commit(request, chosen, ctx, true, unavailable);
+    if (outcome === 'retry-locked') outcome = await commitLocked(request, chosen, ctx, unavailable);
+    if (outcome !== 'node-busy') break;
+  }
+  if (outcome === 'fulfilled') log.info('request fulfilled', { nodes: request.nodes });
+  else if (outcome === 'vanished') log.info('request vanished before it was fulfilled');
+  return outcome === 'node-busy' ? 'released' : outcome;
+}
+
+/** One usable free node per label, the reserved ones first; undefined when short. */
+async function pickNodesFor(request: NodeRequest, ctx: FulfilContext, reserved: readonly Node[], taken: Set<string>, unavailable: Set<string>): Promise<Node[] | undefined> {
+  const { provider } = ctx;
+  const candidates = [...reserved, ...ctx.nodes.filter((n) => !reserved.includes(n))];
+  const chosen: Node[] = [];
+  for (const label of request.node_types) {
+    let got: Node | undefined;
+    for (const node of candidates) {
+      const id = node.id as string;
+      if (chosen.includes(node) || unavailable.has(id) || !node.type.includes(label)) continue;
+      if (node.state !== 'ready' || node.allocated_to || node.provider !== provider.name || node.pool !== ctx.pool.name) continue;
+      if (!taken.has(id)) {
+        // Reserved by a fulfilment running beside this one.
+        if (ctx.locked.has(id)) continue;
+        ctx.locked.add(id);
+        taken.add(id);
+      }
+      // The static provider deregisters a dead host here (under the node lock, so before ours).
+      if (provider.isNodeUsable && !(await provider.isNodeUsable(node))) {
+        unavailable.add(id);
+        continue;
+      }
+      got = node;
+      break;
+    }
+    if (!got) return undefined;
+    chosen.push(got);
+  }
+  return chosen;
+}
+
+/**
+ * Writes the fulfilment in one transaction; `claim` when the request is not locked by us.
+ * 'retry-locked' when it needs the lock-and-re-read way; 'node-busy' when a node was held or
+ * changed (it is then in `unavailable`, and another may be picked).
+ */
+async function commit(request: NodeRequest, chosen: readonly Node[], ctx: FulfilContext, claim: boolean, unavailable: Set<string>): Promise<FulfilOutcome | 'retry-locked' | 'node-busy'> {
+  const id = request.id as string;
+  const undo = allocate(request, chosen);
+  try {
+    await ctx.zk.fulfilNodeRequest(request, chosen, { claimLock: claim });
+    return 'fulfilled';
+  } catch (err) {
+    undo();
+    if (!(err instanceof ZkError)) throw err;
+    // Somebody locked the request at some point (another launcher, Zuul revising it, a decline).
+    if (claim && err.path === requestLockPath(id)) return 'retry-locked';
+    if (err.path === requestPath(id)) {
+      if (err instanceof NoNodeError) return 'vanished';
+      // Changed since the cache saw it: decide again on what is there, under the lock.
+      if (claim && err instanceof BadVersionError) return 'retry-locked';
+      return 'changed';
+    }
+    // A node held (its lock dir not empty), changed since the snapshot, or gone.
+    const node = chosen.find((n) => err.path === nodePath(n.id as string) || err.path === nodeLockPath(n.id as string));
+    if (node) {
+      unavailable.add(node.id as string);
+      return 'node-busy';
+    }
+    throw err;
+  }
+}
+
+/** Nodepool's way: lock the request without waiting, re-read, re-check, then the same write. */
+async function commitLocked(request: NodeRequest, chosen: readonly Node[], ctx: FulfilContext, unavailable: Set<string>): Promise<FulfilOutcome | 'node-busy'> {
+  const { zk } = ctx;
   const lock = await zk.lockNodeRequest(request, { blocking: false }).catch((err: unknown) => {
     // Deleted by its requestor between our read and the lock: nothing to do.
     if (err instanceof NoNodeError) return undefined;
     throw err;
   });
   if (!lock) return 'not-locked';
-  const chosen: Node[] = [];
+  let outcome: FulfilOutcome | 'retry-locked' | 'node-busy' = 'changed';
   try {
     // lockNodeRequest re-read the request: decide on what is there now (LCH:268-288).
     if (request.state !== 'requested' || request.declined_by.includes(ctx.ownId)) return 'changed';
-    request.state = 'pending';
-    await zk.storeNodeRequest(request);
-
-    if (request.reuse) {
-      // Our reserved nodes first, then anything else still free.
-      const mine = new Set(reserved.map((n) => n.id as string));
-      const candidates = { ...ctx, nodes: [...reserved, ...ctx.nodes.filter((n) => !reserved.includes(n))], locked: new Set([...ctx.locked].filter((id) => !mine.has(id))) };
-      for (const label of request.node_types) {
-        const node = await allocateOne(request, label, chosen, candidates, log);
-        if (!node) break;
-        chosen.push(node);
-      }
-    }
-
-    if (chosen.length < request.node_types.length) {
-      await releaseNodes(chosen.splice(0), zk, true, log);
-      request.state = 'requested';
-      await zk.storeNodeRequest(request);
-      log.debug('no free node for every label; request released without declining');
-      return 'released';
-    }
-
-    // Zuul may have cancelled (deleted) the request while we gathered nodes (DRV:760-768).
-    if (!(await zk.getNodeRequest(request.id as string))) {
-      await releaseNodes(chosen.splice(0), zk, true, log);
-      log.info('request vanished while being fulfilled; nodes de-allocated');
-      return 'vanished';
-    }
-    // Index-aligned with node_types: chosen[i] was picked for node_types[i].
-    const ids = chosen.map((n) => n.id as string);
-    await releaseNodes(chosen.splice(0), zk, false, log);
-    request.nodes = ids;
-    request.state = 'fulfilled';
-    await zk.storeNodeRequest(request);
-    log.info('request fulfilled', { nodes: request.nodes });
-    return 'fulfilled';
-  } catch (err) {
-    // Leave no node locked behind (`chosen` only holds nodes we still lock); a half-done request
-    // is recovered by the cleanup worker's lost-request pass once our request lock is gone.
-    await releaseNodes(chosen.splice(0), zk, true, log);
-    if (err instanceof NoNodeError) return 'vanished';
-    throw err;
+    outcome = await commit(request, chosen, ctx, false, unavailable);
+    return outcome === 'retry-locked' ? 'changed' : outcome;
   } finally {
-    await zk.unlockNodeRequest(request).catch((err: unknown) => log.warn('request unlock failed', { err: (err as Error).message }));
+    // A committed transaction released the lock with the rest.
+    if (outcome !== 'fulfilled') await zk.unlockNodeRequest(request).catch((err: unknown) => ctx.logger.warn('request unlock failed', { request: request.id, err: (err as Error).message }));
   }
 }
 
+/** Sets the fulfilment on the objects (nodes index-aligned with node_types); returns its undo. */
+function allocate(request: NodeRequest, chosen: readonly Node[]): () => void {
+  const before = { state: request.state, state_time: request.state_time, nodes: request.nodes };
+  const nodesBefore = chosen.map((n) => ({ allocated_to: n.allocated_to, tenant_name: n.tenant_name, requestor: n.requestor }));
+  for (const node of chosen) {
+    node.allocated_to = request.id;
+    node.tenant_name = request.tenant_name;
+    node.requestor = request.requestor;
+  }
+  request.nodes = chosen.map((n) => n.id as string);
+  request.state = 'fulfilled';
+  return () => {
+    // Key order matters: the state setter stamps state_time, which is then put back.
+    Object.assign(request, before);
+    chosen.forEach((node, i) => Object.assign(node, nodesBefore[i]));
+  };
+}

@@ -138,6 +138,14 @@ export interface ZooKeeperClient {
   ensurePath(path: string): Promise<void>;
   /** Runs the ops atomically. */
   multi(ops: ZkOp[]): Promise<ZkOpResult[]>;
+  /**
+   * ZooKeeper 3.6+ persistent recursive watch (`addWatch`): every create, data change and
+   * delete at or below `path`, without re-arming. Lost on every reconnect (add it again on
+   * `connected`); rejects with UNIMPLEMENTED on older servers. Optional for test doubles.
+   */
+  addPersistentWatch?(path: string, listener: ZkWatcher): Promise<void>;
+  /** Stops passing events of that watch to `listener`. */
+  removePersistentWatch?(path: string, listener: ZkWatcher): void;
   /** Creates an ephemeral znode that is re-created after a session loss. */
   registerEphemeral(path: string, data: Buffer, options?: { sequential?: boolean }): Promise<EphemeralRegistration>;
   /** Subscribes to a connection event. */
@@ -180,6 +188,12 @@ export interface ZooKeeperLock {
 export interface NodeLockOptions extends LockAcquireOptions {
   /** Written into the contender znode (metastatic uses `NodePool:metastatic:<provider>`). */
   identifier?: string;
+  /**
+   * Re-read the node into the caller's object once locked (default true, like Nodepool). With
+   * false the caller keeps its (cached) copy and must make its next write version-checked
+   * against it, which gives the same guarantee without the read (see `fulfilNodeRequest`).
+   */
+  refresh?: boolean;
 }
 
 /** A component registration under `/nodepool/components/<kind>/`. */
@@ -271,6 +285,25 @@ export interface ZooKeeper {
   lockNodeRequest(request: NodeRequest, options?: LockAcquireOptions): Promise<ZooKeeperLock | undefined>;
   /** Releases the lock taken by {@link ZooKeeper.lockNodeRequest}. */
   unlockNodeRequest(request: NodeRequest): Promise<void>;
+  /**
+   * A whole fulfilment as one atomic `multi` (checklist §7.15 without intermediate states):
+   * every node's data (allocation) written checked against `node.version`, the request written
+   * `fulfilled` checked against `request.version`, all locks involved released. A node locked
+   * by us (`lockNode`) has its contender deleted; a node not locked by us is checked by the
+   * transaction to be locked by nobody (its lock dir created if absent, else deleted and
+   * re-created, which fails with NotEmpty while anybody holds or waits for it). The request is
+   * either locked by us (`lockNodeRequest`), or, with `claimLock`, not locked at all: the multi
+   * then creates its lock dir, which fails with NodeExistsError when anybody ever locked it, so
+   * nobody could hold the lock while we wrote. Nothing is written when it fails; the error's
+   * `path` names what failed (a node's lock dir: held; BadVersion: changed meanwhile).
+   */
+  fulfilNodeRequest(request: NodeRequest, nodes: readonly Node[], options?: { claimLock?: boolean }): Promise<void>;
+  /**
+   * Deletes a node nobody holds locked, atomically: `deleted` written checked against
+   * `node.version`, then the (empty) lock dir and the node removed in the same `multi`. A
+   * contender in the lock dir makes it fail as a whole ('busy'); so do other children.
+   */
+  deleteUnlockedNode(node: Node): Promise<'deleted' | 'busy' | 'changed' | 'gone'>;
 
   /** A kazoo lock on any path (e.g. the stats election). */
   createLock(path: string, identifier?: string): ZooKeeperLock;

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LockAcquireOptions, ZkWatcher, ZooKeeperClient, ZooKeeperLock } from '../plugins/zookeeper';
 import { ConnectionLossError, NodeExistsError, NoNodeError, SessionExpiredError } from './zk-errors';
-import { joinPath, mapLimit } from './zk-path';
+import { joinPath, mapLimit, parentPath } from './zk-path';
 
 /** kazoo's contender test (KL:110-114): `__lock__` then a 10-digit (maybe negative) sequence. */
 const CONTENDER_RE = /(?:__lock__)(-?\d{10})$/;
@@ -75,6 +75,8 @@ export class KazooLock implements ZooKeeperLock {
      * empty znodes behind for the cleanup to find.
      */
     private readonly parentMustExist = false,
+    /** Try creating the lock dir with our contender first (see createContender). */
+    private readonly preferClaim = false,
   ) {
     this.identifier = identifier ?? '';
   }
@@ -150,6 +152,19 @@ export class KazooLock implements ZooKeeperLock {
   cancel(): void {
     this.cancelled = true;
     this.wake?.();
+  }
+
+  /**
+   * Full path of our contender while we hold the lock, so a caller can delete it inside a
+   * `multi` together with the writes it guards (then call {@link releasedByMulti}).
+   */
+  get contenderPath(): string | null {
+    return this.acquired && this.contenderNode !== null ? joinPath(this.path, this.contenderNode) : null;
+  }
+
+  /** Our contender was deleted by a committed `multi`: forget the lock without another delete. */
+  releasedByMulti(): void {
+    if (this.acquired) this.markReleased();
   }
 
   /** Deletes our contender znode (kazoo `release`); NoNode is fine, the lock dir stays. */
@@ -237,15 +252,20 @@ export class KazooLock implements ZooKeeperLock {
     let node: string | null = null;
     if (this.createTried) node = await this.findNode();
     else this.createTried = true;
+    let sole = false;
     if (!node) {
       // kazoo ensures the lock dir first; creating the contender straight away and ensuring the
-      // dir only when that fails (makeParents) has the same result, including kazoo's quirk of
-      // re-creating a deleted node's znode empty, with one round trip less in the usual case.
+      // dir only when that fails has the same result, including kazoo's quirk of re-creating a
+      // deleted node's znode empty, with fewer round trips.
       const created = await this.createContender();
       this.assuredPath = true;
-      node = created.slice(this.path.length + 1);
+      node = created.path.slice(this.path.length + 1);
+      sole = created.sole;
     }
     this.contenderNode = node;
+    // We created the lock dir together with our contender: nobody else can be in it, and
+    // whoever comes later gets a higher sequence. The lock is ours without listing it.
+    if (sole) return true;
     for (;;) {
       if (this.cancelled) throw new LockCancelledError(this.path);
       if (sessionLost()) throw new SessionExpiredError(this.path, 'session lost while acquiring the lock');
@@ -257,24 +277,43 @@ export class KazooLock implements ZooKeeperLock {
     }
   }
 
-  private async createContender(): Promise<string> {
-    const create = (makeParents: boolean): Promise<string> =>
-      this.client.create(joinPath(this.path, this.prefix), Buffer.from(this.identifier, 'utf8'), {
-        ephemeral: this.ephemeral,
-        sequential: true,
-        makeParents,
-      });
-    if (!this.parentMustExist) return create(!this.assuredPath);
+  /**
+   * Creates our contender. When the lock dir is missing, it is created in one transaction with
+   * the contender (`sole`: then ours is the only contender). `preferClaim` tries that first,
+   * for lock dirs that most likely do not exist yet (a node never locked before).
+   */
+  private async createContender(): Promise<{ path: string; sole: boolean }> {
+    const contender = joinPath(this.path, this.prefix);
+    const data = Buffer.from(this.identifier, 'utf8');
+    const flags = { ephemeral: this.ephemeral, sequential: true };
+    const plain = async (): Promise<{ path: string; sole: boolean }> => ({ path: await this.client.create(contender, data, flags), sole: false });
+    const claim = async (): Promise<{ path: string; sole: boolean } | undefined> => {
+      try {
+        const results = await this.client.multi([{ op: 'create', path: this.path }, { op: 'create', path: contender, data, ...flags }]);
+        return { path: (results[1] as { path: string }).path, sole: true };
+      } catch (err) {
+        // Somebody made the dir meanwhile: an ordinary create then.
+        if (err instanceof NodeExistsError && err.path === this.path) return undefined;
+        throw err;
+      }
+    };
+    const claimWithParents = async (): Promise<{ path: string; sole: boolean }> => {
+      try {
+        return (await claim()) ?? (await plain());
+      } catch (err) {
+        // The dir's parent is missing. A node lock never re-creates its node (parentMustExist).
+        if (!(err instanceof NoNodeError) || err.path !== this.path || this.parentMustExist) throw err;
+      }
+      await this.client.ensurePath(parentPath(this.path));
+      return (await claim()) ?? (await plain());
+    };
+    if (this.preferClaim && !this.assuredPath) return claimWithParents();
     try {
-      return await create(false);
+      return await plain();
     } catch (err) {
       if (!(err instanceof NoNodeError)) throw err;
     }
-    // Only the lock dir itself; a missing parent (the node) stays missing: NoNodeError.
-    await this.client.create(this.path).catch((err: unknown) => {
-      if (!(err instanceof NodeExistsError)) throw err;
-    });
-    return create(false);
+    return claimWithParents();
   }
 
   /**
@@ -334,7 +373,14 @@ export class KazooLock implements ZooKeeperLock {
 
   /** kazoo `_find_node`: our contender from an earlier create whose reply may have been lost. */
   private async findNode(): Promise<string | null> {
-    const children = await this.client.getChildren(this.path);
+    let children: string[];
+    try {
+      children = await this.client.getChildren(this.path);
+    } catch (err) {
+      // A lost claim (dir + contender) that did not happen: no dir, no contender.
+      if (err instanceof NoNodeError) return null;
+      throw err;
+    }
     return children.find((child) => child.startsWith(this.prefix)) ?? null;
   }
 

@@ -19,6 +19,7 @@ import { NodeRequest, type RequestState } from './models/node-request';
 import { waitForNodeRequest } from './wait-for-request';
 import { NODE_ROOT, REQUEST_ROOT, componentPath, nodeLockPath, nodePath, requestLockPath, requestPath } from './nodepool-paths';
 import { NoNodeError } from './zk-errors';
+import { commitFulfilment, deleteUnlocked, type AtomicContext } from './atomic-writes';
 import { ZnodeCache, type CachedZnode } from './znode-cache';
 import { mapLimit } from './zk-path';
 
@@ -157,10 +158,12 @@ export class NodepoolZk implements ZooKeeper {
     // created_time = the initial state_time, like Nodepool's storeNode (ZK:2659-2665).
     node.created_time = node.state_time || Date.now() / 1000;
     const data = node.serialize();
-    const path = await this.client.create(`${NODE_ROOT}/`, data, { sequential: true, makeParents: true });
-    node.id = path.slice(path.lastIndexOf('/') + 1);
-    node.version = 0;
-    this.nodeCache?.noteWrite(node.id, data, 0);
+    await this.writing(this.nodeCache, [undefined], async () => {
+      const path = await this.client.create(`${NODE_ROOT}/`, data, { sequential: true, makeParents: true });
+      node.id = path.slice(path.lastIndexOf('/') + 1);
+      node.version = 0;
+      this.nodeCache?.noteWrite(node.id, data, 0);
+    });
     return node;
   }
 
@@ -171,32 +174,45 @@ export class NodepoolZk implements ZooKeeper {
     }
     // Unconditional like Nodepool (ZK:2675): the node lock is what serialises writers.
     const data = node.serialize();
-    const stat = await this.client.set(nodePath(node.id), data);
-    node.version = stat.version;
-    this.nodeCache?.noteWrite(node.id, data, stat.version);
+    const id = node.id;
+    await this.writing(this.nodeCache, [id], async () => {
+      const stat = await this.client.set(nodePath(id), data);
+      node.version = stat.version;
+      this.nodeCache?.noteWrite(id, data, stat.version);
+    });
   }
 
   async deleteNode(node: Node): Promise<void> {
     if (!node.id) return;
-    const path = nodePath(node.id);
-    // `deleted` first, so a reader that sees the lock vanish before the znode knows why
-    // (ZK:2712-2730); then lock children, lock dir and node, depth-first.
-    node.state = 'deleted';
-    try {
-      const stat = await this.client.set(path, node.serialize());
-      node.version = stat.version;
-    } catch (err) {
-      if (err instanceof NoNodeError) return;
-      throw err;
-    }
-    await this.client.deleteRecursive(path);
-    this.nodeCache?.noteDelete(node.id);
+    const id = node.id;
+    const path = nodePath(id);
+    await this.writing(this.nodeCache, [id], async () => {
+      // `deleted` first, so a reader that sees the lock vanish before the znode knows why
+      // (ZK:2712-2730); then lock children, lock dir and node, depth-first.
+      node.state = 'deleted';
+      try {
+        const stat = await this.client.set(path, node.serialize());
+        node.version = stat.version;
+      } catch (err) {
+        if (err instanceof NoNodeError) return;
+        throw err;
+      }
+      await this.client.deleteRecursive(path);
+      this.nodeCache?.noteDelete(id);
+    });
   }
 
   async lockNode(node: Node, options: NodeLockOptions = {}): Promise<ZooKeeperLock | undefined> {
     const id = requireId(node.id, 'node');
     // parentMustExist: locking a node that was deleted meanwhile fails instead of re-creating it.
-    const lock = new KazooLock(this.client, nodeLockPath(id), options.identifier, true);
+    // A node never written since its creation was most likely never locked: its lock dir is
+    // created with our contender, which makes the lock ours without listing the dir.
+    const lock = new KazooLock(this.client, nodeLockPath(id), options.identifier, true, node.version === 0);
+    if (options.refresh === false) {
+      if (!(await lock.acquire(options))) return undefined;
+      this.nodeLocks.set(node, lock);
+      return lock;
+    }
     // Refresh in place like Nodepool's updateNode, so the caller re-checks current data.
     return this.lockAndRefresh(lock, options, node, () => this.getNode(id), nodePath(id), this.nodeLocks);
   }
@@ -229,14 +245,17 @@ export class NodepoolZk implements ZooKeeper {
     // Python splits ids on '-' and Zuul tests id[3] == '-' (spec §1.2).
     if (!/^\d{3}$/.test(prefix)) throw new Error(`request priority must be 1-3 digits, got ${JSON.stringify(priority)}`);
     if (!request.event_id) request.event_id = randomUUID().replace(/-/g, '');
-    const path = await this.client.create(`${REQUEST_ROOT}/${prefix}-`, request.serialize(), {
-      ephemeral: options.ephemeral ?? true,
-      sequential: true,
-      makeParents: true,
+    const data = request.serialize();
+    await this.writing(this.requestCache, [undefined], async () => {
+      const path = await this.client.create(`${REQUEST_ROOT}/${prefix}-`, data, {
+        ephemeral: options.ephemeral ?? true,
+        sequential: true,
+        makeParents: true,
+      });
+      request.id = path.slice(path.lastIndexOf('/') + 1);
+      request.version = 0;
+      this.requestCache?.noteWrite(request.id, data, 0);
     });
-    request.id = path.slice(path.lastIndexOf('/') + 1);
-    request.version = 0;
-    this.requestCache?.noteWrite(request.id, request.serialize(), 0);
     return request;
   }
 
@@ -271,9 +290,11 @@ export class NodepoolZk implements ZooKeeper {
   async storeNodeRequest(request: NodeRequest, options: { checkVersion?: boolean } = {}): Promise<void> {
     const id = requireId(request.id, 'request');
     const data = request.serialize();
-    const stat = await this.client.set(requestPath(id), data, options.checkVersion ? request.version : -1);
-    request.version = stat.version;
-    this.requestCache?.noteWrite(id, data, stat.version);
+    await this.writing(this.requestCache, [id], async () => {
+      const stat = await this.client.set(requestPath(id), data, options.checkVersion ? request.version : -1);
+      request.version = stat.version;
+      this.requestCache?.noteWrite(id, data, stat.version);
+    });
   }
 
   async deleteNodeRequest(id: string): Promise<void> {
@@ -325,6 +346,23 @@ export class NodepoolZk implements ZooKeeper {
     await lock.release();
   }
 
+  fulfilNodeRequest(request: NodeRequest, nodes: readonly Node[], options: { claimLock?: boolean } = {}): Promise<void> {
+    requireId(request.id, 'request');
+    return commitFulfilment(this.atomicContext(), request, nodes, options.claimLock ?? false);
+  }
+
+  deleteUnlockedNode(node: Node): Promise<'deleted' | 'busy' | 'changed' | 'gone'> {
+    requireId(node.id, 'node');
+    return deleteUnlocked(this.atomicContext(), node);
+  }
+
+  private atomicContext(): AtomicContext {
+    return {
+      client: this.client, nodeLocks: this.nodeLocks, requestLocks: this.requestLocks, nodeCache: this.nodeCache, requestCache: this.requestCache,
+      writing: (cache, ids, write) => this.writing(cache, ids, write),
+    };
+  }
+
   // ---- locks and components -------------------------------------------------------------------
 
   createLock(path: string, identifier?: string): ZooKeeperLock {
@@ -359,6 +397,19 @@ export class NodepoolZk implements ZooKeeper {
   }
 
   // ---- helpers --------------------------------------------------------------------------------
+
+  /**
+   * Runs a write of ours to children of `cache` (undefined id: a create), so the cache does not
+   * read back what `write` stores into it itself (see ZnodeCache.beginWrite).
+   */
+  private async writing<T>(cache: ZnodeCache | undefined, ids: ReadonlyArray<string | undefined>, write: () => Promise<T>): Promise<T> {
+    const ends = cache ? ids.map((id) => cache.beginWrite(id)) : [];
+    try {
+      return await write();
+    } finally {
+      for (const end of ends) end();
+    }
+  }
 
   private async children(path: string): Promise<string[]> {
     try {

@@ -19,6 +19,7 @@ import { Registration } from './ephemeral-registration';
 import { loadTls, type LoadedTls, type ZkTlsOptions } from './tls-connection';
 import { ConnectionLossError, NodeExistsError, NoNodeError, NotEmptyError, ZK_ERROR_CODES, ZkError } from './zk-errors';
 import { buildConnectString, joinPath, mapLimit, normalizeChroot, parentPath } from './zk-path';
+import { PERSISTENT_RECURSIVE, queueAddWatch, toPersistentEvent, type RawNotification } from './persistent-watch';
 import { commitMulti, createFlags, queueSequentialDirCreate } from './zk-raw-requests';
 import { ZkSession } from './zk-session';
 import { ZkTransaction } from './zk-transaction';
@@ -38,6 +39,11 @@ export interface ZkClientOptions {
   spinDelay?: number;
   /** Where connection events are logged. */
   logger?: Logger;
+  /**
+   * Use persistent recursive watches when the server has them (default true). False makes
+   * `addPersistentWatch` answer UNIMPLEMENTED as a pre-3.6 server would (tests of the fallback).
+   */
+  persistentWatches?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -60,6 +66,8 @@ export class ZkClient implements ZooKeeperClient {
   private lostTimer: NodeJS.Timeout | undefined;
   private connState: ZkConnectionState = 'idle';
   private readonly registrations = new Set<Registration>();
+  // Persistent recursive watches of the current connection, by root.
+  private readonly persistentWatches = new Map<string, Set<ZkWatcher>>();
   // Keeps the library-side wrapper of a watcher stable, so the library's per-path de-duplication
   // of identical watchers still works.
   private readonly watchWrappers = new WeakMap<ZkWatcher, (event: LibEvent) => void>();
@@ -240,6 +248,37 @@ export class ZkClient implements ZooKeeperClient {
     }
   }
 
+  /**
+   * Adds a persistent recursive watch on `path` (ZooKeeper 3.6+ `addWatch`): `listener` hears
+   * of every create, data change and delete at or below it, without re-arming, until
+   * {@link removePersistentWatch}. The server forgets the watch on every reconnect: add it again
+   * on each `connected` event, and read afresh what may have changed meanwhile. Rejects with
+   * UNIMPLEMENTED on older servers.
+   */
+  async addPersistentWatch(path: string, listener: ZkWatcher): Promise<void> {
+    if (this.options.persistentWatches === false) {
+      this.operationCounts.addWatch = (this.operationCounts.addWatch ?? 0) + 1;
+      throw new ZkError(ZK_ERROR_CODES.UNIMPLEMENTED, path, 'addWatch: persistent watches turned off');
+    }
+    // Listening before the request: events right after the server added the watch are ours.
+    let listeners = this.persistentWatches.get(path);
+    if (!listeners) this.persistentWatches.set(path, (listeners = new Set()));
+    listeners.add(listener);
+    try {
+      await this.run(path, 'addWatch', (raw, done) => queueAddWatch(raw, path, PERSISTENT_RECURSIVE, done));
+    } catch (err) {
+      this.removePersistentWatch(path, listener);
+      throw err;
+    }
+  }
+
+  /** Stops passing events to `listener` (the server-side watch ends with the connection). */
+  removePersistentWatch(path: string, listener: ZkWatcher): void {
+    const listeners = this.persistentWatches.get(path);
+    listeners?.delete(listener);
+    if (listeners?.size === 0) this.persistentWatches.delete(path);
+  }
+
   async multi(ops: ZkOp[]): Promise<ZkOpResult[]> {
     if (ops.length === 0) return [];
     return this.run(ops[0].path, 'multi', (raw, done) => commitMulti(raw, ops, done));
@@ -317,8 +356,19 @@ export class ZkClient implements ZooKeeperClient {
         connected: (s) => this.onConnected(s),
         disconnected: (s) => this.onDisconnected(s),
         expired: (s) => s === this.session && this.declareLost('expired'),
+        notification: (s, raw) => s === this.session && this.dispatchPersistent(raw),
       },
     );
+  }
+
+  private dispatchPersistent(raw: RawNotification): void {
+    if (this.persistentWatches.size === 0) return;
+    const event = toPersistentEvent(raw);
+    if (!event) return;
+    for (const [root, listeners] of this.persistentWatches) {
+      if (event.path !== root && !event.path.startsWith(root === '/' ? '/' : `${root}/`)) continue;
+      for (const listener of listeners) listener(event);
+    }
   }
 
   private onConnected(session: ZkSession): void {

@@ -5,6 +5,7 @@
  */
 import zookeeper from 'node-zookeeper-client';
 import { CM_STATES, type RawClient } from './library-internals';
+import { interceptNotifications, type RawNotification } from './persistent-watch';
 import { installConnector, type LoadedTls } from './tls-connection';
 import { ConnectionLossError, SessionExpiredError, toZkError } from './zk-errors';
 import { sessionIdHex } from './znode-stat';
@@ -25,6 +26,8 @@ export interface ZkSessionListener {
   connected(session: ZkSession): void;
   disconnected(session: ZkSession): void;
   expired(session: ZkSession): void;
+  /** Every watch notification of this session (see persistent-watch.ts). */
+  notification(session: ZkSession, event: RawNotification): void;
 }
 
 /** Rejects a pending operation when the session is dropped under it. */
@@ -70,6 +73,9 @@ export class ZkSession {
     };
     // Events of a session being closed or dropped are of no interest to the owner.
     const active = (): boolean => !this.disposed && !this.closing;
+    interceptNotifications(cm, (event) => {
+      if (active()) this.listener.notification(this, event);
+    });
     this.raw.on('connected', () => {
       if (!active()) return;
       this.everConnected = true;

@@ -1,8 +1,14 @@
 /**
  * A watch-maintained copy of the children of one znode (`/nodepool/nodes` or
- * `/nodepool/requests`) and their data, like Nodepool's tree caches: one children watch on the
- * root and one data watch per child, each re-armed by the read that follows its event. Readers
- * get the whole set without a ZooKeeper round trip, and listeners hear of every change.
+ * `/nodepool/requests`) and their data, like Nodepool's tree caches. Readers get the whole set
+ * without a ZooKeeper round trip, and listeners hear of every change.
+ *
+ * With ZooKeeper 3.6+ it follows one persistent recursive watch on the root, as Nodepool's
+ * caches do: a create or data change costs one read of that child, a delete none, and the
+ * root is never listed again. The server drops that watch with every connection, so each
+ * (re)connect re-adds it and reloads everything. Older servers (UNIMPLEMENTED) get one-shot
+ * watches: one children watch on the root and one data watch per child, each re-armed by the
+ * read that follows its event (a re-list of the root per create or delete).
  *
  * The copy may lag ZooKeeper by one event; whoever acts on it locks and re-reads first, as with
  * Nodepool's caches. Writes made through this process are folded in at once ({@link noteWrite}),
@@ -11,6 +17,7 @@
  */
 import type { Logger } from '../plugins/logger';
 import type { ZkWatchEvent, ZooKeeperClient } from '../plugins/zookeeper';
+import { isUnimplemented } from './persistent-watch';
 import { mapLimit } from './zk-path';
 import { NoNodeError } from './zk-errors';
 
@@ -39,13 +46,37 @@ export class ZnodeCache {
   // Bumped on every (re)load: callbacks of watches set in an earlier session are ignored.
   private generation = 0;
   private loading: Promise<void> | undefined;
+  /** 'persistent' once the server took our addWatch; 'one-shot' after it answered UNIMPLEMENTED. */
+  private mode: 'unknown' | 'persistent' | 'one-shot' = 'unknown';
+  /** Persistent mode: the connection dropped, so the watch is gone and events were missed. */
+  private stale = false;
+  /** Persistent mode: children with a read in flight, and those to read again after it. */
+  private readonly reading = new Map<string, number>();
+  private readonly readAgain = new Set<string>();
+  /**
+   * Persistent mode, own writes: a write of ours causes an event that arrives just before its
+   * reply, and reading the child for it would only fetch what we wrote. So while a write of
+   * ours to a child is in flight ({@link beginWrite}), its events are counted instead of read;
+   * when the write ends, one read is still made unless the count is exactly what takes the
+   * child from the version seen before the first event to the version now cached (each create
+   * or data change is one event and one version step, and events never coalesce).
+   */
+  private readonly writing = new Map<string, number>();
+  private creating = 0;
+  private readonly deferred = new Map<string, { base: number; events: number; created: boolean }>();
+  /** Persistent mode: children created while a load lists the root (it may not list them). */
+  private readonly createdSince = new Set<string>();
+  private readonly onPersistentEvent = (event: ZkWatchEvent): void => this.persistentEvent(event);
   private readonly onLost = (): void => {
     this.synced = false;
     this.armed.clear();
     this.rootArmed = false;
   };
+  private readonly onSuspended = (): void => {
+    if (this.mode === 'persistent') this.stale = true;
+  };
   private readonly onConnected = (): void => {
-    if (!this.synced && this.started) void this.reload();
+    if ((!this.synced || this.stale) && this.started) void this.reload();
   };
 
   constructor(
@@ -63,8 +94,13 @@ export class ZnodeCache {
   async start(): Promise<void> {
     if (this.started) return this.loading;
     this.started = true;
-    this.client.on('lost', this.onLost).on('connected', this.onConnected).on('reconnected', this.onConnected);
+    this.client.on('lost', this.onLost).on('suspended', this.onSuspended).on('connected', this.onConnected).on('reconnected', this.onConnected);
     await this.reload();
+  }
+
+  /** How changes are followed (tests; 'unknown' before the first load). */
+  get watchMode(): 'unknown' | 'persistent' | 'one-shot' {
+    return this.mode;
   }
 
   /** Stops following changes (watches already set fire into nothing). */
@@ -72,7 +108,8 @@ export class ZnodeCache {
     this.started = false;
     this.synced = false;
     this.generation++;
-    this.client.off('lost', this.onLost).off('connected', this.onConnected).off('reconnected', this.onConnected);
+    this.client.off('lost', this.onLost).off('suspended', this.onSuspended).off('connected', this.onConnected).off('reconnected', this.onConnected);
+    this.client.removePersistentWatch?.(this.root, this.onPersistentEvent);
   }
 
   /** Adds a change listener; returns the unsubscribe function. */
@@ -114,8 +151,15 @@ export class ZnodeCache {
       const generation = ++this.generation;
       this.armed.clear();
       this.rootArmed = false;
+      this.stale = false;
+      // Everything is read afresh below.
+      this.deferred.clear();
       try {
         await this.client.ensurePath(this.root);
+        if (await this.watchPersistently()) {
+          await this.loadAll(generation);
+          return;
+        }
         const seen = await this.readChildren(generation);
         if (generation !== this.generation) return;
         for (const id of [...this.entries.keys()]) if (!seen.has(id)) this.remove(id);
@@ -128,6 +172,124 @@ export class ZnodeCache {
       this.loading = undefined;
     });
     return this.loading;
+  }
+
+  /** Adds the persistent watch unless the server lacks it; false means one-shot watches. */
+  private async watchPersistently(): Promise<boolean> {
+    if (this.mode === 'one-shot' || !this.client.addPersistentWatch) return false;
+    try {
+      await this.client.addPersistentWatch(this.root, this.onPersistentEvent);
+    } catch (err) {
+      if (!isUnimplemented(err)) throw err;
+      this.mode = 'one-shot';
+      this.logger.info(`ZooKeeper has no persistent watches; cache of ${this.root} uses one-shot watches`);
+      return false;
+    }
+    this.mode = 'persistent';
+    return true;
+  }
+
+  /**
+   * Persistent mode: with the watch in place, list the root and read every child, as anything
+   * may have changed while no watch was there; drop what is gone.
+   */
+  private async loadAll(generation: number): Promise<void> {
+    const children = await this.client.getChildren(this.root);
+    if (generation !== this.generation) return;
+    await mapLimit(children, READ_CONCURRENCY, (id) => this.readPersistent(id, generation));
+    if (generation !== this.generation) return;
+    const listed = new Set(children);
+    // Created after the listing: known through its event, not in `children`.
+    // (A read still in flight from before does not keep an entry: its answer is ignored now.)
+    for (const id of [...this.entries.keys()]) if (!listed.has(id) && !this.createdSince.has(id)) this.remove(id);
+    this.createdSince.clear();
+    this.synced = true;
+  }
+
+  private persistentEvent(event: ZkWatchEvent): void {
+    if (!this.started || this.mode !== 'persistent' || event.path.length <= this.root.length + 1) return;
+    const id = event.path.slice(this.root.length + 1);
+    // Deeper paths are lock dirs and contenders under a node: no data of ours.
+    // 'children' only comes for a one-shot watch somebody else set on a child.
+    if (id.includes('/') || event.type === 'children') return;
+    if (event.type === 'deleted') {
+      this.deferred.delete(id);
+      this.remove(id);
+      return;
+    }
+    if (event.type === 'created' && this.loading) this.createdSince.add(id);
+    // A write of ours may be what changed it: a create of ours names its child only in its reply.
+    const deferred = this.deferred.get(id);
+    if (deferred || (this.writing.get(id) ?? 0) > 0 || (event.type === 'created' && this.creating > 0)) {
+      const d = deferred ?? { base: this.entries.get(id)?.version ?? -1, events: 0, created: false };
+      d.events++;
+      d.created ||= event.type === 'created';
+      this.deferred.set(id, d);
+      return;
+    }
+    void this.readPersistent(id, this.generation);
+  }
+
+  /**
+   * Announces a write of ours to child `id` (undefined: a create, whose name only its reply
+   * tells). Call the returned function when the write has ended, after {@link noteWrite} when it
+   * succeeded, whatever the outcome.
+   */
+  beginWrite(id?: string): () => void {
+    if (id === undefined) this.creating++;
+    else this.writing.set(id, (this.writing.get(id) ?? 0) + 1);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      if (id === undefined) {
+        this.creating--;
+        if (this.creating === 0) for (const other of [...this.deferred.keys()]) this.settle(other);
+        return;
+      }
+      const left = (this.writing.get(id) ?? 1) - 1;
+      if (left > 0) this.writing.set(id, left);
+      else this.writing.delete(id);
+      this.settle(id);
+    };
+  }
+
+  /** Ends the deferral of `id`'s events once no write of ours explains them any more. */
+  private settle(id: string): void {
+    const d = this.deferred.get(id);
+    if (!d || (this.writing.get(id) ?? 0) > 0 || (d.created && this.creating > 0)) return;
+    this.deferred.delete(id);
+    if (this.entries.get(id)?.version !== d.base + d.events && this.mode === 'persistent' && this.started) {
+      void this.readPersistent(id, this.generation);
+    }
+  }
+
+  /** Reads one child (no watch: the persistent one covers it); one read per child at a time. */
+  private async readPersistent(id: string, generation: number): Promise<void> {
+    if (this.reading.get(id) === generation) {
+      this.readAgain.add(id);
+      return;
+    }
+    // A read of an earlier load may still be in flight; it ignores its answer.
+    this.reading.set(id, generation);
+    try {
+      do {
+        this.readAgain.delete(id);
+        const { data, stat } = await this.client.get(`${this.root}/${id}`);
+        if (generation !== this.generation) return;
+        const old = this.entries.get(id);
+        if (!old || old.version < stat.version) this.put({ id, data: data ?? Buffer.alloc(0), version: stat.version });
+      } while (this.readAgain.has(id) && generation === this.generation);
+    } catch (err) {
+      if (generation !== this.generation) return;
+      if (err instanceof NoNodeError) this.remove(id);
+      else this.recover(err, generation);
+    } finally {
+      if (this.reading.get(id) === generation) {
+        this.reading.delete(id);
+        this.readAgain.delete(id);
+      }
+    }
   }
 
   /** Lists the children with a watch, reads the new ones; returns the listed ids. */

@@ -97,6 +97,43 @@ describe('KazooLock interop with kazoo', () => {
     await peer.release('k5');
   });
 
+  test('a lock dir created together with our contender: held without listing, kazoo excluded', async () => {
+    const dir = lockDir();
+    await zk.ensurePath(dir.slice(0, dir.lastIndexOf('/')));
+    const before = { ...zk.operationCounts };
+    // parentMustExist + preferClaim, as node locks of never-written nodes use it.
+    const ours = new KazooLock(zk, dir, '', true, true);
+    expect(await ours.acquire({ blocking: false })).toBe(true);
+    // One multi (dir + contender), no getChildren: the fresh dir holds only our contender.
+    expect((zk.operationCounts.multi ?? 0) - (before.multi ?? 0)).toBe(1);
+    expect((zk.operationCounts.getChildren ?? 0) - (before.getChildren ?? 0)).toBe(0);
+    expect(await zk.getChildren(dir)).toEqual([expect.stringMatching(/^[0-9a-f]{32}__lock__0000000000$/)]);
+    expect(await peer.acquire('k6', dir, { blocking: false })).toBe(false);
+    // The dir exists now: a second claimer falls back to an ordinary create and sees us.
+    const second = new KazooLock(zk, dir, '', true, true);
+    expect(await second.acquire({ blocking: false })).toBe(false);
+    await ours.release();
+    expect(await peer.acquire('k6', dir, { blocking: false })).toBe(true);
+    await peer.release('k6');
+    // A node lock never re-creates a missing node.
+    await expect(new KazooLock(zk, '/nodepool/nodes/9999999990/lock', '', true, true).acquire({ blocking: false })).rejects.toThrow(/NO_NODE/);
+    expect(await zk.exists('/nodepool/nodes/9999999990')).toBeNull();
+  });
+
+  test('a transaction re-creating an empty lock dir (our lock-free check) fails while kazoo holds or waits', async () => {
+    const dir = lockDir();
+    await zk.ensurePath(dir);
+    const check = (): Promise<unknown> => zk.multi([{ op: 'delete', path: dir }, { op: 'create', path: dir }]);
+    expect(await peer.acquire('k7', dir, { blocking: false })).toBe(true);
+    await expect(check()).rejects.toThrow(/NOT_EMPTY/);
+    await peer.release('k7');
+    await check();
+    // The re-created dir is an ordinary lock dir again: kazoo locks it, and excludes us.
+    expect(await peer.acquire('k8', dir, { blocking: false })).toBe(true);
+    expect(await new KazooLock(zk, dir).acquire({ blocking: false })).toBe(false);
+    await peer.release('k8');
+  });
+
   test('mutual exclusion: concurrent contenders on both sides never overlap', async () => {
     const dir = lockDir();
     const events: string[] = [];

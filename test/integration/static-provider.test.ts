@@ -199,6 +199,24 @@ describe('re-registration', () => {
     }
   });
 
+  it('records deleted together are re-registered in one round (one registration lock, one slot map)', async () => {
+    const hosts = ['fake-a', 'fake-b', 'fake-c', 'fake-d'].map((name) => ({ name, 'host-key-checking': false, 'max-parallel-jobs': 2 }));
+    const p = provider(providerConfig(hosts));
+    await p.start();
+    const victims = (await live()).slice(0, 6);
+    for (const victim of victims) await zk.deleteNode(victim);
+    const before = { ...client.operationCounts };
+    await Promise.all(victims.map((v) => p.nodeDeleted(v)));
+    const delta = (op: string): number => (client.operationCounts[op] ?? 0) - (before[op] ?? 0);
+    // The calls queue up before the first round starts: one round takes all six. A round lists
+    // the nodes twice (this NodepoolZk has no cache) and the registration lock once, and creates
+    // the lock contender and the records; one round per record would be six times that.
+    expect(delta('getChildren')).toBe(3);
+    expect(delta('create')).toBe(1 + 6);
+    const nodes = await live();
+    expect(nodes.map((n) => `${n.hostname}:${n.slot}`).sort()).toEqual(hosts.flatMap((h) => [`${h.name}:0`, `${h.name}:1`]).sort());
+  });
+
   it('an old and a new object of the same provider (config reload) never double-register a slot', async () => {
     const config = providerConfig([{ name: 'fake-a', 'host-key-checking': false, 'max-parallel-jobs': 2 }]);
     const old = provider(config);

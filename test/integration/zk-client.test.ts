@@ -283,6 +283,152 @@ describe('NodepoolZk readers and writers', () => {
     expect(await zk.getNodeRequest(req.id as string)).toBeUndefined();
   });
 
+  test('fulfilNodeRequest: one transaction, claiming a never-locked request; nothing written on failure', async () => {
+    const client = await connect(`${server.connectString}/fulfil`);
+    await client.ensurePath('/');
+    const zk = new NodepoolZk(client, new CaptureLogger());
+    const fresh = async (): Promise<{ node: Node; req: NodeRequest }> => {
+      const node = new Node();
+      node.state = 'ready';
+      node.provider = 'p';
+      await zk.createNode(node);
+      const req = new NodeRequest();
+      req.node_types = ['small'];
+      await zk.submitNodeRequest(req, '100', { ephemeral: false });
+      expect(await zk.lockNode(node, { blocking: false, refresh: false })).toBeDefined();
+      node.allocated_to = req.id;
+      req.nodes = [node.id as string];
+      req.state = 'fulfilled';
+      return { node, req };
+    };
+
+    const { node, req } = await fresh();
+    // No lock root yet: the claim fails on it (the caller then locks the ordinary way).
+    await expect(zk.fulfilNodeRequest(req, [node], { claimLock: true })).rejects.toMatchObject({ path: `/nodepool/requests-lock/${req.id}` });
+    await client.ensurePath('/nodepool/requests-lock');
+    const before = client.operationCounts.multi ?? 0;
+    await zk.fulfilNodeRequest(req, [node], { claimLock: true });
+    expect((client.operationCounts.multi ?? 0) - before).toBe(1);
+    expect((await zk.getNodeRequest(req.id as string))).toMatchObject({ state: 'fulfilled', nodes: [node.id] });
+    expect((await zk.getNode(node.id as string))?.allocated_to).toBe(req.id);
+    expect(await zk.isNodeLocked(node.id as string)).toBe(false);
+    // The lock dir stays (as after any kazoo release), empty.
+    expect(await client.getChildren(`/nodepool/requests-lock/${req.id}`)).toEqual([]);
+    await expect(zk.unlockNode(node)).rejects.toThrow(/not locked/);
+
+    // Somebody locked the request once: the claim fails and nothing is written.
+    const second = await fresh();
+    await client.create(`/nodepool/requests-lock/${second.req.id}`, Buffer.alloc(0), { makeParents: true });
+    await expect(zk.fulfilNodeRequest(second.req, [second.node], { claimLock: true })).rejects.toMatchObject({
+      code: ZK_ERROR_CODES.NODE_EXISTS, path: `/nodepool/requests-lock/${second.req.id}`,
+    });
+    expect((await zk.getNodeRequest(second.req.id as string))?.state).toBe('requested');
+    expect(await zk.isNodeLocked(second.node.id as string)).toBe(true);
+    // Under the request lock instead: the same write, which also releases that lock.
+    const locked = (await zk.getNodeRequest(second.req.id as string)) as NodeRequest;
+    expect(await zk.lockNodeRequest(locked, { blocking: false })).toBeDefined();
+    Object.assign(locked, { state: 'fulfilled', nodes: second.req.nodes });
+    await zk.fulfilNodeRequest(locked, [second.node]);
+    expect(await client.getChildren(`/nodepool/requests-lock/${second.req.id}`)).toEqual([]);
+    expect((await zk.getNodeRequest(second.req.id as string))?.state).toBe('fulfilled');
+
+    // A node changed since our copy: BadVersion on that node, nothing written, still locked.
+    const third = await fresh();
+    const meanwhile = (await zk.getNode(third.node.id as string)) as Node;
+    meanwhile.comment = 'changed behind our back';
+    await zk.storeNode(meanwhile);
+    await expect(zk.fulfilNodeRequest(third.req, [third.node], { claimLock: true })).rejects.toMatchObject({
+      code: ZK_ERROR_CODES.BAD_VERSION, path: `/nodepool/nodes/${third.node.id}`,
+    });
+    expect((await zk.getNodeRequest(third.req.id as string))?.state).toBe('requested');
+    expect(await client.exists(`/nodepool/requests-lock/${third.req.id}`)).toBeNull();
+    expect((await zk.getNode(third.node.id as string))?.allocated_to).toBeNull();
+    await zk.unlockNode(third.node);
+  });
+
+  test('fulfilNodeRequest with nodes we did not lock: the transaction checks their locks free', async () => {
+    const client = await connect(`${server.connectString}/fulfil-unlocked`);
+    await client.ensurePath('/nodepool/requests-lock');
+    const zk = new NodepoolZk(client, new CaptureLogger());
+    const fresh = async (): Promise<{ node: Node; req: NodeRequest }> => {
+      const node = new Node();
+      node.state = 'ready';
+      await zk.createNode(node);
+      const req = new NodeRequest();
+      await zk.submitNodeRequest(req, '100', { ephemeral: false });
+      node.allocated_to = req.id;
+      Object.assign(req, { state: 'fulfilled', nodes: [node.id] });
+      return { node, req };
+    };
+    // Never locked: the lock dir is created (and stays, empty). One round trip for everything.
+    const a = await fresh();
+    const before = { ...client.operationCounts };
+    await zk.fulfilNodeRequest(a.req, [a.node], { claimLock: true });
+    expect((client.operationCounts.multi ?? 0) - (before.multi ?? 0)).toBe(1);
+    expect(Object.keys(client.operationCounts).filter((op) => op !== 'multi' && (client.operationCounts[op] ?? 0) !== (before[op] ?? 0))).toEqual([]);
+    expect(await client.getChildren(`/nodepool/nodes/${a.node.id}/lock`)).toEqual([]);
+    expect((await zk.getNode(a.node.id as string))?.allocated_to).toBe(a.req.id);
+    expect((await zk.getNodeRequest(a.req.id as string))?.state).toBe('fulfilled');
+
+    // Locked and released before (the dir exists, empty), though never written: guessed again.
+    const b = await fresh();
+    const other = (await zk.getNode(b.node.id as string)) as Node;
+    await zk.lockNode(other, { blocking: false });
+    await zk.unlockNode(other);
+    await zk.fulfilNodeRequest(b.req, [b.node], { claimLock: true });
+    expect((await zk.getNode(b.node.id as string))?.allocated_to).toBe(b.req.id);
+
+    // Held by somebody: NotEmpty on its lock dir, nothing written, the holder keeps its lock.
+    const c = await fresh();
+    const holder = (await zk.getNode(c.node.id as string)) as Node;
+    holder.comment = 'written under the lock';
+    await zk.lockNode(holder, { blocking: false });
+    await zk.storeNode(holder);
+    c.node.version = holder.version;
+    await expect(zk.fulfilNodeRequest(c.req, [c.node], { claimLock: true })).rejects.toMatchObject({
+      code: ZK_ERROR_CODES.NOT_EMPTY, path: `/nodepool/nodes/${c.node.id}/lock`,
+    });
+    expect(await zk.isNodeLocked(c.node.id as string)).toBe(true);
+    expect((await zk.getNode(c.node.id as string))?.allocated_to).toBeNull();
+    expect((await zk.getNodeRequest(c.req.id as string))?.state).toBe('requested');
+    await zk.unlockNode(holder);
+  });
+
+  test('deleteUnlockedNode: deleted, lock dir and node in one step; busy while anyone contends', async () => {
+    const client = await connect(`${server.connectString}/delete-unlocked`);
+    await client.ensurePath('/');
+    const zk = new NodepoolZk(client, new CaptureLogger());
+    const make = async (): Promise<Node> => {
+      const node = new Node();
+      node.state = 'used';
+      node.provider = 'p';
+      await zk.createNode(node);
+      return node;
+    };
+    // Never locked: no lock dir.
+    const plain = await make();
+    expect(await zk.deleteUnlockedNode(plain)).toBe('deleted');
+    expect(await client.exists(`/nodepool/nodes/${plain.id}`)).toBeNull();
+    expect(await zk.deleteUnlockedNode(plain)).toBe('gone');
+
+    const held = await make();
+    const holder = (await zk.getNode(held.id as string)) as Node;
+    expect(await zk.lockNode(holder, { blocking: false })).toBeDefined();
+    expect(await zk.deleteUnlockedNode(held)).toBe('busy');
+    expect(held.state).toBe('used'); // our copy is left as it was
+    expect((await zk.getNode(held.id as string))?.state).toBe('used');
+    await zk.unlockNode(holder);
+    expect(await zk.deleteUnlockedNode(held)).toBe('deleted');
+    expect(await client.exists(`/nodepool/nodes/${held.id}`)).toBeNull();
+
+    const stale = await make();
+    const newer = (await zk.getNode(stale.id as string)) as Node;
+    newer.state = 'hold';
+    await zk.storeNode(newer);
+    expect(await zk.deleteUnlockedNode(stale)).toBe('changed');
+    expect((await zk.getNode(stale.id as string))?.state).toBe('hold');
+  });
+
   test('component registration: sorted-key body, update with version, unregister', async () => {
     const client = await connect(`${server.connectString}/components`);
     await client.ensurePath('/');

@@ -43,6 +43,8 @@ export class StaticProvider implements Provider {
   private readonly mutex: AsyncMutex;
   // Set by stop(): a replaced provider's hooks become no-ops (Nodepool's idle flag, §2.5).
   private stopped = false;
+  /** Deleted records whose slot waits for the next re-registration round, by node id. */
+  private readonly pendingSlots = new Map<string, Node>();
 
   constructor(readonly config: ProviderConfig, context: ProviderContext) {
     this.name = config.name;
@@ -79,26 +81,45 @@ export class StaticProvider implements Provider {
    * A record of ours was removed from ZooKeeper: register a fresh one for the same slot if the
    * host is still configured, the slot is still within max-parallel-jobs and, once we hold the
    * mutex and have re-read ZooKeeper, nobody filled it meanwhile (Nodepool bcfc44b4a).
+   *
+   * Records come back in bursts (every job of a buildset ends at once) and each registration
+   * round (registration lock, slot map, release) costs several ZooKeeper round trips under the
+   * mutex, so slots wait in {@link pendingSlots} and one round registers all that are waiting
+   * when it starts. Resolves once this node's slot was handled.
    */
   async nodeDeleted(node: Node): Promise<void> {
     if (this.stopped || node.provider !== this.name || node.slot === null) return;
-    const tuple = nodeTuple(node);
-    const host = this.byTuple.get(tuple);
+    const host = this.byTuple.get(nodeTuple(node));
     if (!host || node.slot >= host.node['max-parallel-jobs']) return;
-    const slot = node.slot;
+    this.pendingSlots.set(node.id as string, node);
     await this.mutex.runExclusive(async () => {
-      if (this.stopped) return;
+      const batch = [...this.pendingSlots.values()];
+      this.pendingSlots.clear();
+      // An earlier round took this node's slot along.
+      if (this.stopped || batch.length === 0) return;
       try {
-        await this.registering(async () => {
-          const entries = (await this.slotMap()).get(tuple)!;
-          if (entries.some((n) => n !== null && n.id === node.id)) return;
-          if (entries[slot] !== null) return;
-          await this.registerHost(host, [slot]);
-        });
+        await this.registering(() => this.reRegister(batch));
       } catch (err) {
-        this.log.error(`Cannot re-register static host ${describeTuple(tuple)} slot ${slot}: ${(err as Error).message}`, { node: node.id, err });
+        for (const n of batch) this.log.error(`Cannot re-register static host ${describeTuple(nodeTuple(n))} slot ${n.slot}: ${(err as Error).message}`, { node: n.id, err });
       }
     });
+  }
+
+  /** One round of {@link nodeDeleted}: the slots of `deleted` still empty, host by host. */
+  private async reRegister(deleted: readonly Node[]): Promise<void> {
+    const slots = await this.slotMap();
+    const byHost = new Map<StaticHost, number[]>();
+    for (const node of deleted) {
+      const tuple = nodeTuple(node);
+      const host = this.byTuple.get(tuple)!;
+      const entries = slots.get(tuple)!;
+      const slot = node.slot as number;
+      if (entries.some((n) => n !== null && n.id === node.id) || entries[slot] !== null) continue;
+      // Two records of one slot in one round: register it once.
+      entries[slot] = node;
+      byHost.set(host, [...(byHost.get(host) ?? []), slot]);
+    }
+    await Promise.all([...byHost].map(([host, hostSlots]) => this.registerHost(host, hostSlots)));
   }
 
   /**

@@ -117,9 +117,14 @@ async function fulfil(request: NodeRequest, ctx: FulfilContext, reserved: readon
     await zk.storeNodeRequest(request);
 
     if (request.reuse) {
-      // Our reserved nodes first, then anything else still free.
-      const mine = new Set(reserved.map((n) => n.id as string));
-      const candidates = { ...ctx, nodes: [...reserved, ...ctx.nodes.filter((n) => !reserved.includes(n))], locked: new Set([...ctx.locked].filter((id) => !mine.has(id))) };
+      // Our reserved nodes first, then anything else still free. Views, not copies: eight
+      // fulfilments in flight each copying a 10 000-node snapshot was a large share of the
+      // launcher's garbage at scale.
+      const candidates = {
+        ...ctx,
+        nodes: reservedFirst(reserved, ctx.nodes),
+        locked: { has: (id: string): boolean => ctx.locked.has(id) && !reserved.some((n) => n.id === id) },
+      };
       for (const label of request.node_types) {
         const node = await allocateOne(request, label, chosen, candidates, log);
         if (!node) break;
@@ -160,3 +165,15 @@ async function fulfil(request: NodeRequest, ctx: FulfilContext, reserved: readon
   }
 }
 
+/**
+ * `reserved`, then the other `nodes`, without building the combined list. An iterable, not a
+ * generator: it is walked once per label.
+ */
+function reservedFirst(reserved: readonly Node[], nodes: readonly Node[]): Iterable<Node> {
+  return {
+    *[Symbol.iterator](): Generator<Node> {
+      yield* reserved;
+      for (const node of nodes) if (!reserved.includes(node)) yield node;
+    },
+  };
+}

@@ -162,7 +162,13 @@ export class StaticProvider implements Provider {
   private async slotMap(only?: StaticHost): Promise<SlotMap> {
     const tuple = only && hostTuple(only.node);
     const wanted = (n: Node): boolean => n.provider === this.name && (!only || (n.hostname === only.node.name && nodeTuple(n) === tuple));
-    const cached = await this.zk.getNodes(wanted);
+    // `known` must come from the same read as `cached`: a record that reached the cache after it
+    // would be neither copied nor read as fresh, and its slot would look free (double booking).
+    const known: string[] = [];
+    const cached = await this.zk.getNodes((n) => {
+      known.push(n.id as string);
+      return wanted(n);
+    });
     const ids = await this.zk.client.getChildren('/nodepool/nodes').catch((err: unknown) => {
       if (err instanceof NoNodeError) return [] as string[];
       throw err;
@@ -170,7 +176,7 @@ export class StaticProvider implements Provider {
     // Both lists sorted and walked side by side: two Sets of every node id per deleted node
     // were most of this method's garbage at 10 000 nodes.
     ids.sort();
-    const known = await this.zk.getNodeIds();
+    known.sort();
     const fresh = await Promise.all(sortedMinus(ids, known).map((id) => this.zk.getNode(id)));
     const nodes = [...cached.filter((n) => sortedIncludes(ids, n.id as string)), ...fresh.filter((n): n is Node => n !== undefined && wanted(n))];
     return buildSlotMap(only ? [only] : this.hosts, nodes, this.name);

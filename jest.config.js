@@ -18,7 +18,7 @@ module.exports = {
   // the results are complete at that point. Open handles are still hunted with --detectOpenHandles.
   forceExit: true,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/plugins/*/src/**/*.spec.ts', '<rootDir>/test/layering.spec.ts', '<rootDir>/test/support/**/*.spec.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/plugins/*/src/**/*.spec.ts', '<rootDir>/test/*.spec.ts', '<rootDir>/test/support/**/*.spec.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
   ],
 };

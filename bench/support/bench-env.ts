@@ -103,6 +103,12 @@ export class BenchEnv {
   /** Waits until `count` nodes are ready and unallocated. */
   async waitReady(count: number, timeoutMs = 600_000): Promise<void> {
     const end = Date.now() + timeoutMs;
+    // Until there are enough node znodes, count them only: reading every node each round (this
+    // client has no cache) was garbage in the measured process while thousands registered.
+    while ((await this.client.getChildren('/nodepool/nodes').catch(() => [])).length < count) {
+      if (Date.now() > end) throw new Error(`fewer than ${count} nodes registered`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
     for (;;) {
       const ready = (await this.zk.getNodes()).filter((n) => n.state === 'ready' && !n.allocated_to).length;
       if (ready >= count) return;

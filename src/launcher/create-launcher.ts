@@ -5,6 +5,7 @@
  */
 import { createLauncherKernel, type LauncherKernel } from '../kernel/launcher-kernel';
 import type { LauncherSettings } from '../plugins/launcher-settings';
+import { limitHeapGrowth } from './heap-growth';
 import { LauncherEngine, type LauncherEngineOptions } from './launcher-engine';
 
 /** Options of {@link createLauncher}: those of createLauncherKernel, plus engine timings. */
@@ -17,6 +18,9 @@ export interface Launcher extends LauncherKernel {
 
 /** Builds a launcher; nothing connects until `kernel.start()`. */
 export async function createLauncher(settings: LauncherSettings, options: CreateLauncherOptions = {}): Promise<Launcher> {
+  // The launcher is the process: its heap policy is set here, so every way of starting one
+  // (the CLI, the benchmarks) runs with it.
+  limitHeapGrowth();
   const { engine: engineOptions, coreServices: userCore, ...rest } = options;
   let engine: LauncherEngine | undefined;
   let reload: (() => void) | undefined;

@@ -14,10 +14,10 @@ export interface AllocationContext {
   zk: ZooKeeper;
   provider: Provider;
   pool: PoolConfig;
-  /** Candidate nodes (a pass's snapshot; allocation updates them in place). */
-  nodes: Node[];
+  /** Candidate nodes, in preference order (a pass's snapshot; allocation updates them in place). */
+  nodes: Iterable<Node>;
   /** Ids of nodes seen locked at snapshot time. */
-  locked: ReadonlySet<string>;
+  locked: Pick<ReadonlySet<string>, 'has'>;
 }
 
 /** A ready, unallocated node of this provider and pool that nobody held at snapshot time. */

@@ -10,6 +10,7 @@ import { SerialRunner } from './serial-runner';
 import type { Logger } from '../plugins/logger';
 import type { NodepoolConfig } from '../plugins/nodepool-config';
 import type { ZooKeeper, ZooKeeperLock } from '../plugins/zookeeper';
+import type { Node } from '../zk/models/node';
 import { STATS_ELECTION_PATH } from '../zk/nodepool-paths';
 
 /** How to build a {@link StatsWorker}. */
@@ -80,7 +81,10 @@ export class StatsWorker {
     const { zk, stats } = this.options;
     const zkState = zk.client.state;
     const statsLeader = stats.statsd !== null && zkState === 'connected' && (await this.leads());
-    const [nodes, requests] = await Promise.all([zk.getNodes(), zk.getNodeRequests()]);
+    // Counting only reads: collect the cache's shared records through the filter rather than
+    // have a copy made of every node on every pass (10 000 copies a second at scale).
+    const nodes: Node[] = [];
+    const [, requests] = await Promise.all([zk.getNodes((n) => (nodes.push(n), false)), zk.getNodeRequests()]);
     // Component reads go to ZooKeeper: only worth it when statsd gauges are sent.
     const pools = statsLeader ? await zk.getRegisteredPools() : [];
     stats.update({ nodes, requests, pools, config: this.options.config(), zkState, statsLeader });

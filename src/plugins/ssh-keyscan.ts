@@ -3,7 +3,15 @@
  * key algorithm, each offering only that algorithm, so the server shows every kind of key it has.
  * The handshake is abandoned as soon as the key is seen; nothing is authenticated.
  */
-import { Client } from 'ssh2';
+import type { Client } from 'ssh2';
+
+// ssh2 is loaded by the first scan, not with this module: its WebAssembly crypto reserves a
+// 16 MB heap at load time, which a launcher whose hosts need no key scan never uses.
+let ssh2: typeof import('ssh2') | undefined;
+function newClient(): Client {
+  ssh2 ??= require('ssh2') as typeof import('ssh2');
+  return new ssh2.Client();
+}
 
 /**
  * Algorithms asked for, strongest first. RSA is asked for once under each signature name because
@@ -31,7 +39,7 @@ export function formatHostKey(blob: Buffer): string {
  */
 export function scanHostKey(host: string, port: number, algorithm: string, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = newClient();
     let key: string | undefined;
     let settled = false;
     const finish = (err?: Error): void => {

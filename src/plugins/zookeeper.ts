@@ -242,8 +242,13 @@ export interface ZooKeeper {
   getNode(id: string): Promise<Node | undefined>;
   /** Ids of all nodes. */
   getNodeIds(): Promise<string[]>;
-  /** All readable nodes; unreadable znodes are logged with their path and skipped. */
-  getNodes(): Promise<Node[]>;
+  /**
+   * All readable nodes (copies the caller may change); unreadable znodes are logged with their
+   * path and skipped. With `filter`, only the nodes it accepts are returned: from the cache it
+   * is called on the shared cached record (it must not change it) before anything is copied, so
+   * a caller that wants a few of thousands of nodes does not pay for copying all of them.
+   */
+  getNodes(filter?: (node: Node) => boolean): Promise<Node[]>;
   /** Creates the node znode (sequential), setting `id`, `version` and `created_time`. */
   createNode(node: Node): Promise<Node>;
   /** Writes the node unconditionally (creates it when it has no id), like Nodepool. */

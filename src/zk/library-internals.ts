@@ -48,6 +48,8 @@ export interface ConnectionManagerInternals {
   connectTimeout: number;
   connectTimeoutHandler: NodeJS.Timeout | null;
   chrootPath: string | undefined;
+  /** Received bytes after the last whole reply parsed (lib/ConnectionManager.js onSocketData). */
+  pendingBuffer: Buffer | null;
   setState(state: number): void;
   findNextServer(callback: (server: CmServer) => void): void;
   connect(): void;

@@ -132,7 +132,7 @@ export class NodepoolZk implements ZooKeeper {
     return this.children(NODE_ROOT);
   }
 
-  async getNodes(): Promise<Node[]> {
+  async getNodes(filter?: (node: Node) => boolean): Promise<Node[]> {
     if (this.nodeCache?.isSynced) {
       const nodes: Node[] = [];
       const seen = new Set<string>();
@@ -144,13 +144,13 @@ export class NodepoolZk implements ZooKeeper {
           if (parsed) this.parsedNodes.set(entry.id, parsed);
           else this.parsedNodes.delete(entry.id);
         }
-        if (parsed) nodes.push(shallowCopy(parsed));
+        if (parsed && (!filter || filter(parsed))) nodes.push(shallowCopy(parsed));
       }
       for (const id of this.parsedNodes.keys()) if (!seen.has(id)) this.parsedNodes.delete(id);
       return nodes;
     }
     const nodes = await mapLimit(await this.getNodeIds(), READ_CONCURRENCY, (id) => this.getNode(id));
-    return nodes.filter((n): n is Node => n !== undefined);
+    return nodes.filter((n): n is Node => n !== undefined && (!filter || filter(n)));
   }
 
   async createNode(node: Node): Promise<Node> {

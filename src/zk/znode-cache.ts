@@ -352,6 +352,7 @@ export class ZnodeCache {
   }
 
   private put(entry: CachedZnode): void {
+    entry.data = compact(entry.data);
     const old = this.entries.get(entry.id);
     this.entries.set(entry.id, entry);
     this.emit(entry.id, entry, old);
@@ -374,4 +375,14 @@ export class ZnodeCache {
       }
     }
   }
+}
+
+/**
+ * `data` in a buffer of its own. Our writes hand in `Buffer.from(json)`, a slice of an 8 KB
+ * pool slab shared with whatever else was allocated meanwhile; kept for the life of the entry,
+ * such slices held ~2 KB of slab per cached node (20 MB at 10 000 nodes) instead of its ~800 bytes.
+ */
+function compact(data: Buffer): Buffer {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data;
+  return Buffer.from(Uint8Array.prototype.slice.call(data).buffer);
 }

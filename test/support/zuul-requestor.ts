@@ -186,14 +186,22 @@ export class ZuulRequestor {
       }
     }
     if (failure) await this.unlockAll(nodes);
-    // "Regardless of whether locking (or even the request) succeeded, delete the request."
-    await this.zk.deleteNodeRequest(requestId);
-    if (failure) throw new Error(`accepting nodes of request ${requestId} failed: ${failure.message}`);
-    const userData = { zuul_system: this.requestor, project_name: options.projectName ?? 'org/project' };
-    for (const node of nodes) {
-      node.state = 'in-use';
-      node.user_data = userData;
-      await this.zk.storeNode(node);
+    try {
+      // "Regardless of whether locking (or even the request) succeeded, delete the request."
+      await this.zk.deleteNodeRequest(requestId);
+      if (failure) throw new Error(`accepting nodes of request ${requestId} failed: ${failure.message}`);
+      const userData = { zuul_system: this.requestor, project_name: options.projectName ?? 'org/project' };
+      for (const node of nodes) {
+        node.state = 'in-use';
+        node.user_data = userData;
+        await this.zk.storeNode(node);
+      }
+    } catch (err) {
+      // Like Zuul, give the locks back when accepting fails after locking (a connection blip
+      // here): a session that survives the blip would otherwise hold them for good, and the
+      // launcher could never reclaim the nodes.
+      if (!failure) await this.unlockAll(nodes);
+      throw err;
     }
     return { requestId, nodeIds: [...request.nodes], nodes, locks };
   }

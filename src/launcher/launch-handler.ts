@@ -254,8 +254,13 @@ export class LaunchHandler {
     await zk.storeNode(node);
     const lock = await zk.lockNode(node, { blocking: false });
     if (!lock) throw new Error(`cannot lock node ${node.id} we just created`);
-    node.state = 'building';
-    await zk.storeNode(node);
+    try {
+      node.state = 'building';
+      await zk.storeNode(node);
+    } catch (err) {
+      await this.dropUnlaunched(node);
+      throw err;
+    }
     const settings = provider.launchSettings?.(label, pool) ?? DEFAULT_LAUNCH_SETTINGS;
     const launcher = new NodeLauncher({
       zk, provider, node, label, pool, settings, logger: this.log, tracer: this.ctx.tracer, traceContext: this.spanContext,
@@ -285,6 +290,20 @@ export class LaunchHandler {
     });
     this.launches.set(node, run);
     return node;
+  }
+
+  /**
+   * A node we created and locked but could not start (storing `building` failed, e.g. on a lost
+   * connection): it is in no slot yet, so no decline or abandon would unlock it. Left locked, it
+   * would stay so for as long as our session lives, which survives a connection blip or a
+   * ZooKeeper restart, and nobody could ever clean it up. Marked `deleting` (best effort: an
+   * `init` node is not a deleted-node worker's to take) and unlocked, it is deleted.
+   */
+  private async dropUnlaunched(node: Node): Promise<void> {
+    const { zk } = this.ctx;
+    node.state = 'deleting';
+    await zk.storeNode(node).catch((err: unknown) => this.log.warn('cannot mark unlaunched node deleting', { node: node.id, err: (err as Error).message }));
+    await zk.unlockNode(node).catch((err: unknown) => this.log.warn('cannot unlock unlaunched node', { node: node.id, err: (err as Error).message }));
   }
 
   /** Random pick from the pool's `azs`, else from the provider's zones (SM:636-643). */

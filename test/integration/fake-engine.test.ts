@@ -7,7 +7,9 @@
  */
 import type { Launcher } from '../../src/launcher/create-launcher';
 import type { FakeProvider } from '../../src/plugins/testing/fake-provider';
-import { NODE_BODY_KEYS } from '../../src/zk/models/node';
+import { ZooKeeper } from '../../src/plugins/zookeeper';
+import { type Node, NODE_BODY_KEYS } from '../../src/zk/models/node';
+import { ConnectionLossError } from '../../src/zk/zk-errors';
 import { EngineHarness, sleep, waitUntil } from '../support/engine-harness';
 
 const h = new EngineHarness();
@@ -95,6 +97,24 @@ describe('launching engine (fake driver)', () => {
     // max-servers 1: the next request gets the slot the failed node held.
     const ok = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled', 'failed'], 15000);
     expect(ok.state).toBe('fulfilled');
+  });
+
+  it('a node whose `building` write fails is not left locked: marked deleting, unlocked, deleted', async () => {
+    const launcher = await h.startLauncher('a', fakeConfig());
+    // The write is lost with the connection while the session survives (a blip, a ZooKeeper
+    // restart): the node lock, taken just before, lives on with the session.
+    const zk = launcher.kernel.container.get<ZooKeeper>(ZooKeeper);
+    const storeNode = zk.storeNode.bind(zk);
+    let injected = false;
+    zk.storeNode = async (node: Node): Promise<void> => {
+      if (injected || node.state !== 'building') return storeNode(node);
+      injected = true;
+      throw new ConnectionLossError(`/nodepool/nodes/${node.id}`, 'injected lost connection');
+    };
+    const failed = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small'] })).id, ['fulfilled', 'failed'], 15000);
+    expect(injected).toBe(true);
+    expect(failed.state).toBe('failed');
+    await waitUntil('the unlaunched node deleted', async () => (await h.nodes()).length === 0, 10000);
   });
 
   it('a quota error from the cloud aborts the launch without failing the request; the pool pauses and serves it later', async () => {

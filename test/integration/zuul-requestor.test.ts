@@ -7,7 +7,8 @@ import { KazooLock } from '../../src/zk/kazoo-lock';
 import { Node } from '../../src/zk/models/node';
 import { REQUEST_BODY_KEYS } from '../../src/zk/models/node-request';
 import { NodepoolZk } from '../../src/zk/nodepool-zk';
-import { nodeLockPath, requestLockPath, requestPath } from '../../src/zk/nodepool-paths';
+import { nodeLockPath, nodePath, requestLockPath, requestPath } from '../../src/zk/nodepool-paths';
+import { ConnectionLossError } from '../../src/zk/zk-errors';
 import { ZkClient } from '../../src/zk/zk-client';
 import { CaptureLogger } from '../support/capture-logger';
 import { loadSample } from '../support/spec-samples';
@@ -182,6 +183,32 @@ describe('ZuulRequestor', () => {
     for (const id of ids) {
       expect(await lockChildren(id)).toEqual([]);
       expect((await launcherZk.getNode(id))?.state).toBe('ready');
+    }
+    expect(await launcherZk.client.exists(requestPath(sub.id))).toBeNull();
+  });
+
+  test('a store failing after the nodes were locked makes accept throw and release every lock', async () => {
+    // The requestor's session outlives a connection loss: a lock it kept after giving up would
+    // stay held for good, and no launcher could de-allocate the nodes of the deleted request.
+    let failed = false;
+    const flaky = new Proxy(zuulZk, {
+      get(target, prop, receiver): unknown {
+        if (prop !== 'storeNode') return Reflect.get(target, prop, receiver);
+        return async (node: Node): Promise<void> => {
+          if (failed) return target.storeNode(node);
+          failed = true;
+          throw new ConnectionLossError(nodePath(node.id as string), 'injected lost connection');
+        };
+      },
+    });
+    const zuul = new ZuulRequestor(flaky);
+    const sub = await zuul.submit({ labels: ['a', 'b'] });
+    const ids = await fulfil(sub.id);
+    await expect(zuul.accept(await zuul.waitFor(sub.id))).rejects.toThrow('CONNECTION_LOSS');
+    expect(failed).toBe(true);
+    for (const id of ids) {
+      expect(await lockChildren(id)).toEqual([]);
+      expect((await launcherZk.getNode(id))?.toDict()).toMatchObject({ state: 'ready', allocated_to: sub.id });
     }
     expect(await launcherZk.client.exists(requestPath(sub.id))).toBeNull();
   });

@@ -156,7 +156,7 @@ export class RequestLoad {
     for (const nodeId of ids) this.inUse.add(nodeId);
     await sleep(this.options.holdMs ?? 200);
     for (const nodeId of ids) this.inUse.delete(nodeId);
-    // Return the nodes; on connection trouble the locks go with the session and the launcher
+    // Return the nodes; release unlocks them even when storing `used` fails, and the launcher
     // deletes the `in-use` nodes once they are unlocked.
     await this.zuul.release(set).catch(() => undefined);
   }

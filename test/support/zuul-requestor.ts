@@ -158,8 +158,9 @@ export class ZuulRequestor {
    * Zuul's `acceptNodes` + `lockNodes` + `useNodeSet`: for each node of a fulfilled request, read
    * it, check `allocated_to`, lock it (blocking, bounded) and check again; then delete the request
    * and set every node `in-use` with `user_data`, keeping the locks. Like Zuul, the request is
-   * deleted even when locking fails (the launcher's cleanup then de-allocates the nodes); the
-   * locks taken so far are released and a descriptive error thrown.
+   * deleted even when locking fails (the launcher's cleanup then de-allocates the nodes). On any
+   * failure (locking, deleting the request, storing `in-use`) the locks taken so far are
+   * released and a descriptive error thrown.
    */
   async accept(request: NodeRequest, options: { projectName?: string } = {}): Promise<NodeSet> {
     const requestId = request.id as string;
@@ -185,25 +186,32 @@ export class ZuulRequestor {
         break;
       }
     }
-    if (failure) await this.unlockAll(nodes);
+    // Zuul unlocks what it got as soon as locking fails (emptied: nothing left to unlock below).
+    if (failure) await this.unlockAll(nodes.splice(0));
     try {
       // "Regardless of whether locking (or even the request) succeeded, delete the request."
       await this.zk.deleteNodeRequest(requestId);
-      if (failure) throw new Error(`accepting nodes of request ${requestId} failed: ${failure.message}`);
-      const userData = { zuul_system: this.requestor, project_name: options.projectName ?? 'org/project' };
-      for (const node of nodes) {
-        node.state = 'in-use';
-        node.user_data = userData;
-        await this.zk.storeNode(node);
-      }
+      if (failure) throw failure;
+      await this.useNodeSet(nodes, options.projectName);
     } catch (err) {
-      // Like Zuul, give the locks back when accepting fails after locking (a connection blip
-      // here): a session that survives the blip would otherwise hold them for good, and the
-      // launcher could never reclaim the nodes.
-      if (!failure) await this.unlockAll(nodes);
-      throw err;
+      // Giving up on the node set, so our locks must go now: when our ZooKeeper session survives
+      // the trouble (a connection blip, a server restart), they would otherwise stay held for as
+      // long as it lives, and no launcher could de-allocate or delete these nodes. Unlocked, a
+      // node left `ready` is de-allocated (its request is gone) and an `in-use` one deleted.
+      await this.unlockAll(nodes);
+      throw new Error(`accepting nodes of request ${requestId} failed: ${(err as Error).message}`);
     }
     return { requestId, nodeIds: [...request.nodes], nodes, locks };
+  }
+
+  /** Zuul's `useNodeSet`: every node `in-use` with `user_data`, still locked. */
+  private async useNodeSet(nodes: readonly Node[], projectName = 'org/project'): Promise<void> {
+    const userData = { zuul_system: this.requestor, project_name: projectName };
+    for (const node of nodes) {
+      node.state = 'in-use';
+      node.user_data = userData;
+      await this.zk.storeNode(node);
+    }
   }
 
   /**

@@ -13,7 +13,7 @@ import { quietLogger } from '../../src/cli/cli-zk';
 import { ZkClient } from '../../src/zk/zk-client';
 import { WebApp } from '../../src/web/web-app';
 import { SAMPLES_DIR } from '../support/spec-samples';
-import { testSettings } from '../support/test-settings';
+import { startWebKernel } from '../support/web-kernel';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
 
 let server: ZooKeeperServer;
@@ -97,13 +97,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'image-listings-'));
   config = path.join(tmp, 'nodepool.yaml');
   fs.writeFileSync(config, `zookeeper-servers:\n  - host: ${server.host}\n    port: ${server.port}\nlabels: []\nproviders: []\n`);
-  kernel = await Kernel.create({
-    settings: testSettings(),
-    zookeeper: { hosts: server.connectString, sessionTimeout: 10000 },
-    coreServices: (c) => [(web = new WebApp(c, { listen: { host: '127.0.0.1', port: 0 }, cacheTtlMs: 0 }))],
-  });
-  await kernel.start();
-  base = `http://127.0.0.1:${web.address()?.port}`;
+  ({ kernel, web, base } = await startWebKernel(server));
 });
 
 afterAll(async () => {

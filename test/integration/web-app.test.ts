@@ -15,7 +15,7 @@ import { ZkClient } from '../../src/zk/zk-client';
 import { WebApp } from '../../src/web/web-app';
 import { SAMPLES_DIR } from '../support/spec-samples';
 import { parsePrometheusText } from '../support/prometheus-text';
-import { testSettings } from '../support/test-settings';
+import { startWebKernel } from '../support/web-kernel';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
 
 let server: ZooKeeperServer;
@@ -62,14 +62,7 @@ beforeAll(async () => {
   await client.connect();
   zk = new NodepoolZk(client, quietLogger);
   early = await makeNode({ external_id: 'before-start', user_data: { zuul_system: 'z' } });
-  kernel = await Kernel.create({
-    settings: testSettings(),
-    zookeeper: { hosts: server.connectString, sessionTimeout: 10000 },
-    // cacheTtlMs 0: every request shows the cache as it is, so the watch tests need not wait 1 s.
-    coreServices: (c) => [(web = new WebApp(c, { listen: { host: '127.0.0.1', port: 0 }, cacheTtlMs: 0 }))],
-  });
-  await kernel.start();
-  base = `http://127.0.0.1:${web.address()?.port}`;
+  ({ kernel, web, base } = await startWebKernel(server));
 });
 
 afterAll(async () => {

@@ -9,8 +9,10 @@
 import type { Container } from 'inversify';
 import { CleanupWorker } from './cleanup-worker';
 import { MinReady } from './cleanup/min-ready';
+import { resetLostRequests } from './cleanup/lost-requests';
 import { DeletedNodeWorker } from './deleted-node-worker';
 import { EngineStats } from './engine-stats';
+import { LauncherFleetImpl } from './launcher-fleet-impl';
 import { PoolWorker } from './pool-worker';
 import { ProviderRuntime } from './provider-runtime';
 import { SerialRunner } from './serial-runner';
@@ -44,6 +46,11 @@ export interface LauncherEngineOptions {
   quotaCacheMs?: number;
   /** Stats worker period, ms (default 5000, as Nodepool). */
   statsIntervalMs?: number;
+  /**
+   * How long a foreign launcher that registered no pool yet counts as serving every provider, ms
+   * (default 120000; see LauncherFleetImpl).
+   */
+  foreignStartingGraceMs?: number;
   /** Called at the top of every main loop pass, to reload the config when its files changed. */
   reloadConfig?: () => void;
 }
@@ -76,6 +83,10 @@ export class LauncherEngine implements LifecycleContribution {
   private stats: EngineStats | undefined;
   private statsWorker: StatsWorker | undefined;
   private zk: ZooKeeper | undefined;
+  private fleet: LauncherFleetImpl | undefined;
+  private fleetOff: (() => void) | undefined;
+  /** Resets the requests a launcher that just vanished had locked (see {@link start}). */
+  private handover: SerialRunner | undefined;
   // Workers skip their passes while the session is away (spec §4.1); this resumes them at once.
   private readonly onSessionBack = (): void => {
     this.deletedNodeWorker?.wake();
@@ -110,7 +121,12 @@ export class LauncherEngine implements LifecycleContribution {
     const source = c.get<NodepoolConfigSource>(NodepoolConfigSource);
     const zk = c.get<ZooKeeper>(ZooKeeper);
     this.zk = zk;
-    this.context = { zk, logger: c.get<Logger>(Logger), tracer: c.get<Tracer>(Tracer), metrics: c.get<Metrics>(Metrics), config: source.current() };
+    const logger = c.get<Logger>(Logger);
+    // Loaded before any provider starts: a static provider must know whether a launcher that
+    // ignores our registration lock serves it before it registers a single slot.
+    this.fleet = new LauncherFleetImpl({ client: zk.client, logger, startingGraceMs: this.options.foreignStartingGraceMs });
+    await this.fleet.start();
+    this.context = { zk, logger, tracer: c.get<Tracer>(Tracer), metrics: c.get<Metrics>(Metrics), config: source.current(), fleet: this.fleet };
     const settings = c.get<LauncherSettings>(LauncherSettings);
     const statsd = settings.statsd?.host
       ? new StatsdClient({ host: settings.statsd.host, port: settings.statsd.port, prefix: settings.statsd.prefix })
@@ -145,12 +161,37 @@ export class LauncherEngine implements LifecycleContribution {
       },
     });
     this.mainLoop.start();
+    // Hand-over: a launcher's session ended (crash, SIGTERM of a Python launcher = os._exit), so
+    // its component records and its request locks vanished in one server transaction. Its
+    // `pending` requests are reset now instead of at the next 60 s cleanup pass, and our workers
+    // look again (a static provider takes back slot registration, metastatic resumes).
+    this.handover = new SerialRunner({
+      name: 'lost-request handover',
+      intervalMs: 60_000,
+      logger: this.log,
+      mayRun: () => zk.client.state === 'connected',
+      // The timer's passes are the cleanup worker's job; this one runs on events only.
+      pass: async (timer) => {
+        if (timer) return;
+        const { reset } = await resetLostRequests({ zk, logger: this.log as Logger, nodeLockTimeout: 10 });
+        if (reset.length > 0) this.log?.info(`took over ${reset.length} request(s) of a launcher that is gone`, { requests: reset });
+      },
+    });
+    this.fleetOff = this.fleet.onChange((removed) => {
+      if (removed) this.handover?.wake();
+      this.deletedNodeWorker?.wake();
+      for (const worker of this.pools) worker.wake();
+    });
+    this.handover.start();
     zk.client.on('connected', this.onSessionBack).on('reconnected', this.onSessionBack);
   }
 
   /** Safe after a failed or partial start. */
   async stop(): Promise<void> {
     this.zk?.client.off('connected', this.onSessionBack).off('reconnected', this.onSessionBack);
+    this.fleetOff?.();
+    await this.handover?.stop();
+    this.handover = undefined;
     await this.mainLoop?.stop();
     this.mainLoop = undefined;
     await this.cleanupWorker?.stop();
@@ -162,6 +203,8 @@ export class LauncherEngine implements LifecycleContribution {
     await Promise.all(names.map((name) => this.stopProvider(name, true)));
     await this.statsWorker?.stop();
     this.statsWorker = undefined;
+    this.fleet?.stop();
+    this.fleet = undefined;
     this.stats?.statsd?.close();
   }
 

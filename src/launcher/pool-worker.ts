@@ -19,6 +19,7 @@ import { fulfilFromReadyNodes, reserveNodesFor, type FulfilContext } from './sta
 
 /** Static fulfilments of one pass allowed in flight at once (a burst of 50 in two rounds). */
 const PARALLEL_FULFILMENTS = 32;
+import type { Provider } from '../plugins/driver';
 import type { Logger } from '../plugins/logger';
 import type { PoolConfig, TenantLimits } from '../plugins/nodepool-config';
 import type { QuotaInformation } from '../plugins/quota';
@@ -65,6 +66,8 @@ export class PoolWorker {
   private stopped = false;
   private unsubscribe: Array<() => void> = [];
   private soon: NodeJS.Timeout | undefined;
+  /** The provider's last standing-back reason, logged when it changes. */
+  private steppedBack: string | undefined;
   private readonly onConnected = (): void => this.wake();
 
   constructor(private readonly options: PoolWorkerOptions) {
@@ -221,6 +224,9 @@ export class PoolWorker {
       if (this.stopped || zk.client.state !== 'connected') break;
       const decision = assignDecision(request, this.own, registered);
       if (decision.action === 'skip') continue;
+      // Standing back (a launcher that ignores our locks serves this provider): neither accept
+      // nor decline, so the request waits for that launcher or for us once it is gone.
+      if (decision.action === 'consider' && this.standingBack(provider)) continue;
       if (decision.action === 'consider' && request.tenant_name) {
         const limits = this.options.tenantLimits?.().get(request.tenant_name);
         nodes ??= await zk.getNodes();
@@ -263,6 +269,17 @@ export class PoolWorker {
       if (inflight.size >= PARALLEL_FULFILMENTS) await Promise.race(inflight);
     }
     await Promise.all(inflight);
+  }
+
+  /** The provider's {@link Provider.standingBack} reason, logged once each time it changes. */
+  private standingBack(provider: Provider): boolean {
+    const reason = provider.standingBack?.();
+    if (reason !== this.steppedBack) {
+      if (reason) this.log.warn(`leaving requests to other launchers: ${reason}`);
+      else this.log.info('serving requests again');
+      this.steppedBack = reason;
+    }
+    return reason !== undefined;
   }
 
   /** Locks without waiting, re-checks (LCH:268-288) and runs a handler for the request. */

@@ -1,3 +1,4 @@
+import type { LauncherFleet } from './launcher-fleet';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import type { NodeLaunchSettings } from './node-launcher';
@@ -18,6 +19,11 @@ export interface ProviderContext {
   readonly metrics: Metrics;
   /** The whole configuration the provider was created from. */
   readonly config: NodepoolConfig;
+  /**
+   * The other launchers on this ZooKeeper (Python ones during a migration). Absent when the
+   * provider runs outside an engine (tests, tools): it may then act as if it were alone.
+   */
+  readonly fleet?: LauncherFleet;
 }
 
 /**
@@ -42,6 +48,18 @@ export interface Provider {
   declineReason?(request: NodeRequest, pool: PoolConfig): string | undefined;
   /** Whether the label's image is available, so min-ready and requests can use it. */
   labelReady?(label: string, pool: PoolConfig): boolean;
+  /**
+   * Why this provider's pools take no request right now, or undefined. While set they neither
+   * accept nor decline (the request stays for other launchers): metastatic steps back so while
+   * a launcher that ignores its allocation lock serves the same provider.
+   */
+  standingBack?(): string | undefined;
+  /**
+   * Whether this launcher may delete the node now (default yes). False leaves it to another
+   * launcher of the provider: the static provider does so while a Python launcher serves it, so
+   * the launcher that re-registers the slot is the one that freed it.
+   */
+  mayDelete?(node: Node): boolean;
   /** A ready node is about to be reused: false skips it (e.g. a static host that went away). */
   isNodeUsable?(node: Node): Promise<boolean>;
 

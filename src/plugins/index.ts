@@ -26,6 +26,7 @@ export * from './ssh-keyscan';
 export * from './node-launcher';
 export * from './node-deleter';
 export * from './driver';
+export * from './launcher-fleet';
 export * from './zookeeper';
 export * from './plugin-manifest';
 export * from './testing/fake-cloud';

@@ -33,6 +33,8 @@ export interface CachedZnode {
 export type ZnodeCacheListener = (id: string, current: CachedZnode | undefined, previous: CachedZnode | undefined) => void;
 
 const READ_CONCURRENCY = 32;
+/** How long a deleted child's late read answers are dropped, ms (see `tombstones`). */
+const TOMBSTONE_MS = 5000;
 
 /** See the module comment. */
 export class ZnodeCache {
@@ -53,6 +55,15 @@ export class ZnodeCache {
   /** Persistent mode: children with a read in flight, and those to read again after it. */
   private readonly reading = new Map<string, number>();
   private readonly readAgain = new Set<string>();
+  /**
+   * Children seen deleted in the last {@link TOMBSTONE_MS}, by id. The client hands a read's
+   * answer to a promise (resolved a tick later) but an event that came right after it in the same
+   * packet to the listener at once: the answer of a read made just before a delete (ours, or any
+   * caller's {@link noteWrite}) would put the record back after its removal, kept for good (seen
+   * beside a Python launcher, whose delete is `deleted` + remove at once). Children are server
+   * sequences, never reused, so a late answer for a deleted id is simply dropped.
+   */
+  private readonly tombstones = new Map<string, number>();
   /**
    * Persistent mode, own writes: a write of ours causes an event that arrives just before its
    * reply, and reading the child for it would only fetch what we wrote. So while a write of
@@ -135,7 +146,7 @@ export class ZnodeCache {
 
   /** A write of ours succeeded: take it unless the cache already has something newer. */
   noteWrite(id: string, data: Buffer, version: number): void {
-    if (!this.started) return;
+    if (!this.started || this.tombstones.has(id)) return;
     const old = this.entries.get(id);
     if (old && old.version >= version) return;
     this.put({ id, data, version });
@@ -276,7 +287,7 @@ export class ZnodeCache {
       do {
         this.readAgain.delete(id);
         const { data, stat } = await this.client.get(`${this.root}/${id}`);
-        if (generation !== this.generation) return;
+        if (generation !== this.generation || this.tombstones.has(id)) return;
         const old = this.entries.get(id);
         if (!old || old.version < stat.version) this.put({ id, data: data ?? Buffer.alloc(0), version: stat.version });
       } while (this.readAgain.has(id) && generation === this.generation);
@@ -317,7 +328,7 @@ export class ZnodeCache {
     this.armed.add(id);
     try {
       const { data, stat } = await this.client.get(`${this.root}/${id}`, (event) => this.onChildEvent(id, event, generation));
-      if (generation !== this.generation) return;
+      if (generation !== this.generation || this.tombstones.has(id)) return;
       const old = this.entries.get(id);
       if (old && old.version >= stat.version) return;
       this.put({ id, data: data ?? Buffer.alloc(0), version: stat.version });
@@ -361,9 +372,22 @@ export class ZnodeCache {
   private remove(id: string): void {
     const old = this.entries.get(id);
     this.armed.delete(id);
+    this.bury(id);
     if (!old) return;
     this.entries.delete(id);
     this.emit(id, undefined, old);
+  }
+
+  /** Remembers a deleted id for {@link TOMBSTONE_MS} (see {@link tombstones}). */
+  private bury(id: string): void {
+    const now = Date.now();
+    this.tombstones.delete(id);
+    this.tombstones.set(id, now);
+    // Oldest first (insertion order): drop the expired ones from the front.
+    for (const [old, at] of this.tombstones) {
+      if (now - at < TOMBSTONE_MS) break;
+      this.tombstones.delete(old);
+    }
   }
 
   private emit(id: string, current: CachedZnode | undefined, previous: CachedZnode | undefined): void {

@@ -3,8 +3,8 @@
  * out of backing nodes that it requests from Nodepool itself through ZooKeeper.
  */
 import {
-  QuotaInformation, type CreateRequest, type Logger, type Node, type NodeLaunchSettings, type PoolConfig, type Provider,
-  type ProviderConfig, type ProviderContext, type StateMachine,
+  QuotaInformation, type CreateRequest, type LauncherFleet, type Logger, type Node, type NodeLaunchSettings, type PoolConfig,
+  type Provider, type ProviderConfig, type ProviderContext, type StateMachine,
 } from '@nodepool-ts/sdk';
 import { metastaticOwnerId } from './backing-node-data';
 import { BackingRecordRepository } from './backing-record-repository';
@@ -26,6 +26,7 @@ export class MetastaticProvider implements Provider {
   private readonly labels = new Map<string, MetastaticLabelConfig>();
   // Set by stop(): a replaced provider's cleanup becomes a no-op; its in-flight machines finish.
   private stopped = false;
+  private readonly fleet: LauncherFleet | undefined;
 
   constructor(
     readonly config: ProviderConfig,
@@ -35,6 +36,7 @@ export class MetastaticProvider implements Provider {
     this.name = config.name;
     this.ownerId = metastaticOwnerId(config.name);
     this.log = context.logger.child({ provider: config.name });
+    this.fleet = context.fleet;
     for (const pool of config.pools) {
       for (const label of metastaticPoolLabelConfigs(pool.raw)) if (!this.labels.has(label.name)) this.labels.set(label.name, label);
     }
@@ -94,9 +96,25 @@ export class MetastaticProvider implements Provider {
     await this.allocator.retire(String(node.external_id));
   }
 
+  /**
+   * A launcher that ignores our allocation lock serves this provider (a Python launcher during
+   * a migration): its slot bookkeeping lives in its memory, so any slot we hand out or backing
+   * node we release could collide with it. We step back entirely: no new requests (the pool
+   * worker neither accepts nor declines), no deletes, no releases, until it is gone
+   * (docs/coexistence.md).
+   */
+  standingBack(): string | undefined {
+    return this.fleet?.foreignPresence(this.name);
+  }
+
+  /** Deletes are left to the foreign launcher too, so its slot memory stays right. */
+  mayDelete(): boolean {
+    return this.standingBack() === undefined;
+  }
+
   /** Releases idle and retired backing nodes (Nodepool does it in `listResources`). */
   async cleanup(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.standingBack() !== undefined) return;
     await this.allocator.releaseIdle();
   }
 

@@ -4,12 +4,13 @@
  * when its record is deleted after use.
  */
 import {
-  Node, NoNodeError, type Logger, type NodeRequest, type PoolConfig, type Provider, type ProviderConfig,
-  type ProviderContext, type ZooKeeper,
+  Node, NoNodeError, type LauncherFleet, type Logger, type NodeRequest, type PoolConfig, type Provider,
+  type ProviderConfig, type ProviderContext, type ZooKeeper,
 } from '@nodepool-ts/sdk';
 import { AsyncMutex } from '@nodepool-ts/sdk';
 import { checkHost, resolveHost, tcpReachable } from './host-check';
 import { buildSlotMap, type SlotMap } from './slot-map';
+import { sortedIncludes, sortedMinus } from './sorted-ids';
 import {
   STATIC_LAUNCHER, configuredHosts, describeTuple, hostTuple, needsUpdate, nodeTuple, updatableFields,
   type StaticHost,
@@ -45,24 +46,37 @@ export class StaticProvider implements Provider {
   private stopped = false;
   /** Deleted records whose slot waits for the next re-registration round, by node id. */
   private readonly pendingSlots = new Map<string, Node>();
+  private readonly fleet: LauncherFleet | undefined;
+  /** Why registration is left to another launcher (last seen), or undefined while it is ours. */
+  private steppedBack: string | undefined;
+  private fleetOff: (() => void) | undefined;
 
   constructor(readonly config: ProviderConfig, context: ProviderContext) {
     this.name = config.name;
     this.zk = context.zk;
     this.log = context.logger.child({ provider: config.name });
     this.mutex = providerMutex(context.zk, config.name);
+    this.fleet = context.fleet;
     this.hosts = configuredHosts(config.pools, staticPoolNodes);
     for (const host of this.hosts) this.byTuple.set(hostTuple(host.node), host);
   }
 
   /** Registers missing slots, deregisters surplus ones and updates changed idle records. */
   async start(): Promise<void> {
+    this.foreign();
+    // Registration comes back to us as soon as the last foreign launcher of this provider is
+    // gone: a sync at once registers what it left missing (docs/coexistence.md).
+    this.fleetOff = this.fleet?.onChange(() => {
+      const before = this.steppedBack;
+      if (before !== undefined && this.foreign() === undefined) void this.cleanup().catch((err: unknown) => this.log.error(`static sync after taking back registration failed: ${(err as Error).message}`));
+    });
     await this.mutex.runExclusive(() => this.registering(() => this.sync(true)));
   }
 
   /** Stops the hooks and waits for a running sync or re-registration to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.fleetOff?.();
     await this.mutex.runExclusive(async () => undefined);
   }
 
@@ -89,6 +103,9 @@ export class StaticProvider implements Provider {
    */
   async nodeDeleted(node: Node): Promise<void> {
     if (this.stopped || node.provider !== this.name || node.slot === null) return;
+    // The foreign launcher's own sync registers it (we do not delete while it is here; this is
+    // a delete that raced its arrival).
+    if (this.foreign() !== undefined) return;
     const host = this.byTuple.get(nodeTuple(node));
     if (!host || node.slot >= host.node['max-parallel-jobs']) return;
     this.pendingSlots.set(node.id as string, node);
@@ -123,6 +140,30 @@ export class StaticProvider implements Provider {
   }
 
   /**
+   * Records are deleted (and so re-registered) by us only while no launcher that ignores our
+   * registration lock serves this provider: that launcher's deleted-node worker deletes them
+   * and re-registers the slot under its own in-process lock, the only lock its periodic sync
+   * honours. Two registrars would give one slot two records (docs/coexistence.md).
+   */
+  mayDelete(): boolean {
+    return this.foreign() === undefined;
+  }
+
+  /**
+   * Why slot registration is left to another launcher now (logged when that changes), or
+   * undefined when it is ours.
+   */
+  private foreign(): string | undefined {
+    const reason = this.fleet?.foreignPresence(this.name);
+    if (reason !== this.steppedBack) {
+      if (reason) this.log.warn(`leaving slot registration and deletion of ${this.name} to another launcher: ${reason}`);
+      else this.log.info(`registering the slots of ${this.name} again: no launcher that ignores our registration lock serves it`);
+      this.steppedBack = reason;
+    }
+    return reason;
+  }
+
+  /**
    * Liveness check before a ready record is handed out (spec §2.7): a host no longer configured
    * is unusable; with host-key-checking off it is usable; else it must accept a TCP connection
    * within its timeout, and a dead host's record is deregistered. Call it before locking the
@@ -154,8 +195,8 @@ export class StaticProvider implements Provider {
    * static provider (a rolling restart overlaps them) must not register into the same free slot
    * either, or one host slot gets two `ready` records and two jobs (found by the rolling-restart
    * fault test). So every slot-map-and-register step also holds a ZooKeeper lock per provider
-   * name, like metastatic's allocation lock. Python launchers do not take it; they do not share
-   * a static provider with another launcher either.
+   * name, like metastatic's allocation lock. Python launchers do not take it: while one serves
+   * this provider we register nothing (see {@link mayDelete}).
    */
   private async registering(fn: () => Promise<void>): Promise<void> {
     const lock = this.zk.createLock(`/nodepool/static/${this.name}/registration-lock`);
@@ -228,7 +269,7 @@ export class StaticProvider implements Provider {
       else if (slot >= max) await this.deregisterLogged(node);
       else existing.push(node);
     }
-    if (missing.length > 0) await this.registerHost(host, missing);
+    if (missing.length > 0 && this.foreign() === undefined) await this.registerHost(host, missing);
     if (update && existing.length > 0) await this.updateHost(host, existing);
   }
 
@@ -249,6 +290,9 @@ export class StaticProvider implements Provider {
       return;
     }
     for (const slot of slots) {
+      // Checked right before each create: a Python launcher that just came up registers from
+      // its own snapshot, and the sooner we stop the narrower the window for a second record.
+      if (this.foreign() !== undefined) return;
       const node = new Node();
       node.state = 'ready';
       node.provider = this.name;
@@ -336,28 +380,4 @@ export class StaticProvider implements Provider {
       this.log.error(`Cannot deregister static node ${node.id}: ${(err as Error).message}`, { node: node.id, err }),
     );
   }
-}
-
-/** The ids of sorted `a` that are not in sorted `b`. */
-function sortedMinus(a: readonly string[], b: readonly string[]): string[] {
-  const out: string[] = [];
-  let j = 0;
-  for (const id of a) {
-    while (j < b.length && b[j] < id) j++;
-    if (j >= b.length || b[j] !== id) out.push(id);
-  }
-  return out;
-}
-
-/** Binary search in a sorted list. */
-function sortedIncludes(sorted: readonly string[], id: string): boolean {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid] === id) return true;
-    if (sorted[mid] < id) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
 }

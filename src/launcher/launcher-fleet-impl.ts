@@ -1,0 +1,184 @@
+/**
+ * The engine's {@link LauncherFleet}: watch-fed copies of `/nodepool/components/launcher` and
+ * `/nodepool/components/pool`, and from them the launchers that are not nodepool-ts (their
+ * `version` lacks our suffix) and the providers their pools serve.
+ *
+ * A Python launcher registers its launcher record before it starts its providers and its pool
+ * records only after (LCH:1150-1154, 1179, 1390-1398): in between it may already be registering
+ * static slots, so a foreign launcher without pools counts as serving every provider for a
+ * while ({@link LauncherFleetOptions.startingGraceMs}). When it stops gracefully its pool records
+ * go first and its launcher record last (LCH:1082-1119, its deleter threads may still be
+ * re-registering slots in between), so a provider a live foreign launcher served a moment ago
+ * still counts as served by it for {@link LauncherFleetOptions.stickyMs}.
+ */
+import { NODEPOOL_TS_VERSION_SUFFIX, type ForeignLauncher, type LauncherFleet } from '../plugins/launcher-fleet';
+import type { Logger } from '../plugins/logger';
+import type { ZooKeeperClient } from '../plugins/zookeeper';
+import { parseComponent, type ComponentRecord } from '../zk/models/component';
+import { componentPath } from '../zk/nodepool-paths';
+import { ZnodeCache } from '../zk/znode-cache';
+
+/** How to build a {@link LauncherFleetImpl}. */
+export interface LauncherFleetOptions {
+  client: ZooKeeperClient;
+  logger: Logger;
+  /**
+   * How long a foreign launcher with no pool records yet counts as serving every provider, ms
+   * (default 120 s). Past it, it serves none until a pool appears (a launcher without providers).
+   */
+  startingGraceMs?: number;
+  /**
+   * How long a live foreign launcher still counts as serving a provider after its last pool of
+   * it went away, ms (default 30 s).
+   */
+  stickyMs?: number;
+  /** Clock, ms (tests). */
+  now?: () => number;
+}
+
+/** See the module comment. */
+export class LauncherFleetImpl implements LauncherFleet {
+  private readonly launchers: ZnodeCache;
+  private readonly pools: ZnodeCache;
+  private readonly listeners = new Set<(removed: boolean) => void>();
+  /** When each launcher znode was first seen by us (its age is not in the record). */
+  private readonly firstSeen = new Map<string, number>();
+  private readonly log: Logger;
+  private unsubscribe: Array<() => void> = [];
+  private readonly parsed = new Map<string, { version: number; record: ComponentRecord | undefined }>();
+  /** Per foreign launcher hostname: providers its pools served, and when the last one went. */
+  private readonly served = new Map<string, Map<string, number | 'now'>>();
+
+  constructor(private readonly options: LauncherFleetOptions) {
+    this.log = options.logger.child({ component: 'launcher-fleet' });
+    this.launchers = new ZnodeCache(options.client, componentPath('launcher'), this.log);
+    this.pools = new ZnodeCache(options.client, componentPath('pool'), this.log);
+  }
+
+  /** Loads both copies and starts following changes. */
+  async start(): Promise<void> {
+    const changed = (id: string, current: unknown): void => {
+      if (current && !this.firstSeen.has(id)) this.firstSeen.set(id, this.now());
+      if (!current) this.firstSeen.delete(id);
+      this.noteServed();
+      this.emit(!current);
+    };
+    this.unsubscribe = [this.launchers.subscribe(changed), this.pools.subscribe(changed)];
+    await Promise.all([this.launchers.start(), this.pools.start()]);
+    for (const entry of this.launchers.values()) if (!this.firstSeen.has(entry.id)) this.firstSeen.set(entry.id, this.now());
+    this.noteServed();
+  }
+
+  /** Stamps the providers whose last foreign pool just went (see the module comment). */
+  private noteServed(): void {
+    const current = new Map<string, Set<string>>();
+    for (const [, pool] of this.records(this.pools)) {
+      if (ours(pool)) continue;
+      const set = current.get(pool.hostname) ?? new Set<string>();
+      set.add(String(pool.provider_name ?? ''));
+      current.set(pool.hostname, set);
+    }
+    const live = new Set(this.records(this.launchers).filter(([, r]) => !ours(r)).map(([, r]) => r.hostname));
+    for (const [hostname, providers] of current) {
+      const entry = this.served.get(hostname) ?? new Map<string, number | 'now'>();
+      for (const provider of providers) entry.set(provider, 'now');
+      this.served.set(hostname, entry);
+    }
+    for (const [hostname, entry] of this.served) {
+      // The launcher itself is gone: nothing of it can still be running.
+      if (!live.has(hostname) && !current.has(hostname)) {
+        this.served.delete(hostname);
+        continue;
+      }
+      for (const [provider, at] of entry) if (at === 'now' && !current.get(hostname)?.has(provider)) entry.set(provider, this.now());
+    }
+  }
+
+  /** Stops following changes. */
+  stop(): void {
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
+    this.launchers.stop();
+    this.pools.stop();
+  }
+
+  onChange(listener: (removed: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  foreignLaunchers(): ForeignLauncher[] {
+    const foreignPools = this.records(this.pools).filter(([, r]) => !ours(r));
+    const out: ForeignLauncher[] = [];
+    const grace = this.options.startingGraceMs ?? 120_000;
+    for (const [id, record] of this.records(this.launchers)) {
+      if (ours(record)) continue;
+      const providers = [...new Set(foreignPools.filter(([, p]) => p.hostname === record.hostname).map(([, p]) => String(p.provider_name ?? '')))];
+      const sticky = this.options.stickyMs ?? 30_000;
+      for (const [provider, at] of this.served.get(record.hostname) ?? []) {
+        if (!providers.includes(provider) && (at === 'now' || this.now() - at < sticky)) providers.push(provider);
+      }
+      const starting = providers.length === 0 && this.now() - (this.firstSeen.get(id) ?? 0) < grace;
+      out.push({ hostname: record.hostname, version: record.version, providers: starting ? undefined : providers });
+    }
+    // Pools whose launcher record is missing (an older Nodepool, or a record we could not read).
+    const known = new Set(out.map((l) => l.hostname));
+    for (const [, pool] of foreignPools) {
+      if (known.has(pool.hostname)) continue;
+      known.add(pool.hostname);
+      const providers = [...new Set(foreignPools.filter(([, p]) => p.hostname === pool.hostname).map(([, p]) => String(p.provider_name ?? '')))];
+      out.push({ hostname: pool.hostname, version: pool.version, providers });
+    }
+    return out;
+  }
+
+  foreignPresence(provider: string): string | undefined {
+    if (!this.launchers.isSynced || !this.pools.isSynced) return 'the launcher registry is not loaded (no ZooKeeper session)';
+    for (const launcher of this.foreignLaunchers()) {
+      if (launcher.providers === undefined) return `launcher ${launcher.hostname} (${launcher.version || 'no version'}) is starting and may serve ${provider}`;
+      if (launcher.providers.includes(provider)) return `launcher ${launcher.hostname} (${launcher.version || 'no version'}) serves ${provider}`;
+    }
+    return undefined;
+  }
+
+  /** Readable records of a cache, parsed once per version; unreadable ones are skipped (logged). */
+  private records(cache: ZnodeCache): Array<[string, ComponentRecord]> {
+    const out: Array<[string, ComponentRecord]> = [];
+    for (const entry of cache.values()) {
+      const key = `${cache.root}/${entry.id}`;
+      let hit = this.parsed.get(key);
+      if (!hit || hit.version !== entry.version) {
+        let record: ComponentRecord | undefined;
+        try {
+          record = parseComponent(key, entry.data);
+        } catch (err) {
+          this.log.warn(`skipping unreadable component ${key}: ${(err as Error).message}`);
+        }
+        hit = { version: entry.version, record };
+        this.parsed.set(key, hit);
+      }
+      if (hit.record) out.push([entry.id, hit.record]);
+    }
+    if (this.parsed.size > 4 * (this.launchers.ids().length + this.pools.ids().length) + 64) this.parsed.clear();
+    return out;
+  }
+
+  private emit(removed: boolean): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(removed);
+      } catch (err) {
+        this.log.error(`launcher fleet listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+}
+
+/** A record written by nodepool-ts (any version of it). */
+function ours(record: ComponentRecord): boolean {
+  return record.version.endsWith(NODEPOOL_TS_VERSION_SUFFIX);
+}

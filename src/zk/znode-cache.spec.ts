@@ -1,0 +1,27 @@
+import { MemoryZkClient } from '../../test/support/memory-zk-client';
+import { CaptureLogger } from '../../test/support/capture-logger';
+import { ZnodeCache } from './znode-cache';
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+
+describe('ZnodeCache', () => {
+  test('an answer that arrives after its child was seen deleted does not bring the child back', async () => {
+    const client = new MemoryZkClient();
+    await client.ensurePath('/nodepool/nodes');
+    await client.create('/nodepool/nodes/0000000001', Buffer.from('{"state":"used"}'));
+    const cache = new ZnodeCache(client, '/nodepool/nodes', new CaptureLogger());
+    await cache.start();
+    expect(cache.ids()).toEqual(['0000000001']);
+    // A read made just before the delete (a getNode, the cache's own re-read) is answered with
+    // the last data; the client delivers the delete event first, the answer a tick later.
+    const { data, stat } = await client.get('/nodepool/nodes/0000000001');
+    await client.set('/nodepool/nodes/0000000001', Buffer.from('{"state":"deleted"}'));
+    await client.delete('/nodepool/nodes/0000000001');
+    await settle();
+    expect(cache.ids()).toEqual([]);
+    cache.noteWrite('0000000001', data as Buffer, stat.version + 1);
+    expect(cache.ids()).toEqual([]);
+    expect(cache.get('0000000001')).toBeUndefined();
+    cache.stop();
+  });
+});

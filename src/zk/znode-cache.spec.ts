@@ -25,3 +25,4 @@ describe('ZnodeCache', () => {
     cache.stop();
   });
 });
+

@@ -61,7 +61,8 @@ export class ZnodeCache {
    * packet to the listener at once: the answer of a read made just before a delete (ours, or any
    * caller's {@link noteWrite}) would put the record back after its removal, kept for good (seen
    * beside a Python launcher, whose delete is `deleted` + remove at once). Children are server
-   * sequences, never reused, so a late answer for a deleted id is simply dropped.
+   * sequences, so a late answer for a deleted id is simply dropped; an id counts as new again
+   * once it is seen created or listed (a parent deleted and made again restarts its sequence).
    */
   private readonly tombstones = new Map<string, number>();
   /**
@@ -207,6 +208,7 @@ export class ZnodeCache {
   private async loadAll(generation: number): Promise<void> {
     const children = await this.client.getChildren(this.root);
     if (generation !== this.generation) return;
+    for (const id of children) this.tombstones.delete(id);
     await mapLimit(children, READ_CONCURRENCY, (id) => this.readPersistent(id, generation));
     if (generation !== this.generation) return;
     const listed = new Set(children);
@@ -228,6 +230,8 @@ export class ZnodeCache {
       this.remove(id);
       return;
     }
+    // A parent deleted and made again restarts its sequence: the id is a new child now.
+    if (event.type === 'created') this.tombstones.delete(id);
     if (event.type === 'created' && this.loading) this.createdSince.add(id);
     // A write of ours may be what changed it: a create of ours names its child only in its reply.
     const deferred = this.deferred.get(id);
@@ -309,6 +313,7 @@ export class ZnodeCache {
     const children = await this.client.getChildren(this.root, (event) => this.onRootEvent(event, generation));
     const listed = new Set(children);
     if (generation !== this.generation) return listed;
+    for (const id of children) this.tombstones.delete(id);
     const fresh = children.filter((id) => !this.armed.has(id));
     await mapLimit(fresh, READ_CONCURRENCY, (id) => this.readChild(id, generation));
     if (this.synced) for (const id of [...this.entries.keys()]) if (!listed.has(id)) this.remove(id);

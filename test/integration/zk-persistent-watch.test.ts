@@ -157,3 +157,27 @@ test('a server without addWatch (UNIMPLEMENTED): the cache falls back to one-sho
   await until('deleted', async () => !(await ours.getNodes()).some((n) => n.id === node.id));
   ours.stopCache();
 });
+
+test('a deleted child stays gone when a read made before the delete answers late; its id made again (parent re-created) is cached again', async () => {
+  const writer = await connect(server.connectString);
+  const reader = await connect(server.connectString);
+  await writer.ensurePath('/recreate');
+  await writer.create('/recreate/', Buffer.from('first'), { sequential: true });
+  const cache = new ZnodeCache(reader, '/recreate', new CaptureLogger());
+  await cache.start();
+  expect(cache.ids()).toEqual(['0000000000']);
+  // The other client deletes it while a read by ours is in flight: the read may answer with the
+  // old data, and its answer is handed to us after the delete event.
+  const late = reader.get('/recreate/0000000000').catch(() => undefined);
+  await writer.delete('/recreate/0000000000');
+  const answer = await late;
+  await until('delete seen', () => cache.ids().length === 0);
+  if (answer) cache.noteWrite('0000000000', answer.data as Buffer, answer.stat.version);
+  expect(cache.ids()).toEqual([]);
+  // The parent deleted and made again: the server counts from 0 again.
+  await writer.deleteRecursive('/recreate');
+  await writer.ensurePath('/recreate');
+  await writer.create('/recreate/', Buffer.from('second'), { sequential: true });
+  await until('the new child cached', () => cache.get('0000000000')?.data.toString() === 'second');
+  cache.stop();
+});

@@ -27,6 +27,9 @@ export class MetastaticProvider implements Provider {
   // Set by stop(): a replaced provider's cleanup becomes a no-op; its in-flight machines finish.
   private stopped = false;
   private readonly fleet: LauncherFleet | undefined;
+  private fleetOff: (() => void) | undefined;
+  /** Whether we stood back at the last fleet change (see {@link standingBack}). */
+  private stoodBack = false;
 
   constructor(
     readonly config: ProviderConfig,
@@ -46,12 +49,25 @@ export class MetastaticProvider implements Provider {
 
   /** Recovers backing-node records from ZooKeeper (§3.4). */
   async start(): Promise<void> {
+    this.stoodBack = this.standingBack() !== undefined;
+    // Taking over from a foreign launcher: the backing nodes it obtained while we stood back are
+    // adopted at once, so its requests handed back to us land on them instead of waiting for a
+    // new backing node (or for the next release pass to adopt them).
+    this.fleetOff = this.fleet?.onChange(() => {
+      const back = this.standingBack() !== undefined;
+      if (this.stoodBack && !back && !this.stopped) {
+        this.log.info(`serving ${this.name} again: no launcher that ignores our allocation lock serves it`);
+        void this.allocator.adopt().catch((err: unknown) => this.log.error(`adopting backing nodes failed: ${(err as Error).message}`));
+      }
+      this.stoodBack = back;
+    });
     await this.allocator.recover();
   }
 
   /** Stops the release pass; backing nodes stay locked for the next launcher (restart). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.fleetOff?.();
     await this.allocator.idle();
   }
 

@@ -162,6 +162,14 @@ export class SlotAllocator {
   }
 
   /**
+   * Adopts the backing nodes that are ours in ZooKeeper now (also ones another launcher claimed
+   * since our start-up recovery), e.g. when a launcher that served this provider beside us is gone.
+   */
+  async adopt(): Promise<void> {
+    await this.mutex.runExclusive(() => this.sync());
+  }
+
+  /**
    * The periodic release pass (`adapter.py:288-337`, run from the provider's cleanup): adopt
    * backing nodes claimed by other launchers, settle pending requests nobody waits for any more,
    * retire backing nodes past `max-age`, and release the empty ones whose `grace-time` and

@@ -6,6 +6,7 @@ import { BenchEnv, report, type BenchResult } from './support/bench-env';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { metastatic } from './scenarios/metastatic-scenario';
+import { mixedFleet } from './scenarios/mixed-fleet-scenario';
 import { burst, recycle, scale, sequential, twoLaunchers } from './scenarios/static-scenarios';
 
 const SCENARIOS: Record<string, (env: BenchEnv, args: string[]) => Promise<BenchResult>> = {
@@ -15,6 +16,7 @@ const SCENARIOS: Record<string, (env: BenchEnv, args: string[]) => Promise<Bench
   'two-launchers': twoLaunchers,
   scale,
   metastatic,
+  'mixed-fleet': mixedFleet,
 };
 
 async function main(): Promise<void> {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { LauncherSettingsError, loadLauncherSettings } from '../kernel/config/launcher-settings-loader';
@@ -35,13 +36,14 @@ export async function launcherMain(argv: string[]): Promise<number> {
     .option('--quickstart', 'run on config/quickstart.yaml, starting a local ZooKeeper if none is configured')
     .option('-f, --foreground', 'accepted for compatibility: always runs in the foreground')
     .option('-d, --debug', 'log at debug level')
+    .option('-p, --pidfile <file>', 'write the process id to this file (removed on exit)')
     .option('--no-webapp', 'do not serve the web status API')
     .allowUnknownOption(true)
     .version(`nodepool-ts ${VERSION}`, '--version')
     .helpOption('-h, --help')
     .addHelpText('after', '\nLauncher settings flags (see README): --zk-hosts, --zk-chroot, --zk-tls-cert/key/ca,\n--plugin-dirs, --tracing-exporter, --tracing-endpoint, --log-level, --log-format, --settings FILE');
   program.parse(argv, { from: 'user' });
-  const opts = program.opts<{ config: string; secure?: string; quickstart?: boolean; debug?: boolean; webapp: boolean }>();
+  const opts = program.opts<{ config: string; secure?: string; quickstart?: boolean; debug?: boolean; webapp: boolean; pidfile?: string }>();
   const configGiven = program.getOptionValueSource('config') === 'cli';
 
   let settings;
@@ -84,10 +86,26 @@ export async function launcherMain(argv: string[]): Promise<number> {
     throw err;
   }
   const { kernel } = launcher;
+  const pidfile = opts.pidfile ? path.resolve(opts.pidfile) : undefined;
+  if (pidfile) {
+    try {
+      fs.writeFileSync(pidfile, `${process.pid}\n`);
+    } catch (err) {
+      await localZk?.stop();
+      return fail(`cannot write the pid file ${pidfile}: ${(err as Error).message}`);
+    }
+  }
+  const removePidfile = (): void => {
+    if (pidfile) fs.rmSync(pidfile, { force: true });
+  };
+  // SIGUSR2 (Nodepool's stack dump): what this process is waiting on, to the log.
+  const onDump = (): void => kernel.logger.info('stack dump', processDump());
+  process.on('SIGUSR2', onDump);
   try {
     await kernel.start();
   } catch (err) {
     await localZk?.stop();
+    removePidfile();
     return fail((err as Error).message);
   }
   // Everything (engine, plugins) is up: the web app may now say so on /ready.
@@ -113,11 +131,40 @@ export async function launcherMain(argv: string[]): Promise<number> {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    // Nodepool's graceful stop. A handler of our own also keeps Node from opening its debugger.
+    process.once('SIGUSR1', onSignal);
   });
+  process.off('SIGUSR2', onDump);
   clearInterval(reload);
   webApp?.setReady(false);
   await kernel.stop();
   await localZk?.stop();
+  removePidfile();
   kernel.logger.info('launcher stopped');
   return 0;
+}
+
+/**
+ * What SIGUSR2 logs. Nodepool dumps every thread's stack; a Node process has one JavaScript
+ * stack (this handler's), so the useful part is what it waits on: its open handles and pending
+ * requests by kind, and its memory.
+ */
+function processDump(): Record<string, unknown> {
+  const count = (items: unknown[]): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const item of items) {
+      const kind = typeof item === 'string' ? item : ((item as { constructor?: { name?: string } })?.constructor?.name ?? typeof item);
+      out[kind] = (out[kind] ?? 0) + 1;
+    }
+    return out;
+  };
+  const proc = process as unknown as { _getActiveHandles?: () => unknown[]; _getActiveRequests?: () => unknown[] };
+  return {
+    stack: new Error('stack dump').stack?.split('\n').slice(1).map((l) => l.trim()),
+    handles: count(proc._getActiveHandles?.() ?? []),
+    requests: count(proc._getActiveRequests?.() ?? []),
+    resources: typeof process.getActiveResourcesInfo === 'function' ? count(process.getActiveResourcesInfo()) : undefined,
+    memory: process.memoryUsage(),
+    uptime_s: Math.round(process.uptime()),
+  };
 }

@@ -23,10 +23,11 @@ async function lockOrFail(zk: NodepoolZk, node: Node): Promise<void> {
 }
 
 /**
- * `nodepool hold ID --reason TEXT`: state `hold` and `comment` = reason, stored under the lock;
- * `hold_expiration` is left as it is (Zuul's autohold sets it; Nodepool's CLI does not).
+ * `nodepool hold ID [--reason TEXT]`: state `hold` (and `comment` = reason when given), stored
+ * under the lock; `hold_expiration` is left as it is (Zuul's autohold sets it; Nodepool's CLI
+ * does not). Nodepool's CLI has no `--reason` and leaves the comment alone.
  */
-export async function holdCommand(zk: NodepoolZk, id: string, reason: string, out: (t: string) => void): Promise<number> {
+export async function holdCommand(zk: NodepoolZk, id: string, reason: string | undefined, out: (t: string) => void): Promise<number> {
   const node = await zk.getNode(id);
   if (!node) {
     out(`Node id ${id} not found\n`);
@@ -37,7 +38,7 @@ export async function holdCommand(zk: NodepoolZk, id: string, reason: string, ou
   try {
     // Set after locking: lockNode refreshed the node, so this writes on current data.
     node.state = 'hold';
-    node.comment = reason;
+    if (reason !== undefined) node.comment = reason;
     await zk.storeNode(node);
   } finally {
     await zk.unlockNode(node);

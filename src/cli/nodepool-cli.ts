@@ -149,8 +149,9 @@ export async function nodepoolMain(argv: string[], io: CliIo = defaultIo): Promi
     .command('hold')
     .description('place a node in the HOLD state e.g. for running maintenance tasks')
     .argument('<id>', 'node id')
-    .requiredOption('--reason <reason>', 'Reason this node is held')
-    .action(async (id: string, cmd: { reason: string }) => {
+    // Nodepool's CLI takes the id alone (its comment stays as it was); --reason is ours.
+    .option('--reason <reason>', 'Reason this node is held (stored as its comment)')
+    .action(async (id: string, cmd: { reason?: string }) => {
       exitCode = await withNodepoolZk(zkOptions(), (zk) => holdCommand(zk, id, cmd.reason, io.stdout));
     });
 

@@ -147,7 +147,14 @@ export class LauncherEngine implements LifecycleContribution {
       zk, stats: this.stats, config: () => source.current(), logger: this.log, identifier: `${settings.hostname}-${process.pid}`, intervalMs: this.options.statsIntervalMs,
     });
     this.statsWorker.start();
-    this.minReady = new MinReady({ zk, logger: this.context.logger });
+    // Like Nodepool's labelImageIsAvailable: a label none of our running pools can serve now
+    // (its image not uploaded yet, ...) gets no min-ready request, instead of one created,
+    // declined, failed and created again every pass.
+    this.minReady = new MinReady({
+      zk,
+      logger: this.context.logger,
+      isLabelAvailable: (label) => [...this.providers.values()].some((p) => p.config.pools.some((pool) => pool.labels.includes(label) && (p.labelReady?.(label, pool) ?? true))),
+    });
     this.mainLoop = new SerialRunner({
       name: 'main loop',
       intervalMs: this.options.mainLoopIntervalMs ?? 1000,

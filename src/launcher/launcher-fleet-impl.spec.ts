@@ -1,6 +1,7 @@
 import { MemoryZkClient } from '../../test/support/memory-zk-client';
 import { CaptureLogger } from '../../test/support/capture-logger';
 import { LauncherFleetImpl } from './launcher-fleet-impl';
+import { BODY_KINDS, Rng, malformedBody } from '../../test/support/fuzz';
 
 const PY = '10.0.1 a0d1eb5';
 const TS = '0.1.0 nodepool-ts';
@@ -91,5 +92,27 @@ describe('LauncherFleetImpl', () => {
 
   test('without a loaded view every provider counts as shared', () => {
     expect(fleet.foreignPresence('p1')).toMatch(/not loaded/);
+  });
+});
+
+describe('LauncherFleetImpl with malformed component records', () => {
+  test('every fuzzed pool or launcher body is either used or skipped, never an exception', async () => {
+    const client = new MemoryZkClient();
+    await client.ensurePath('/nodepool/components/launcher');
+    await client.ensurePath('/nodepool/components/pool');
+    const rng = new Rng(20261126);
+    const valid = { kind: 'pool', hostname: 'elsewhere', state: 'running', version: '9.0.0', model_api: 1, id: 'x', name: 'main', provider_name: 'p1', supported_labels: ['l'], priority: 100, paused: false };
+    for (let i = 0; i < 200; i++) {
+      const kind = BODY_KINDS[rng.int(BODY_KINDS.length)];
+      await client.create('/nodepool/components/pool/fuzz-', malformedBody(rng, kind, valid), { sequential: true });
+      await client.create('/nodepool/components/launcher/fuzz-', malformedBody(rng, kind, { ...valid, kind: 'launcher' }), { sequential: true });
+    }
+    const fleet = new LauncherFleetImpl({ client, logger: new CaptureLogger() });
+    await fleet.start();
+    expect(() => fleet.foreignLaunchers()).not.toThrow();
+    for (const provider of ['p1', 'static-fuzz', 'x']) expect(() => fleet.foreignPresence(provider)).not.toThrow();
+    // Readable records naming p1 still count.
+    expect(fleet.foreignPresence('p1')).toBeDefined();
+    fleet.stop();
   });
 });

@@ -38,6 +38,11 @@ export class NodepoolZk implements ZooKeeper {
   private poolCache: ZnodeCache | undefined;
   // Unreadable cached records are logged once per version, not on every read of the cache.
   private readonly reportedBad = new Set<string>();
+  // Cached bodies found unreadable, by buffer (a new version is a new buffer): every reader of
+  // the cache (each pool pass, the deleted-node worker, stats) would otherwise parse them again,
+  // and hostile ones cost milliseconds each (a few hundred 500-level bodies took the launcher's
+  // whole CPU in the fuzz test).
+  private readonly unreadable = new WeakSet<Buffer>();
   // One parsed copy per cached node version: reads hand out shallow copies of it instead of
   // parsing every node's JSON on every pass (CPU and garbage at thousands of nodes).
   private readonly parsedNodes = new Map<string, Node>();
@@ -80,11 +85,12 @@ export class NodepoolZk implements ZooKeeper {
   private parseCached(entry: CachedZnode | undefined, what: 'node'): Node | undefined;
   private parseCached(entry: CachedZnode | undefined, what: 'request'): NodeRequest | undefined;
   private parseCached(entry: CachedZnode | undefined, what: 'node' | 'request'): Node | NodeRequest | undefined {
-    if (!entry || entry.data.length === 0) return undefined;
+    if (!entry || entry.data.length === 0 || this.unreadable.has(entry.data)) return undefined;
     const path = what === 'node' ? nodePath(entry.id) : requestPath(entry.id);
     try {
       return what === 'node' ? Node.parse(entry.id, entry.data, entry.version, path) : NodeRequest.parse(entry.id, entry.data, entry.version, path);
     } catch (err) {
+      this.unreadable.add(entry.data);
       const key = `${path}@${entry.version}`;
       if (this.reportedBad.has(key)) return undefined;
       if (this.reportedBad.size > 10_000) this.reportedBad.clear();

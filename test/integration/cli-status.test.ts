@@ -217,10 +217,14 @@ describe('nodepool hold and delete', () => {
     expect(await zk.isNodeLocked(n.id as string)).toBe(false);
   });
 
-  it('hold needs --reason, and an unknown node is reported', async () => {
+  it('hold takes the id alone like Nodepool\'s (the comment stays), and an unknown node is reported', async () => {
+    const n = await makeNode({ state: 'in-use', comment: 'set by zuul' });
+    const { code } = await run(['hold', n.id as string]);
+    expect(code).toBe(0);
+    const stored = await zk.getNode(n.id as string);
+    expect([stored?.state, stored?.comment]).toEqual(['hold', 'set by zuul']);
     const missing = await run(['hold', '0000099999']);
-    expect(missing.code).toBe(2);
-    expect(missing.err).toMatch(/^error: required option '--reason <reason>' not specified\n$/);
+    expect([missing.code, missing.out]).toEqual([0, 'Node id 0000099999 not found\n']);
     expect((await run(['hold', '0000099999', '--reason', 'x'])).out).toBe('Node id 0000099999 not found\n');
   });
 

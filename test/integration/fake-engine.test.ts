@@ -258,3 +258,21 @@ describe('launching engine (fake driver)', () => {
     await waitUntil('the orphan building node deleted', async () => !(await h.zk.getNode(building.id as string)));
   });
 });
+
+describe('min-ready and label availability', () => {
+  it('asks for no node of a label whose image is not available (Nodepool skips it), and tops up the others', async () => {
+    await h.startLauncher('a', fakeConfig({
+      top: '  - name: noimage\n    min-ready: 2\n',
+      labels: '          - name: small\n          - name: noimage\n            image-ready: false\n',
+    }).replace('  - name: small\n', '  - name: small\n    min-ready: 1\n'), { mainLoopIntervalMs: 100 });
+    await waitUntil('a ready small node', async () => (await h.nodes((n) => n.state === 'ready' && n.type[0] === 'small')).length === 1);
+    // Twenty main-loop passes: Nodepool-like behaviour is no request at all for `noimage`.
+    await sleep(2000);
+    const requests = await h.zk.getNodeRequests();
+    expect(requests.filter((r) => r.node_types.includes('noimage'))).toEqual([]);
+    const lockDirs = await h.client.getChildren('/nodepool/requests-lock').catch(() => [] as string[]);
+    // One lock dir per small request at most (the fulfilled one), none for `noimage`.
+    expect(lockDirs.length).toBeLessThanOrEqual(1);
+    expect(await h.nodes((n) => n.type[0] === 'noimage')).toEqual([]);
+  });
+});

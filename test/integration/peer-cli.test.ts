@@ -131,7 +131,7 @@ describePeer('Python nodepool CLI on records of our launcher', () => {
     expect(listedRequestIds(requests.stdout)).toContain(sub.id);
 
     const [held, deleted] = (await nodes(provider)).sort((a, b) => String(a.hostname).localeCompare(String(b.hostname)));
-    // Nodepool at this commit has no `hold --reason` (our CLI requires it): argparse refuses it.
+    // Nodepool at this commit has no `hold --reason` (ours accepts it as an addition): argparse refuses it.
     const withReason = await runPythonCli(sourceRoot, config, ['hold', held.id as string, '--reason', 'x']);
     expect(withReason.code).toBe(2);
     expect(withReason.stderr).toMatch(/unrecognized arguments: --reason x/);

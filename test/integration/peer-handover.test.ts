@@ -11,102 +11,58 @@
  * - ours → Python: our launcher process is SIGKILLed under load; Python serves everything that
  *   follows, no request is lost and no host or backing slot goes to two jobs.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { createLauncher, type Launcher } from '../../src/launcher/create-launcher';
-import { NodepoolZk } from '../../src/zk/nodepool-zk';
-import { ZkClient } from '../../src/zk/zk-client';
-import { CaptureLogger } from '../support/capture-logger';
 import { sleep, waitUntil } from '../support/engine-harness';
 import { startLauncherProcess, type LauncherProcess } from '../support/launcher-process';
 import { JobLoad, defaultHoldKeys } from '../support/mixed-fleet-load';
-import {
-  detectPeer, preparePeer, startPeerZooKeeper, startPythonLauncher, writePeerConfig, type PeerZooKeeper, type PythonLauncher,
-} from '../support/nodepool-peer';
-import { testSettings } from '../support/test-settings';
+import { describeWithPeer } from '../support/peer-fixture';
 import { ZuulRequestor, type NodeSet } from '../support/zuul-requestor';
-
-const peer = detectPeer();
-if (!peer.available) console.warn(`Python Nodepool peer tests skipped: ${peer.reason}`);
-const describePeer = peer.available ? describe : describe.skip;
 
 jest.setTimeout(180_000);
 
 const SESSION_TIMEOUT = 6;
 const SLOTS = 2;
 
-describePeer('hand-over between a real Python launcher and ours', () => {
-  let pzk: PeerZooKeeper;
-  let client: ZkClient;
-  let zk: NodepoolZk;
-  let zuul: ZuulRequestor;
-  let tmp: string;
-  let source: string;
-  let ours: Launcher | undefined;
+describeWithPeer('hand-over between a real Python launcher and ours', (f) => {
   let oursProcess: LauncherProcess | undefined;
-  let python: PythonLauncher | undefined;
+  afterEach(async () => {
+    await oursProcess?.kill9();
+    oursProcess = undefined;
+  });
 
-  /** Static `backing` (`hosts` hosts of label bk) and metastatic `meta` (label ms on bk). */
+  /** Static `backing` (`hosts` hosts of label bk, `staticHosts` of small) and metastatic `meta` (ms on bk). */
   function writeConfig(name: string, hosts: number, staticHosts = 0, graceTime = 300): string {
     const backing = Array.from({ length: hosts }, (_, i) => `\n          - name: fake-backing-${i}\n            labels: [bk]\n            host-key-checking: false`).join('');
     const small = Array.from({ length: staticHosts }, (_, i) => `\n          - name: fake-host-${i}\n            labels: [small]\n            host-key-checking: false`).join('');
-    return writePeerConfig(path.join(tmp, `${name}.yaml`), pzk,
+    return f.config(name,
       `labels:\n  - name: bk\n  - name: ms\n  - name: small\nproviders:\n  - name: backing\n    driver: static\n    pools:\n      - name: main\n        nodes:${backing}${small ? `\n      - name: small\n        nodes:${small}` : ''}\n` +
         `  - name: meta\n    driver: metastatic\n    pools:\n      - name: main\n        labels:\n` +
         `          - name: ms\n            backing-label: bk\n            max-parallel-jobs: ${SLOTS}\n            grace-time: ${graceTime}\n`, SESSION_TIMEOUT);
   }
 
-  beforeAll(async () => {
-    source = preparePeer((peer as { tarball: string }).tarball);
-    pzk = await startPeerZooKeeper();
-    client = new ZkClient({ hosts: pzk.connectString });
-    await client.connect();
-    zk = new NodepoolZk(client, new CaptureLogger());
-    await zk.startCache();
-    zuul = new ZuulRequestor(zk, { pollMs: 500 });
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'peer-handover-'));
-  });
-
-  afterEach(async () => {
-    await python?.kill9();
-    python = undefined;
-    await ours?.kernel.stop();
-    ours = undefined;
-    await oursProcess?.kill9();
-    oursProcess = undefined;
-    for (const p of ['/nodepool/nodes', '/nodepool/requests', '/nodepool/requests-lock', '/nodepool/metastatic', '/nodepool/static']) {
-      await client.deleteRecursive(p).catch(() => undefined);
-    }
-  });
-
-  afterAll(async () => {
-    zk?.stopCache();
-    await client?.close();
-    await pzk?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
-
   test('Python → ours: requests Python had locked are taken over by the hand-over path', async () => {
+    const zuul = new ZuulRequestor(f.zk, { pollMs: 500 });
     const config = writeConfig('python-to-ours', 2);
-    ours = await createLauncher(testSettings({ config, hostname: 'ts-launcher', log: { level: 'warn' } }), { engine: { cleanupIntervalMs: 600_000 } });
-    expect(ours.configErrors).toEqual([]);
-    await ours.kernel.start();
-    await waitUntil('backing records', async () => (await zk.getNodes()).filter((n) => n.provider === 'backing' && n.state === 'ready').length === 2);
-    python = await startPythonLauncher({ sourceRoot: source, configFile: config, zk: client });
+    await f.startOurs(config, 'ts-launcher', { cleanupIntervalMs: 600_000 });
+    await waitUntil('backing records', async () => (await f.zk.getNodes()).filter((n) => n.provider === 'backing' && n.state === 'ready').length === 2);
+    const python = await f.startPython(config);
 
     // Every slot of both backing nodes taken by a job (Python serves them: ours stands back).
     const held: NodeSet[] = [];
     await Promise.all(Array.from({ length: 2 * SLOTS }, async () => {
       const sub = await zuul.submit({ labels: ['ms'] });
-      held.push(await zuul.accept(await zuul.waitFor(sub.id, ['fulfilled', 'failed'], 60_000)));
+      const req = await zuul.waitFor(sub.id, ['fulfilled', 'failed'], 120_000).catch((err: Error) => {
+        // Python's side of the story, for whoever reads the failure.
+        const lines = python.log().split('\n').filter((l) => /MetastaticAdapter|Backing|backing|Traceback|rror/.test(l));
+        throw new Error(`${err.message}\nPython's metastatic log:\n${lines.slice(-60).join('\n')}`);
+      });
+      held.push(await zuul.accept(req));
     }));
     const backingIds = new Set(held.flatMap((s) => s.nodes.map((n) => String((n.driver_data as { backing_node: string }).backing_node))));
     expect(backingIds.size).toBe(2);
     // Two more: Python accepts them and waits for backing nodes that cannot come.
     const waiting = [await zuul.submit({ labels: ['ms'] }), await zuul.submit({ labels: ['ms'] })];
     await waitUntil('Python holding both requests pending', async () => {
-      const states = await Promise.all(waiting.map((w) => zk.getNodeRequest(w.id)));
+      const states = await Promise.all(waiting.map((w) => f.zk.getNodeRequest(w.id)));
       return states.every((r) => r?.state === 'pending');
     }, 30_000);
 
@@ -125,15 +81,16 @@ describePeer('hand-over between a real Python launcher and ours', () => {
   });
 
   test('ours → Python: our launcher killed under load; Python serves on, nothing lost, nothing held twice', async () => {
+    const zuul = new ZuulRequestor(f.zk, { pollMs: 500 });
     // Backing nodes released 2 s after their last job and a spare backing host: Python's
     // metastatic waits for the backing node it requested even when a slot frees elsewhere
     // meanwhile (ours takes the freed slot), so with every host held that wait would be endless.
     const config = writeConfig('ours-to-python', 3, 8, 2);
     oursProcess = await startLauncherProcess(config, 'ts-launcher-proc', SESSION_TIMEOUT);
-    await waitUntil('our records', async () => (await zk.getNodes()).filter((n) => n.state === 'ready').length === 11, 30_000).catch((err: Error) => {
+    await waitUntil('our records', async () => (await f.zk.getNodes()).filter((n) => n.state === 'ready').length === 11, 30_000).catch((err: Error) => {
       throw new Error(`${err.message}: ${oursProcess?.stderr().slice(-3000)}`);
     });
-    python = await startPythonLauncher({ sourceRoot: source, configFile: config, zk: client, cleanupIntervalSec: 5, deleteIntervalSec: 1 });
+    const python = await f.startPython(config, { cleanupIntervalSec: 5, deleteIntervalSec: 1 });
     const staticLoad = new JobLoad({ zuul, labels: ['small'], workers: 6, holdMs: [100, 600], requestTimeoutMs: 90_000 });
     const metaLoad = new JobLoad({ zuul, labels: ['ms'], workers: 3, holdMs: [100, 600], requestTimeoutMs: 90_000, holdKeys: (n) => defaultHoldKeys(n, 1, SLOTS) });
     staticLoad.start();
@@ -146,13 +103,6 @@ describePeer('hand-over between a real Python launcher and ours', () => {
     console.log(`ours → Python: ${before} fulfilled before our launcher was killed, ${s.fulfilled + m.fulfilled - before} after; ` +
       `lost ${s.lost + m.lost}, failed ${s.failed + m.failed}, double holds ${s.doubleHolds + m.doubleHolds}; max wait ${Math.max(...s.waits, ...m.waits)} ms`);
     expect([...s.doubleHoldDetails, ...m.doubleHoldDetails]).toEqual([]);
-    if (s.errors.length + m.errors.length > 0) {
-      const ids = [...s.errors, ...m.errors].map((e) => /request (\d{3}-\d{10})/.exec(e)?.[1]).filter((x): x is string => !!x);
-      const lines = python.log().split('\n').filter((l) => ids.some((id) => l.includes(id)));
-      fs.writeFileSync('/tmp/peer-python.log', python.log());
-      fs.writeFileSync('/tmp/peer-ours.log', oursProcess.stderr());
-      console.log(`Python log of the stuck requests:\n${lines.slice(0, 80).join('\n')}`);
-    }
     expect([...s.errors, ...m.errors]).toEqual([]);
     expect(s.lost + m.lost + s.failed + m.failed).toBe(0);
     expect(s.fulfilled + m.fulfilled).toBeGreaterThan(before);

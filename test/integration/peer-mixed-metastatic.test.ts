@@ -7,25 +7,10 @@
  * Counted: requests fulfilled and lost, backing nodes held by more jobs than max-parallel-jobs
  * and backing slots held twice, live records per backing host slot, Python's `nodepool list`.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { createLauncher, type Launcher } from '../../src/launcher/create-launcher';
-import { NodepoolZk } from '../../src/zk/nodepool-zk';
-import { ZkClient } from '../../src/zk/zk-client';
-import { CaptureLogger } from '../support/capture-logger';
 import { sleep, waitUntil } from '../support/engine-harness';
 import { JobLoad, RecordMonitor, defaultHoldKeys } from '../support/mixed-fleet-load';
-import {
-  detectPeer, preparePeer, runPythonCli, startPeerZooKeeper, startPythonLauncher, writePeerConfig, type PeerZooKeeper,
-  type PythonLauncher,
-} from '../support/nodepool-peer';
-import { testSettings } from '../support/test-settings';
+import { describeWithPeer } from '../support/peer-fixture';
 import { ZuulRequestor } from '../support/zuul-requestor';
-
-const peer = detectPeer();
-if (!peer.available) console.warn(`Python Nodepool peer tests skipped: ${peer.reason}`);
-const describePeer = peer.available ? describe : describe.skip;
 
 jest.setTimeout(180_000);
 
@@ -33,56 +18,26 @@ const SLOTS = 2;
 const ALONE_MS = 8_000;
 const MIXED_MS = Number(process.env.PEER_LOAD_MS ?? 30_000);
 
-describePeer('beside a real Python launcher on one metastatic provider', () => {
-  let pzk: PeerZooKeeper;
-  let client: ZkClient;
-  let zk: NodepoolZk;
-  let tmp: string;
-  let source: string;
-  let config: string;
-  let ours: Launcher | undefined;
-  let python: PythonLauncher | undefined;
-
-  beforeAll(async () => {
-    source = preparePeer((peer as { tarball: string }).tarball);
-    pzk = await startPeerZooKeeper();
-    client = new ZkClient({ hosts: pzk.connectString });
-    await client.connect();
-    zk = new NodepoolZk(client, new CaptureLogger());
-    await zk.startCache();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'peer-meta-'));
+describeWithPeer('beside a real Python launcher on one metastatic provider', (f) => {
+  test('no backing slot beyond max-parallel-jobs, no request lost; Python lists every record', async () => {
     const hosts = Array.from({ length: 4 }, (_, i) => `\n          - name: fake-backing-${i}\n            labels: [bk]\n            host-key-checking: false`).join('');
-    config = writePeerConfig(path.join(tmp, 'nodepool.yaml'), pzk,
+    const config = f.config('mixed-meta',
       `labels:\n  - name: bk\n  - name: ms\nproviders:\n  - name: backing\n    driver: static\n    pools:\n      - name: main\n        nodes:${hosts}\n` +
         `  - name: meta\n    driver: metastatic\n    pools:\n      - name: main\n        labels:\n` +
         `          - name: ms\n            backing-label: bk\n            max-parallel-jobs: ${SLOTS}\n            grace-time: 2\n`, 6);
-  });
+    await f.startOurs(config);
+    await waitUntil('backing records', async () => (await f.zk.getNodes()).filter((n) => n.provider === 'backing' && n.state === 'ready').length === 4);
 
-  afterAll(async () => {
-    await python?.kill9();
-    await ours?.kernel.stop();
-    zk?.stopCache();
-    await client?.close();
-    await pzk?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
-
-  test('no backing slot beyond max-parallel-jobs, no request lost; Python lists every record', async () => {
-    ours = await createLauncher(testSettings({ config, hostname: 'ts-launcher', log: { level: 'warn' } }));
-    expect(ours.configErrors).toEqual([]);
-    await ours.kernel.start();
-    await waitUntil('backing records', async () => (await zk.getNodes()).filter((n) => n.provider === 'backing' && n.state === 'ready').length === 4);
-
-    const monitor = new RecordMonitor(zk, 'backing');
+    const monitor = new RecordMonitor(f.zk, 'backing');
     monitor.start();
     const load = new JobLoad({
-      zuul: new ZuulRequestor(zk, { pollMs: 1000 }), labels: ['ms'], workers: 6, holdMs: [200, 1000], requestTimeoutMs: 90_000,
+      zuul: new ZuulRequestor(f.zk, { pollMs: 1000 }), labels: ['ms'], workers: 6, holdMs: [200, 1000], requestTimeoutMs: 90_000,
       holdKeys: (n) => defaultHoldKeys(n, 1, SLOTS),
     });
     load.start();
     await sleep(ALONE_MS);
     const aloneFulfilled = load.counts.fulfilled;
-    python = await startPythonLauncher({ sourceRoot: source, configFile: config, zk: client, cleanupIntervalSec: 5, deleteIntervalSec: 1 });
+    const python = await f.startPython(config, { cleanupIntervalSec: 5, deleteIntervalSec: 1 });
     await sleep(MIXED_MS);
     const result = await load.stop();
     await monitor.stop();
@@ -98,15 +53,10 @@ describePeer('beside a real Python launcher on one metastatic provider', () => {
     expect(monitor.duplicates).toEqual([]);
     expect(aloneFulfilled).toBeGreaterThan(0);
     expect(result.fulfilled).toBeGreaterThan(aloneFulfilled);
+    // Python served the metastatic requests while ours stood back (ours, faster to see new
+    // requests, would otherwise take nearly all of them and Python would serve none).
     expect(byPython).toBeGreaterThan(0);
 
-    const list = await runPythonCli(source, config, ['list']);
-    expect(list.stderr).not.toMatch(/Traceback/);
-    expect(list.code).toBe(0);
-    for (const node of await zk.getNodes()) {
-      if (!list.stdout.includes(node.id as string) && (await zk.client.exists(`/nodepool/nodes/${node.id}`))) {
-        throw new Error(`Python's nodepool list lacks node ${node.id} (${node.provider} ${node.state})`);
-      }
-    }
+    await f.expectPythonListsAll(config);
   });
 });

@@ -7,25 +7,10 @@
  * fulfilled and lost, hosts held by two jobs at once, live records per host slot, and Python's
  * `nodepool list` over the result.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { createLauncher, type Launcher } from '../../src/launcher/create-launcher';
-import { NodepoolZk } from '../../src/zk/nodepool-zk';
-import { ZkClient } from '../../src/zk/zk-client';
-import { CaptureLogger } from '../support/capture-logger';
 import { sleep, waitUntil } from '../support/engine-harness';
 import { JobLoad, RecordMonitor } from '../support/mixed-fleet-load';
-import {
-  detectPeer, preparePeer, runPythonCli, startPeerZooKeeper, startPythonLauncher, writePeerConfig, type PeerZooKeeper,
-  type PythonLauncher,
-} from '../support/nodepool-peer';
-import { testSettings } from '../support/test-settings';
+import { describeWithPeer } from '../support/peer-fixture';
 import { ZuulRequestor } from '../support/zuul-requestor';
-
-const peer = detectPeer();
-if (!peer.available) console.warn(`Python Nodepool peer tests skipped: ${peer.reason}`);
-const describePeer = peer.available ? describe : describe.skip;
 
 jest.setTimeout(180_000);
 
@@ -33,49 +18,18 @@ const PROVIDER = 'shared-static';
 const HOSTS = 20;
 const LOAD_MS = Number(process.env.PEER_LOAD_MS ?? 40_000);
 
-describePeer('beside a real Python launcher on one static provider', () => {
-  let pzk: PeerZooKeeper;
-  let client: ZkClient;
-  let zk: NodepoolZk;
-  let tmp: string;
-  let source: string;
-  let config: string;
-  let ours: Launcher | undefined;
-  let python: PythonLauncher | undefined;
-
-  beforeAll(async () => {
-    source = preparePeer((peer as { tarball: string }).tarball);
-    pzk = await startPeerZooKeeper();
-    client = new ZkClient({ hosts: pzk.connectString });
-    await client.connect();
-    zk = new NodepoolZk(client, new CaptureLogger());
-    await zk.startCache();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'peer-static-'));
-    const hosts = Array.from({ length: HOSTS }, (_, i) => `\n          - name: fake-host-${i}\n            labels: [small]\n            host-key-checking: false`).join('');
-    config = writePeerConfig(path.join(tmp, 'nodepool.yaml'), pzk,
-      `labels:\n  - name: small\nproviders:\n  - name: ${PROVIDER}\n    driver: static\n    pools:\n      - name: main\n        nodes:${hosts}\n`, 6);
-  });
-
-  afterAll(async () => {
-    await python?.kill9();
-    await ours?.kernel.stop();
-    zk?.stopCache();
-    await client?.close();
-    await pzk?.stop();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
-
+describeWithPeer('beside a real Python launcher on one static provider', (f) => {
   test('no host to two jobs, no request lost, one record per slot; Python lists every record', async () => {
+    const hosts = Array.from({ length: HOSTS }, (_, i) => `\n          - name: fake-host-${i}\n            labels: [small]\n            host-key-checking: false`).join('');
+    const config = f.config('mixed-static', `labels:\n  - name: small\nproviders:\n  - name: ${PROVIDER}\n    driver: static\n    pools:\n      - name: main\n        nodes:${hosts}\n`, 6);
     // Ours first (it registers the slots), then Python: the order of a migration.
-    ours = await createLauncher(testSettings({ config, hostname: 'ts-launcher', log: { level: 'warn' } }));
-    expect(ours.configErrors).toEqual([]);
-    await ours.kernel.start();
-    await waitUntil('our records of every host', async () => (await zk.getNodes()).filter((n) => n.provider === PROVIDER && n.state === 'ready').length === HOSTS);
-    python = await startPythonLauncher({ sourceRoot: source, configFile: config, zk: client, cleanupIntervalSec: 5, deleteIntervalSec: 1 });
+    await f.startOurs(config);
+    await waitUntil('our records of every host', async () => (await f.zk.getNodes()).filter((n) => n.provider === PROVIDER && n.state === 'ready').length === HOSTS);
+    const python = await f.startPython(config, { cleanupIntervalSec: 5, deleteIntervalSec: 1 });
 
-    const monitor = new RecordMonitor(zk, PROVIDER);
+    const monitor = new RecordMonitor(f.zk, PROVIDER);
     monitor.start();
-    const load = new JobLoad({ zuul: new ZuulRequestor(zk, { pollMs: 1000 }), labels: ['small'], workers: 15, holdMs: [100, 800], requestTimeoutMs: 60_000 });
+    const load = new JobLoad({ zuul: new ZuulRequestor(f.zk, { pollMs: 1000 }), labels: ['small'], workers: 15, holdMs: [100, 800], requestTimeoutMs: 60_000 });
     load.start();
     await sleep(LOAD_MS);
     const result = await load.stop();
@@ -97,31 +51,11 @@ describePeer('beside a real Python launcher on one static provider', () => {
     expect(pythonRegistered).toBeGreaterThan(HOSTS);
     expect(result.fulfilled - byPython).toBeGreaterThan(0);
 
-    // Python's CLI over the records both wrote: exit 0 and every record listed.
-    const list = await runPythonCli(source, config, ['list']);
-    expect(list.stderr).not.toMatch(/Traceback/);
-    expect(list.code).toBe(0);
-    const ids = (await zk.client.getChildren('/nodepool/nodes')).filter((id) => /^\d+$/.test(id));
-    for (const id of ids) {
-      // Deleted between our listing and Python's is fine; present in ZooKeeper now but not listed is not.
-      if (!list.stdout.includes(id) && (await zk.client.exists(`/nodepool/nodes/${id}`))) {
-        const node = await zk.getNode(id);
-        if (node && node.state !== 'deleted') throw new Error(`Python's nodepool list lacks node ${id} (${node.state})`);
-      }
-    }
+    await f.expectPythonListsAll(config);
     // Settled: every host has exactly one record again, ready.
     await waitUntil('one ready record per host', async () => {
-      const nodes = (await zk.getNodes()).filter((n) => n.provider === PROVIDER);
+      const nodes = (await f.zk.getNodes()).filter((n) => n.provider === PROVIDER);
       return nodes.length === HOSTS && nodes.every((n) => n.state === 'ready');
-    }, 30_000).catch(async (err: Error) => {
-      const nodes = (await zk.getNodes()).filter((n) => n.provider === PROVIDER && n.state !== 'ready');
-      const details = await Promise.all(nodes.map(async (n) => {
-        const exists = await zk.client.exists(`/nodepool/nodes/${n.id}`);
-        const locks = await zk.client.getChildren(`/nodepool/nodes/${n.id}/lock`).catch(() => ['-']);
-        const children = await zk.client.getChildren(`/nodepool/nodes/${n.id}`).catch(() => ['-']);
-        return `${n.id} ${n.hostname}#${n.slot} ${n.state} ${n.allocated_to ?? ''} exists=${!!exists} children=${children} locks=${locks}`;
-      }));
-      throw new Error(`${err.message}: ${details.join('; ')}\n${python?.log().split('\n').filter((l) => /rror|xception|Traceback|deleted/i.test(l)).slice(-30).join('\n')}`);
-    });
+    }, 30_000);
   });
 });

@@ -75,6 +75,12 @@ export class FakeProvider implements Provider {
     };
   }
 
+  /** False for labels configured with `image-ready: false`. */
+  labelReady(label: string, pool: PoolConfig): boolean {
+    const raw = (pool.raw.labels as Array<RawFakeLabel & { 'image-ready'?: boolean }> | undefined) ?? [];
+    return raw.find((l) => l.name === label)?.['image-ready'] !== false;
+  }
+
   quotaNeededByLabel(label: string, _pool: PoolConfig): QuotaInformation {
     return new QuotaInformation(this.cloud.resourcesFor(label));
   }
@@ -101,7 +107,8 @@ export const fakeProviderSchema = s.object({
     'max-cores': s.int(),
     'max-ram': s.int(),
     azs: s.list(s.str()),
-    labels: s.list(s.object({ name: s.str().required(), resources: s.dict(s.number()) })).default([]),
+    // `image-ready: false` plays a label whose image is not available (labelReady false).
+    labels: s.list(s.object({ name: s.str().required(), resources: s.dict(s.number()), 'image-ready': s.bool().default(true) })).default([]),
   })).default([]),
 });
 

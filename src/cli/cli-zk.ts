@@ -31,7 +31,7 @@ const CONNECT_TIMEOUT_MS = 5000;
  */
 export async function withNodepoolZk<T>(options: CliConfigOptions, fn: (zk: NodepoolZk) => Promise<T>): Promise<T> {
   const settings = loadLauncherSettings({ env: options.env, overrides: { config: options.config } });
-  const loaded = loadNodepoolConfig(options.config, options.secure ?? null, [], options.env);
+  const loaded = loadNodepoolConfig(options.config, options.secure ?? null, [], options.env, { runtime: true });
   if (!loaded.config && !settings.zookeeper.hosts) {
     const first = loaded.errors[0];
     throw new CliError(first ? formatConfigError(first) : `cannot read ${options.config}`);

@@ -85,7 +85,7 @@ async function deleteNow(zk: NodepoolZk, node: Node, options: DeleteNowOptions, 
   const settings = loadLauncherSettings({ env: options.env, overrides: { config: options.config, log: { level: 'error' } } });
   const kernel = await Kernel.create({ settings: { ...settings, tracing: { ...settings.tracing, exporter: 'none' } } });
   try {
-    const loaded = loadNodepoolConfig(options.config, options.secure ?? null, kernel.drivers.all(), options.env);
+    const loaded = loadNodepoolConfig(options.config, options.secure ?? null, kernel.drivers.all(), options.env, { runtime: true });
     const providerConfig = node.provider ? loaded.config?.providers.get(node.provider) : undefined;
     const driver = providerConfig ? kernel.drivers.get(providerConfig.driver) : undefined;
     if (!loaded.config || !providerConfig || !driver) {

@@ -33,7 +33,7 @@ const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () 
  */
 export async function runRequestCommand(options: RequestCommandOptions): Promise<number> {
   const settings = loadLauncherSettings({ env: options.env, overrides: { config: options.config } });
-  const loaded = loadNodepoolConfig(options.config, options.secure ?? null, [], options.env);
+  const loaded = loadNodepoolConfig(options.config, options.secure ?? null, [], options.env, { runtime: true });
   const zkOptions = resolveZooKeeperOptions(settings, loaded.config);
   if (!zkOptions) throw new CliError(`no ZooKeeper configured in ${options.config} (zookeeper-servers) or NODEPOOL_TS_ZK_HOSTS`);
   const client = new ZkClient({ ...zkOptions, logger: quiet });

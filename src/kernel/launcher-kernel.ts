@@ -35,7 +35,7 @@ export async function createLauncherKernel(
   const secure = settings.secureConfig || null;
   // The ZooKeeper servers may come from nodepool.yaml, but the kernel binds ZooKeeper before the
   // plugins (and so the drivers) load: read the file's top level once without drivers first.
-  const early = loadNodepoolConfig(settings.config, secure, [], env);
+  const early = loadNodepoolConfig(settings.config, secure, [], env, { runtime: true });
   if (!early.config) {
     throw new LauncherSetupError(early.errors.map(formatConfigError).join('\n'));
   }
@@ -65,9 +65,12 @@ export async function createLauncherKernel(
   for (const warning of tlsWarnings) kernel.logger.warn(warning);
   let stamps: ConfigFileStamp[] = [];
   const load = (): ConfigError[] => {
-    const result = loadNodepoolConfig(settings.config, secure, kernel.drivers.all(), env);
+    const result = loadNodepoolConfig(settings.config, secure, kernel.drivers.all(), env, { runtime: true });
     stamps = result.stamps;
-    for (const error of result.errors) kernel.logger.error(formatConfigError(error), { file: error.file, key: error.path });
+    for (const error of result.errors) {
+      if (error.severity === 'warning') kernel.logger.warn(formatConfigError(error), { file: error.file, key: error.path });
+      else kernel.logger.error(formatConfigError(error), { file: error.file, key: error.path });
+    }
     // A config that cannot be read at all keeps the previous one in force (spec §1.1 step 5).
     if (result.config) kernel.setConfig(result.config);
     return result.errors;

@@ -15,8 +15,14 @@ import type { Node, NodeState } from '../zk/models/node';
 /** States whose nodes are deleted (not `init`, `ready`, `hold`, `testing`; LCH:896-906). */
 const DELETABLE: ReadonlySet<NodeState> = new Set<NodeState>(['used', 'in-use', 'building', 'failed', 'deleting', 'deleted', 'aborted']);
 
-/** Nodes handled at once within one pass. */
+/** Nodes handled at once within one pass (locks and ZooKeeper writes; cloud deletes run apart). */
 const PARALLEL_DELETES = 8;
+/**
+ * Cloud deletes in flight per provider. Nodepool advances every delete state machine of a
+ * provider at once (SM:755-794), bounded only by the provider's API rate, which our drivers
+ * apply themselves; this bound only keeps a flood of returned nodes from opening thousands.
+ */
+const DELETES_IN_FLIGHT_PER_PROVIDER = 200;
 
 /** How to build a {@link DeletedNodeWorker}. */
 export interface DeletedNodeWorkerOptions {
@@ -41,6 +47,12 @@ export class DeletedNodeWorker {
   private readonly retries = new Map<string, number>();
   /** provider.nodeDeleted hooks still running (see {@link deleted}). */
   private readonly hooks = new Set<Promise<void>>();
+  /**
+   * Cloud deletes running (node id → provider name): a pass hands a locked node to its
+   * provider's deleter and goes on; a slow cloud delete holds up neither the pass nor the nodes
+   * returned after it (after a gate reset hundreds come back at once).
+   */
+  private readonly deleting = new Map<string, { provider: string; run: Promise<void> }>();
   // Aborted on stop so a slow provider delete does not hold up shutdown; the node is unlocked
   // and retried by whichever launcher runs next.
   private readonly abort = new AbortController();
@@ -84,7 +96,13 @@ export class DeletedNodeWorker {
     this.unsubscribe = [];
     this.abort.abort();
     await this.runner.stop();
+    await Promise.all([...this.deleting.values()].map((d) => d.run));
     await Promise.all(this.hooks);
+  }
+
+  /** Cloud deletes in flight (tests). */
+  get deletesInFlight(): number {
+    return this.deleting.size;
   }
 
   /** Asks for a pass now: over `nodeId` only when given (events), else over every node. */
@@ -140,6 +158,8 @@ export class DeletedNodeWorker {
       // Connection gone mid-pass: every further node would fail and log; the pass after the
       // reconnect covers them (spec §4.1).
       if (this.stopped || zk.client.state !== 'connected') return;
+      // Its provider's deleter has it already.
+      if (this.deleting.has(node.id as string)) return;
       try {
         if (node.state === 'ready' && node.allocated_to && !requestIds.has(node.allocated_to)) {
           this.settle(node.id as string, await this.deallocate(node), only);
@@ -195,6 +215,8 @@ export class DeletedNodeWorker {
       // Nobody held the lock a moment ago, yet the transaction found children: something other
       // than a lock contender; the locked way below deletes recursively.
     }
+    // The next pass takes it once a slot is free.
+    if (this.providerBusy(provider)) return;
     if (await zk.isNodeLocked(node.id as string)) return 'locked';
     if (!(await zk.lockNode(node, { blocking: false }).catch(() => undefined))) return 'locked';
     if (!DELETABLE.has(node.state)) {
@@ -207,7 +229,19 @@ export class DeletedNodeWorker {
       await zk.unlockNode(node).catch(() => undefined);
       return;
     }
-    await new NodeDeleter({ zk, provider, node, logger: this.log, tracer: this.options.tracer, signal: this.abort.signal }).run();
+    const id = node.id as string;
+    const run = new NodeDeleter({ zk, provider, node, logger: this.log, tracer: this.options.tracer, signal: this.abort.signal })
+      .run()
+      .then(() => undefined)
+      .finally(() => this.deleting.delete(id));
+    this.deleting.set(id, { provider: provider.name, run });
+  }
+
+  /** Whether the provider has as many cloud deletes running as it may. */
+  private providerBusy(provider: Provider): boolean {
+    let n = 0;
+    for (const d of this.deleting.values()) if (d.provider === provider.name && ++n >= DELETES_IN_FLIGHT_PER_PROVIDER) return true;
+    return false;
   }
 
   /** After a one-transaction delete: what NodeDeleter does after its own (log, span, hook). */

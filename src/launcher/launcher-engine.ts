@@ -184,8 +184,14 @@ export class LauncherEngine implements LifecycleContribution {
         if (reset.length > 0) this.log?.info(`took over ${reset.length} request(s) of a launcher that is gone`, { requests: reset });
       },
     });
+    // Pool records change often (`paused` flips at quota): the workers look again only when
+    // the set of foreign launchers and their providers changed.
+    let foreign = JSON.stringify(this.fleet.foreignLaunchers());
     this.fleetOff = this.fleet.onChange((removed) => {
       if (removed) this.handover?.wake();
+      const now = JSON.stringify(this.fleet?.foreignLaunchers() ?? []);
+      if (now === foreign) return;
+      foreign = now;
       this.deletedNodeWorker?.wake();
       for (const worker of this.pools) worker.wake();
     });

@@ -66,16 +66,19 @@ const CONFIG_YAML_SCHEMA = yaml.CORE_SCHEMA.extend({ implicit: [bool11, boxedFlo
 /**
  * Parses configuration YAML the way Nodepool's `yaml.safe_load` does, as far as config files
  * notice: only plain data (no custom tags), YAML 1.1 booleans (`yes`/`no`/`on`/`off`), floats boxed
- * in {@link YamlFloat}. Duplicate mapping keys are an error (PyYAML silently keeps the last one).
+ * in {@link YamlFloat}. Duplicate mapping keys are an error (PyYAML silently keeps the last one),
+ * unless `duplicateKeys: 'last'` asks for PyYAML's behaviour.
  * An empty document parses to `null`.
  *
  * @param text the YAML text
  * @param fileName used in error messages
+ * @param options `duplicateKeys`: `error` (default) or `last`
  * @throws {@link ConfigYamlError} on a syntax error, with line and column
  */
-export function parseConfigYaml(text: string, fileName: string): unknown {
+export function parseConfigYaml(text: string, fileName: string, options: { duplicateKeys?: 'error' | 'last' } = {}): unknown {
   try {
-    return yaml.load(text, { schema: CONFIG_YAML_SCHEMA, filename: fileName }) ?? null;
+    // js-yaml's `json` mode lets a later duplicate key override the earlier one (PyYAML's way).
+    return yaml.load(text, { schema: CONFIG_YAML_SCHEMA, filename: fileName, json: options.duplicateKeys === 'last' }) ?? null;
   } catch (err) {
     if (err instanceof yaml.YAMLException) {
       const mark = err.mark as yaml.Mark | undefined;

@@ -55,10 +55,26 @@ export type ProviderSectionDriver = Pick<ProviderDriver, 'name' | 'providerSchem
 
 /** What {@link validateProviderSection} returns. */
 export interface ProviderSectionResult {
-  /** The normalized provider; undefined when there are issues. */
+  /**
+   * The normalized provider; undefined when there are issues (with `ignoreUnknownKeys`: issues
+   * other than unknown keys).
+   */
   config?: ProviderConfig;
   /** Problems, with paths from the document root (`providers[2].pools[0].name`). */
   issues: ConfigIssue[];
+}
+
+/** The message of an unknown key (what Nodepool's validator says too). */
+export const UNKNOWN_KEY_MESSAGE = 'extra keys not allowed';
+
+/** Options of {@link validateProviderSection}. */
+export interface ProviderSectionOptions {
+  /**
+   * Build the provider even when the section has keys its schema does not know, leaving them
+   * out (still returned as issues). Nodepool's launcher never validates the schema, so a key
+   * only `nodepool config-validate` rejects (e.g. `rate` on a metastatic provider) runs there.
+   */
+  ignoreUnknownKeys?: boolean;
 }
 
 function toPool(raw: Raw, providerPriority: number | null, driver: ProviderSectionDriver): PoolConfig {
@@ -82,6 +98,7 @@ function toPool(raw: Raw, providerPriority: number | null, driver: ProviderSecti
  * @param index its position in the `providers` list, for key paths
  * @param file the file it is in, for {@link ProviderConfig.location}
  * @param schema the extended schema, when the caller has it already
+ * @param options see {@link ProviderSectionOptions}
  */
 export function validateProviderSection(
   driver: ProviderSectionDriver,
@@ -89,10 +106,12 @@ export function validateProviderSection(
   index: number,
   file: string,
   schema: ObjectSchema = withCommonKeys(driver.providerSchema),
+  options: ProviderSectionOptions = {},
 ): ProviderSectionResult {
   const at = `providers[${index}]`;
   const result = validate<Raw>(schema, raw, at);
-  if (result.issues.length > 0) return { issues: result.issues };
+  const tolerated = options.ignoreUnknownKeys ? result.issues.filter((i) => i.message === UNKNOWN_KEY_MESSAGE) : [];
+  if (result.issues.length > tolerated.length) return { issues: result.issues };
   const value = result.value;
   const priority = (value.priority as number | undefined) ?? null;
   let pools: PoolConfig[];
@@ -107,7 +126,7 @@ export function validateProviderSection(
     if (seen.has(pool.name)) issues.push({ path: `${at}.pools[${p}].name`, message: `pool ${pool.name} already defined in provider ${value.name}` });
     seen.add(pool.name);
   });
-  if (issues.length > 0) return { issues };
+  if (issues.length > 0) return { issues: [...tolerated, ...issues] };
   const config: ProviderConfig = {
     name: value.name as string,
     driver: driver.name,
@@ -117,5 +136,5 @@ export function validateProviderSection(
     raw: value,
     location: `${file}: ${at}`,
   };
-  return { config, issues };
+  return { config, issues: tolerated };
 }

@@ -276,3 +276,24 @@ describe('min-ready and label availability', () => {
     expect(await h.nodes((n) => n.type[0] === 'noimage')).toEqual([]);
   });
 });
+
+describe('deleting at scale', () => {
+  it('runs the cloud deletes of nodes returned together side by side, not a few at a time', async () => {
+    const launcher = await h.startLauncher('a', fakeConfig({ provider: '    delete-ms: 1500\n' }));
+    const cloud = fakeProvider(launcher, 'fake-a').cloud;
+    const sets = await Promise.all(Array.from({ length: 12 }, async () => {
+      const sub = await h.zuul.submit({ labels: ['small'] });
+      return h.zuul.accept(await h.zuul.waitFor(sub.id, ['fulfilled', 'failed'], 30000));
+    }));
+    expect(cloud.instances.size).toBe(12);
+    // A gate reset: every job returns its node at once.
+    await Promise.all(sets.map((set) => h.zuul.release(set)));
+    let most = 0;
+    await waitUntil('every instance deleted', async () => {
+      most = Math.max(most, [...cloud.instances.values()].filter((i) => i.status === 'deleting').length);
+      return cloud.instances.size === 0;
+    }, 30000);
+    // Before, at most 8 ran at once (one pass, each delete awaited); Nodepool runs them all.
+    expect(most).toBe(12);
+  });
+});

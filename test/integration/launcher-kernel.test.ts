@@ -150,9 +150,13 @@ describe('two kernels in one process', () => {
     expect(a.configErrors.map((e) => e.message).join()).toMatch(/unknown driver "static"/);
   });
 
-  it('a bad provider is reported with file and key path while the good one is served', async () => {
+  it('a bad provider is reported with file and key path while the good one is served; an unknown key only warns', async () => {
     const bad = `
   - name: broken
+    driver: static
+    max-concurrency: lots
+    pools: []
+  - name: extra-key
     driver: static
     cloud: not-a-static-key
     pools: []` + STATIC_PROVIDER('static-good', '127.0.0.3');
@@ -160,12 +164,15 @@ describe('two kernels in one process', () => {
     const stream = new PassThrough();
     let logged = '';
     stream.on('data', (d) => (logged += d.toString()));
-    a = await createLauncherKernel(testSettings({ config: file, log: { level: 'error' } }), { logStream: stream });
+    a = await createLauncherKernel(testSettings({ config: file, log: { level: 'warn' } }), { logStream: stream });
     await a.kernel.start();
-    expect([...a.kernel.container.get<NodepoolConfigSource>(NodepoolConfigSource).current().providers.keys()]).toEqual(['static-good']);
-    expect(a.configErrors.map((e) => e.path)).toEqual(['providers[0].cloud']);
+    // Like Nodepool's launcher, which never validates the schema: a key only config-validate
+    // rejects does not keep a provider from running; a value the provider cannot use does.
+    expect([...a.kernel.container.get<NodepoolConfigSource>(NodepoolConfigSource).current().providers.keys()]).toEqual(['extra-key', 'static-good']);
+    expect(a.configErrors.map((e) => e.path)).toEqual(['providers[0].max-concurrency', 'providers[1].cloud']);
     await new Promise((r) => setImmediate(r));
-    expect(logged).toContain(`${file}: providers[0].cloud: extra keys not allowed`);
+    expect(logged).toContain(`${file}: providers[0].max-concurrency: expected int, got str \\"lots\\"`);
+    expect(logged).toContain(`${file}: providers[1].cloud: extra keys not allowed (ignored: the provider runs without it)`);
   });
 
   it('uses the launcher settings over nodepool.yaml for ZooKeeper, and reloads a changed file', async () => {

@@ -6,6 +6,12 @@ import { configError, type ConfigError } from './config-error';
 export interface ReadConfigOptions {
   /** Blocks for `ms` milliseconds between attempts on ENOENT (default: a real 0.5 s wait). */
   sleep?: (ms: number) => void;
+  /**
+   * How the launcher reads (not config-validate): a duplicated mapping key keeps its last value,
+   * as PyYAML does for Nodepool's launcher, and is reported without failing the file; unknown
+   * provider keys are reported and the provider runs without them.
+   */
+  runtime?: boolean;
 }
 
 /** A configuration file read and parsed. */
@@ -15,6 +21,8 @@ export interface ConfigDocument {
   /** `st_mtime_ns` taken before reading, for change detection; null when the file was not read. */
   mtimeNs: bigint | null;
   error?: ConfigError;
+  /** Problems that did not stop the reading (runtime duplicate keys). */
+  warnings?: ConfigError[];
 }
 
 const ATTEMPTS = 3;
@@ -66,10 +74,21 @@ export function readConfigDocument(file: string, env: NodeJS.ProcessEnv, options
       sleep(RETRY_DELAY_MS);
     }
   }
+  const substituted = substituteEnv(text, env);
   try {
-    return { value: parseConfigYaml(substituteEnv(text, env), file), mtimeNs };
+    return { value: parseConfigYaml(substituted, file), mtimeNs };
   } catch (err) {
     if (!(err instanceof ConfigYamlError)) throw err;
+    if (options.runtime && /duplicated mapping key/.test(err.message)) {
+      try {
+        const value = parseConfigYaml(substituted, file, { duplicateKeys: 'last' });
+        const warning = configError(file, 'yaml', '', `${err.message} (the last value is used, as on Nodepool's launcher)`, err.snippet);
+        return { value, mtimeNs, warnings: [{ ...warning, severity: 'warning' }] };
+      } catch (second) {
+        if (!(second instanceof ConfigYamlError)) throw second;
+        return { mtimeNs, error: configError(file, 'yaml', '', `YAML parsing failed: ${second.message}`, second.snippet) };
+      }
+    }
     return { mtimeNs, error: configError(file, 'yaml', '', `YAML parsing failed: ${err.message}`, err.snippet) };
   }
 }

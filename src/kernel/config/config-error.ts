@@ -10,6 +10,8 @@ export interface ConfigError extends ConfigIssue {
   stage: ConfigStage;
   /** Extra lines for humans, e.g. the YAML snippet around a syntax error. */
   detail?: string;
+  /** `warning`: reported, but what it is about still runs (launcher runtime leniency). */
+  severity?: 'warning';
 }
 
 /** Builds a {@link ConfigError}. */

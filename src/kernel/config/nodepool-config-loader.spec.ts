@@ -350,4 +350,45 @@ providers:
     fs.rmSync(file);
     expect(configFilesChanged(r.stamps)).toBe(true);
   });
+
+  describe('runtime (the launcher) vs config-validate', () => {
+    const text = 'labels:\n  - name: a\nproviders:\n  - name: p1\n    driver: plain\n    rate: 1\n    pools:\n      - name: main\n        bogus: true\n        labels:\n          - name: a\n  - name: p2\n    driver: plain\n';
+    function loadRuntime(body: string): NodepoolConfigResult {
+      fs.writeFileSync(file, body);
+      return loadNodepoolConfig(file, null, drivers, {}, { sleep: () => undefined, runtime: true });
+    }
+
+    it('runs a provider with keys only config-validate rejects, naming each key as ignored', () => {
+      const r = loadRuntime(text);
+      expect(r.config!.providers.has('p1')).toBe(true);
+      expect(r.config!.providers.get('p1')!.raw).not.toHaveProperty('rate');
+      expect(messages(r)).toEqual([
+        `${file}: providers[0].rate: extra keys not allowed (ignored: the provider runs without it)`,
+        `${file}: providers[0].pools[0].bogus: extra keys not allowed (ignored: the provider runs without it)`,
+      ]);
+      expect(r.errors.every((e) => e.severity === 'warning')).toBe(true);
+      // config-validate's way: the same file is an error and the provider does not load.
+      const strict = load(text);
+      expect(strict.config!.providers.has('p1')).toBe(false);
+      expect(strict.errors.some((e) => e.severity === 'warning')).toBe(false);
+    });
+
+    it('keeps the last of duplicated keys like PyYAML, reporting it; config-validate rejects the file', () => {
+      const dup = 'labels:\n  - name: a\n    min-ready: 1\n    min-ready: 3\nproviders: []\n';
+      const r = loadRuntime(dup);
+      expect(r.config!.labels.get('a')!['min-ready']).toBe(3);
+      expect(r.errors).toHaveLength(1);
+      expect(r.errors[0]).toMatchObject({ stage: 'yaml', severity: 'warning' });
+      expect(r.errors[0].message).toMatch(/duplicated mapping key.*the last value is used/);
+      const strict = load(dup);
+      expect(strict.config).toBeUndefined();
+      expect(strict.errors[0].message).toMatch(/YAML parsing failed: duplicated mapping key/);
+    });
+
+    it('still leaves out a provider whose known keys are wrong', () => {
+      const r = loadRuntime('labels: []\nproviders:\n  - name: p1\n    driver: plain\n    max-concurrency: lots\n');
+      expect(r.config!.providers.has('p1')).toBe(false);
+      expect(messages(r)).toEqual([`${file}: providers[0].max-concurrency: expected int, got str "lots"`]);
+    });
+  });
 });

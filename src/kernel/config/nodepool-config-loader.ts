@@ -44,7 +44,8 @@ export interface NodepoolConfigResult {
  * @param secureFile path of the secure file, or null
  * @param drivers the drivers available, by their `driver:` name
  * @param env environment for `%(NODEPOOL_*)` substitution
- * @param options test hooks (the ENOENT retry wait)
+ * @param options `runtime` for the launcher (duplicate keys and unknown provider keys reported,
+ *   not fatal, as on Nodepool's launcher; config-validate stays strict); test hooks
  */
 export function loadNodepoolConfig(
   file: string,
@@ -58,6 +59,7 @@ export function loadNodepoolConfig(
   const main = readConfigDocument(mainFile, env, options);
   const stamps: ConfigFileStamp[] = [{ file: mainFile, mtimeNs: main.mtimeNs }];
   if (main.error) return { errors: [main.error], stamps };
+  const warnings = main.warnings ?? [];
   const doc = main.value;
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     const what = doc === null ? 'the file is empty' : 'the top level is not a mapping';
@@ -65,7 +67,7 @@ export function loadNodepoolConfig(
   }
 
   const top = validate<Record<string, unknown>>(topLevelSchema, doc);
-  const errors = configErrors(mainFile, 'schema', top.issues);
+  const errors = [...warnings, ...configErrors(mainFile, 'schema', top.issues)];
   const built = buildTopLevel(top.value, mainFile);
   errors.push(...built.errors);
   const config: NodepoolConfig = { file: mainFile, secureFile: securePath, providers: new Map(), ...built.config };
@@ -82,7 +84,7 @@ export function loadNodepoolConfig(
 
   // Providers are validated from the document as parsed (not the top-level result), so driver
   // schemas still see YAML floats as floats.
-  const loaded = loadProviders((doc as Record<string, unknown>).providers, drivers, mainFile);
+  const loaded = loadProviders((doc as Record<string, unknown>).providers, drivers, mainFile, options.runtime ?? false);
   errors.push(...loaded.errors);
   for (const entry of loaded.providers) config.providers.set(entry.config.name, entry.config);
   errors.push(...crossCheckProviders(loaded.providers, config, mainFile));

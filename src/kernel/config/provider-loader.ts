@@ -16,11 +16,14 @@ export interface LoadedProvider {
  * Validates each `providers` entry (as parsed, floats still boxed) against its driver's schema
  * extended with the common keys, and normalizes it. A broken entry is reported and left out;
  * the others load. Names must be unique: a second provider of the same name is left out.
+ * `runtime` (the launcher, not config-validate): unknown keys are reported but do not keep a
+ * provider from loading.
  */
 export function loadProviders(
   rawProviders: unknown,
   drivers: readonly ProviderDriver[],
   file: string,
+  runtime = false,
 ): { providers: LoadedProvider[]; errors: ConfigError[] } {
   const errors: ConfigError[] = [];
   const providers: LoadedProvider[] = [];
@@ -50,10 +53,14 @@ export function loadProviders(
     }
     let schema = schemas.get(driver);
     if (!schema) schemas.set(driver, (schema = withCommonKeys(driver.providerSchema)));
-    const result = validateProviderSection(driver, raw, index, file, schema);
+    const result = validateProviderSection(driver, raw, index, file, schema, { ignoreUnknownKeys: runtime });
     if (!result.config) {
       errors.push(...configErrors(file, 'schema', result.issues));
       return;
+    }
+    // Runtime: the provider runs without its unknown keys, as on Nodepool's launcher.
+    for (const issue of result.issues) {
+      errors.push({ ...configError(file, 'schema', issue.path, `${issue.message} (ignored: the provider runs without it)`), severity: 'warning' });
     }
     if (names.has(result.config.name)) {
       errors.push(configError(file, 'check', `${at}.name`, `provider ${result.config.name} already defined`));

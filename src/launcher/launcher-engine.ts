@@ -14,6 +14,7 @@ import { DeletedNodeWorker } from './deleted-node-worker';
 import { EngineStats } from './engine-stats';
 import { LauncherFleetImpl } from './launcher-fleet-impl';
 import { PoolWorker } from './pool-worker';
+import { providerSignature } from './provider-signature';
 import { ProviderRuntime } from './provider-runtime';
 import { SerialRunner } from './serial-runner';
 import { StatsWorker } from './stats-worker';
@@ -58,14 +59,12 @@ export interface LauncherEngineOptions {
 /** A running provider with its shared state and pool workers. */
 interface RunningProvider {
   config: ProviderConfig;
+  /** {@link providerSignature} of the configuration it runs. */
+  signature: string;
   runtime: ProviderRuntime;
   workers: PoolWorker[];
 }
 
-/** Whether two provider sections would run the same way (location is where, not what). */
-function sameProviderConfig(a: ProviderConfig, b: ProviderConfig): boolean {
-  return a.driver === b.driver && JSON.stringify(a.raw) === JSON.stringify(b.raw);
-}
 
 /** See the module comment. */
 export class LauncherEngine implements LifecycleContribution {
@@ -231,7 +230,7 @@ export class LauncherEngine implements LifecycleContribution {
     const log = this.log as Logger;
     for (const [name, running] of [...this.running]) {
       const next = config.providers.get(name);
-      if (next && sameProviderConfig(running.config, next)) continue;
+      if (next && providerSignature(next, config) === running.signature) continue;
       log.info(next ? `provider ${name} changed: restarting it` : `provider ${name} removed: stopping it`);
       await this.stopProvider(name, false);
       await this.stopProvider(name, true);
@@ -257,7 +256,7 @@ export class LauncherEngine implements LifecycleContribution {
       const provider = driver.createProvider(providerConfig, context);
       await provider.start();
       const runtime = new ProviderRuntime(provider, context.logger, this.options.quotaCacheMs);
-      const entry: RunningProvider = { config: providerConfig, runtime, workers: [] };
+      const entry: RunningProvider = { config: providerConfig, signature: providerSignature(providerConfig, config), runtime, workers: [] };
       this.running.set(provider.name, entry);
       this.providers.set(provider.name, provider);
       for (const pool of providerConfig.pools) {

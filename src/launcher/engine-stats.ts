@@ -74,6 +74,20 @@ export class EngineStats {
     if (e.attempts > 0) this.attempts.inc(labels, e.attempts);
     if (e.result !== 'ready') this.failures.inc({ ...labels, result: e.result });
     this.durations.observe({ ...labels, result: e.result }, e.durationMs / 1000);
+    this.sendLaunch(e);
+  }
+
+  /**
+   * A failed attempt that is retried: statsd counts it like Nodepool (each attempt records its
+   * outcome, SM:345-355), so `nodepool.launch.error.*` counts attempts; the Prometheus series
+   * count launches (`nodepool_launch_attempts_total` counts every attempt when the launch ends).
+   */
+  launchAttemptFailed(e: LaunchEnded): void {
+    this.sendLaunch(e);
+  }
+
+  /** Nodepool's launch timer and counter names (STA:57-88). */
+  private sendLaunch(e: LaunchEnded): void {
     const statsd = this.statsd;
     if (!statsd) return;
     const keys = [`nodepool.launch.provider.${e.provider}.${e.result}`, `nodepool.launch.${e.result}`];

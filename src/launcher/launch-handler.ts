@@ -262,13 +262,16 @@ export class LaunchHandler {
       throw err;
     }
     const settings = provider.launchSettings?.(label, pool) ?? DEFAULT_LAUNCH_SETTINGS;
+    const started = Date.now();
     const launcher = new NodeLauncher({
       zk, provider, node, label, pool, settings, logger: this.log, tracer: this.ctx.tracer, traceContext: this.spanContext,
       az: this.az, pollInterval: this.ctx.launchPollMs, signal: runtime.abort.signal,
+      onAttemptFailed: (result, durationMs) => this.ctx.stats?.launchAttemptFailed({
+        provider: provider.name, pool: pool.name, label, az: this.az, requestor: this.request.requestor, result, attempts: 1, durationMs,
+      }),
     });
     runtime.activeLaunches++;
     this.log.info('launching node', { node: node.id, label });
-    const started = Date.now();
     const ended = (result: string, attempts: number): void => this.ctx.stats?.launchEnded({
       provider: provider.name, pool: pool.name, label, az: this.az, requestor: this.request.requestor,
       result, attempts, durationMs: Date.now() - started,

@@ -70,6 +70,13 @@ export interface NodeLauncherOptions {
   deleteTimeout?: number;
   /** Aborting it stops the launch (launcher shutdown); {@link NodeLauncher.run} then rejects. */
   signal?: AbortSignal;
+  /**
+   * Told of each failed attempt that is retried, with its outcome key and duration (ms since the
+   * launch started, as Nodepool times it). The attempt that ends the launch is the result of
+   * {@link NodeLauncher.run} instead, so every attempt is reported once (Nodepool records launch
+   * stats per attempt, SM:345-355).
+   */
+  onAttemptFailed?: (statsKey: string, durationMs: number) => void;
 }
 
 /** Outcome of a launch; the node has been stored in this state. */
@@ -103,6 +110,7 @@ const INSTANCE_FIELDS = ['external_id', 'interface_ip', 'public_ipv4', 'private_
 export class NodeLauncher {
   private readonly log: Logger;
   private attempts = 0;
+  private startedAt = Date.now();
   /** Context of the launch span: step spans are its children. */
   private spanContext: Context = otelContext.active();
   /** The span of the state-machine step in progress. */
@@ -152,6 +160,7 @@ export class NodeLauncher {
 
   private async launch(span: Span | undefined): Promise<LaunchResult> {
     const { zk, node } = this.options;
+    this.startedAt = Date.now();
     this.prepare();
     await zk.storeNode(node);
     for (;;) {
@@ -179,6 +188,11 @@ export class NodeLauncher {
         // Without the session the node lock is gone too: retrying would race the new owner.
         if (error instanceof SessionExpiredError) return this.finish('failed', error);
         if (this.attempts >= this.options.settings.launchRetries) return this.finish('failed', error);
+        try {
+          this.options.onAttemptFailed?.(statsKeyOf(error), Date.now() - this.startedAt);
+        } catch (hookErr) {
+          this.log.warn('attempt hook failed', { err: (hookErr as Error).message });
+        }
         await this.cleanupPartial(externalId ?? node.external_id);
         this.resetInstanceFields();
         await zk.storeNode(node);

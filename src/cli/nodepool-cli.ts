@@ -6,6 +6,8 @@ import { VERSION } from '../kernel/services/launcher-component';
 import { withNodepoolZk } from './cli-zk';
 import { deleteCommand, eraseCommand, holdCommand, type AskLine } from './node-commands';
 import { runRequestCommand } from './request-command';
+import { dibImageDeleteCommand, imageBuildCommand, imageDeleteCommand, imagePauseCommand } from './image-changes';
+import { loadNodepoolConfig } from '../kernel/config/nodepool-config-loader';
 import { imageListingText, type ImageListing } from './image-commands';
 import { infoText, labelListText, nodeListText, requestListText } from './status-commands';
 
@@ -143,6 +145,44 @@ export async function nodepoolMain(argv: string[], io: CliIo = defaultIo): Promi
     .argument('<provider>', 'provider name')
     .action(async (provider: string) => {
       io.stdout(await withNodepoolZk(zkOptions(), (zk) => infoText(zk, provider)));
+    });
+
+  for (const [name, paused] of [['image-pause', true], ['image-unpause', false]] as const) {
+    program
+      .command(name)
+      .description(paused ? 'pause an image' : 'unpause an image')
+      .argument('<image>', 'image name')
+      .action(async (image: string) => {
+        exitCode = await withNodepoolZk(zkOptions(), (zk) => imagePauseCommand(zk, image, paused));
+      });
+  }
+
+  program
+    .command('image-build')
+    .description('build image using diskimage-builder')
+    .argument('<image>', 'image name')
+    .action(async (image: string) => {
+      const config = loadNodepoolConfig(zkOptions().config, zkOptions().secure ?? null, [], io.env, { runtime: true }).config;
+      exitCode = await withNodepoolZk(zkOptions(), (zk) => imageBuildCommand(zk, config ?? { diskimages: new Map() }, image));
+    });
+
+  program
+    .command('dib-image-delete')
+    .description('delete a dib image')
+    .argument('<id>', 'dib image id')
+    .action(async (id: string) => {
+      exitCode = await withNodepoolZk(zkOptions(), (zk) => dibImageDeleteCommand(zk, id, io.stdout));
+    });
+
+  program
+    .command('image-delete')
+    .description('delete an image')
+    .requiredOption('--provider <provider>', 'provider name')
+    .requiredOption('--image <image>', 'image name')
+    .requiredOption('--upload-id <id>', 'image upload id')
+    .requiredOption('--build-id <id>', 'image build id')
+    .action(async (cmd: { provider: string; image: string; uploadId: string; buildId: string }) => {
+      exitCode = await withNodepoolZk(zkOptions(), (zk) => imageDeleteCommand(zk, cmd, io.stdout));
     });
 
   program

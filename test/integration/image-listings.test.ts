@@ -187,3 +187,62 @@ describe('image listings beside a builder', () => {
     expect((await get('/image-list')).body).toBe(sample('web-image-list.txt'));
   });
 });
+
+describe('image-changing commands on the builder records', () => {
+  beforeAll(async () => {
+    await client.deleteRecursive('/nodepool/images').catch(() => undefined);
+    await writeBuilderTree();
+  });
+  const read = async (p: string): Promise<Record<string, unknown>> => JSON.parse((await client.get(p)).data!.toString()) as Record<string, unknown>;
+
+  it('image-pause and image-unpause set and clear the pause flag, twice is fine; an unknown image is one line', async () => {
+    expect((await run(['image-pause', 'ubuntu'])).code).toBe(0);
+    expect(await client.exists('/nodepool/images/ubuntu/pause')).toBeTruthy();
+    expect((await run(['image-pause', 'ubuntu'])).code).toBe(0);
+    expect((await run(['image-unpause', 'ubuntu'])).code).toBe(0);
+    expect((await run(['image-unpause', 'ubuntu'])).code).toBe(0);
+    expect(await client.exists('/nodepool/images/ubuntu/pause')).toBeNull();
+    const missing = await run(['image-pause', 'nosuch']);
+    expect([missing.code, missing.err]).toEqual([1, 'nodepool: image nosuch not found in ZooKeeper\n']);
+  });
+
+  it('dib-image-delete marks a build deleting, keeps its other keys, refuses one in progress', async () => {
+    const ready = `/nodepool/images/ubuntu/builds/${UBUNTU_READY}`;
+    const before = await read(ready);
+    expect(await run(['dib-image-delete', `ubuntu-${UBUNTU_BUILDING}`])).toMatchObject({ code: 0, out: 'Cannot delete a build in progress\n' });
+    expect((await read(`/nodepool/images/ubuntu/builds/${UBUNTU_BUILDING}`)).state).toBe('building');
+    expect(await run(['dib-image-delete', `ubuntu-${UBUNTU_READY}`])).toMatchObject({ code: 0, out: '' });
+    const after = await read(ready);
+    expect(after).toMatchObject({ ...before, state: 'deleting', state_time: after.state_time });
+    expect(after.state_time as number).toBeGreaterThan(before.state_time as number);
+    expect(await run(['dib-image-delete', 'ubuntu-nosuch'])).toMatchObject({ code: 0, out: 'Build ubuntu-nosuch not found\n' });
+  });
+
+  it('image-delete marks an upload deleting, refuses one uploading, needs every id', async () => {
+    const uploads = `/nodepool/images/ubuntu/builds/${UBUNTU_READY}/providers`;
+    const [readyId] = (await client.getChildren(`${uploads}/cloud-a/images`)).filter((n) => n !== 'lock');
+    const [uploadingId] = (await client.getChildren(`${uploads}/cloud-b/images`)).filter((n) => n !== 'lock');
+    const args = (provider: string, id: string): string[] => ['image-delete', '--provider', provider, '--image', 'ubuntu', '--build-id', UBUNTU_READY, '--upload-id', id];
+    expect(await run(args('cloud-b', uploadingId))).toMatchObject({ code: 0, out: 'Cannot delete because image upload in progress\n' });
+    expect(await run(args('cloud-a', readyId))).toMatchObject({ code: 0, out: '' });
+    expect(await read(`${uploads}/cloud-a/images/${readyId}`)).toMatchObject({ state: 'deleting', external_id: 'glance-1' });
+    expect(await run(args('cloud-a', '0000009999'))).toMatchObject({ code: 0, out: 'Image upload not found\n' });
+    expect((await run(['image-delete', '--provider', 'cloud-a'])).code).toBe(2);
+  });
+});
+
+describe('image-build', () => {
+  it('asks the builder for a build of a diskimage of nodepool.yaml; refuses others and paused ones in one line', async () => {
+    const withImages = path.join(tmp, 'images.yaml');
+    fs.writeFileSync(withImages, `zookeeper-servers:\n  - host: ${server.host}\n    port: ${server.port}\ndiskimages:\n  - name: fresh\n  - name: frozen\n    pause: true\nlabels: []\nproviders: []\n`);
+    const build = async (image: string): Promise<{ code: number; err: string }> => {
+      const r = { out: '', err: '', env: {} as NodeJS.ProcessEnv, stdout: (t: string) => void (r.out += t), stderr: (t: string) => void (r.err += t) };
+      return { code: await nodepoolMain(['-c', withImages, 'image-build', image], r as CliIo), err: r.err };
+    };
+    expect(await build('fresh')).toEqual({ code: 0, err: '' });
+    expect(await client.exists('/nodepool/images/fresh/request-build')).toBeTruthy();
+    expect(await build('frozen')).toEqual({ code: 1, err: 'nodepool: Skipping build request for image frozen; paused\n' });
+    expect(await build('nosuch')).toEqual({ code: 1, err: 'nodepool: Trying to build a non disk-image-builder image: nosuch\n' });
+    expect(await client.exists('/nodepool/images/frozen/request-build')).toBeNull();
+  });
+});

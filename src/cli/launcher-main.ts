@@ -10,6 +10,7 @@ import { NodepoolConfigSource } from '../plugins/nodepool-config';
 import { VERSION } from '../kernel/services/launcher-component';
 import { WebApp } from '../web/web-app';
 import { startLocalZooKeeper, type ZooKeeperServer } from './local-zookeeper';
+import { readPythonLoggingConfig, type LoggingPlan } from './python-logging-config';
 
 /** The quickstart configuration shipped with the repository. */
 export const QUICKSTART_CONFIG = path.resolve(__dirname, '../../config/quickstart.yaml');
@@ -37,13 +38,22 @@ export async function launcherMain(argv: string[]): Promise<number> {
     .option('-f, --foreground', 'accepted for compatibility: always runs in the foreground')
     .option('-d, --debug', 'log at debug level')
     .option('-p, --pidfile <file>', 'write the process id to this file (removed on exit)')
+    .option('-l, --logconfig <file>', 'Python logging configuration (INI, or dictConfig .yaml): its nodepool (else root) level and first handler')
     .option('--no-webapp', 'do not serve the web status API')
     .allowUnknownOption(true)
     .version(`nodepool-ts ${VERSION}`, '--version')
     .helpOption('-h, --help')
     .addHelpText('after', '\nLauncher settings flags (see README): --zk-hosts, --zk-chroot, --zk-tls-cert/key/ca,\n--plugin-dirs, --tracing-exporter, --tracing-endpoint, --log-level, --log-format, --settings FILE');
   program.parse(argv, { from: 'user' });
-  const opts = program.opts<{ config: string; secure?: string; quickstart?: boolean; debug?: boolean; webapp: boolean; pidfile?: string }>();
+  const opts = program.opts<{ config: string; secure?: string; quickstart?: boolean; debug?: boolean; webapp: boolean; pidfile?: string; logconfig?: string }>();
+  let logPlan: LoggingPlan | undefined;
+  if (opts.logconfig) {
+    try {
+      logPlan = readPythonLoggingConfig(path.resolve(opts.logconfig));
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+  }
   const configGiven = program.getOptionValueSource('config') === 'cli';
 
   let settings;
@@ -54,6 +64,7 @@ export async function launcherMain(argv: string[]): Promise<number> {
       overrides: {
         ...(opts.quickstart && !configGiven ? { config: QUICKSTART_CONFIG } : configGiven ? { config: path.resolve(opts.config) } : {}),
         ...(opts.secure ? { secureConfig: path.resolve(opts.secure) } : {}),
+        ...(logPlan ? { log: { level: logPlan.level } } : {}),
         ...(opts.debug ? { log: { level: 'debug' } } : {}),
         ...(opts.webapp === false ? { web: { enabled: false } } : {}),
       },
@@ -79,7 +90,9 @@ export async function launcherMain(argv: string[]): Promise<number> {
   try {
     // The web app is a core service after the engine; `--no-webapp` (web.enabled) leaves it out.
     const web = settings.web.enabled;
-    launcher = await createLauncher(settings, { processGlobal: true, coreServices: (c) => (web ? [(webApp = new WebApp(c))] : []) });
+    const logStream = logPlan?.destination.kind === 'file' ? fs.createWriteStream(logPlan.destination.path, { flags: 'a' })
+      : logPlan?.destination.kind === 'stdout' ? process.stdout : undefined;
+    launcher = await createLauncher(settings, { processGlobal: true, logStream, coreServices: (c) => (web ? [(webApp = new WebApp(c))] : []) });
   } catch (err) {
     await localZk?.stop();
     if (err instanceof LauncherSetupError) return fail(err.message);

@@ -1,6 +1,7 @@
 /**
- * Nodepool's process interface on a real `bin/nodepool-launcher` process: `-p PIDFILE` holds the
- * pid while it runs and is removed on exit, SIGUSR2 logs a dump of what the process waits on and
+ * Nodepool's process interface on a real `bin/nodepool-launcher` process: `-l LOGCONFIG` (a
+ * Python logging file config) sends the log to its file handler's file at its level, `-p
+ * PIDFILE` holds the pid while it runs and is removed on exit, SIGUSR2 logs a dump of what the process waits on and
  * it keeps running, SIGUSR1 stops it gracefully (component records removed, exit 0) instead of
  * opening Node's debugger.
  */
@@ -30,25 +31,32 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test('-p pid file, SIGUSR2 dump, SIGUSR1 graceful stop', async () => {
+test('-l logging config, -p pid file, SIGUSR2 dump, SIGUSR1 graceful stop', async () => {
   const config = path.join(tmp, 'nodepool.yaml');
   fs.writeFileSync(config, `zookeeper-servers:\n  - host: ${server.host}\n    port: ${server.port}\nlabels: []\nproviders: []\n`);
   const pidfile = path.join(tmp, 'launcher.pid');
-  const child = spawn(process.execPath, [path.resolve(__dirname, '../../bin/nodepool-launcher'), '-c', config, '-p', pidfile, '--no-webapp'], {
+  const logFile = path.join(tmp, 'launcher.log');
+  const logConfig = path.join(tmp, 'logging.conf');
+  fs.writeFileSync(logConfig, `[loggers]\nkeys=root\n[handlers]\nkeys=f\n[logger_root]\nlevel=INFO\nhandlers=f\n[handler_f]\nclass=logging.handlers.WatchedFileHandler\nargs=('${logFile}',)\n`);
+  const child = spawn(process.execPath, [path.resolve(__dirname, '../../bin/nodepool-launcher'), '-c', config, '-p', pidfile, '-l', logConfig, '--no-webapp'], {
     env: { ...process.env, NODEPOOL_TS_LOG_FORMAT: 'json', NODEPOOL_TS_TRACING_EXPORTER: 'none', NODEPOOL_TS_HOSTNAME: 'signals-test' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d.toString()));
+  child.stderr.on('data', (d) => (output += d.toString()));
+  // The log goes to the handler's file (the console only gets what is not a log line).
   let log = '';
-  child.stdout.on('data', (d) => (log += d.toString()));
-  child.stderr.on('data', (d) => (log += d.toString()));
+  const readLog = async (): Promise<string> => (log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '');
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    await waitUntil('launcher running', async () => log.includes('launcher running'), 30000);
+    await waitUntil('launcher running', async () => (await readLog()).includes('launcher running'), 30000);
+    expect(output).not.toContain('launcher running');
     expect(fs.readFileSync(pidfile, 'utf8').trim()).toBe(String(child.pid));
     expect(await client.getChildren('/nodepool/components/launcher')).toHaveLength(1);
 
     child.kill('SIGUSR2');
-    await waitUntil('a stack dump in the log', async () => log.includes('"msg":"stack dump"'), 10000);
+    await waitUntil('a stack dump in the log', async () => (await readLog()).includes('"msg":"stack dump"'), 10000);
     const dump = JSON.parse(log.split('\n').find((l) => l.includes('"msg":"stack dump"')) as string) as Record<string, unknown>;
     expect(dump).toHaveProperty('handles');
     expect(dump).toHaveProperty('memory');
@@ -56,8 +64,9 @@ test('-p pid file, SIGUSR2 dump, SIGUSR1 graceful stop', async () => {
 
     child.kill('SIGUSR1');
     expect(await exited).toBe(0);
+    await readLog();
     expect(log).toContain('received SIGUSR1, stopping');
-    expect(log).not.toMatch(/Debugger listening/);
+    expect(output).not.toMatch(/Debugger listening/);
     expect(fs.existsSync(pidfile)).toBe(false);
     expect(await client.getChildren('/nodepool/components/launcher')).toEqual([]);
   } finally {

@@ -30,6 +30,7 @@ import { Metrics } from '../plugins/metrics';
 import { NodepoolConfigSource, type NodepoolConfig, type ProviderConfig } from '../plugins/nodepool-config';
 import { Tracer } from '../plugins/tracer';
 import { ZooKeeper } from '../plugins/zookeeper';
+import { requestLockPath } from '../zk/nodepool-paths';
 
 /** Engine timings (tests shorten them) and hooks. */
 export interface LauncherEngineOptions {
@@ -52,6 +53,8 @@ export interface LauncherEngineOptions {
    * (default 120000; see LauncherFleetImpl).
    */
   foreignStartingGraceMs?: number;
+  /** How often `pending` requests that nobody holds locked are looked for, ms (default 5000). */
+  handoverCheckMs?: number;
   /** Called at the top of every main loop pass, to reload the config when its files changed. */
   reloadConfig?: () => void;
 }
@@ -171,16 +174,19 @@ export class LauncherEngine implements LifecycleContribution {
     // its component records and its request locks vanished in one server transaction. Its
     // `pending` requests are reset now instead of at the next 60 s cleanup pass, and our workers
     // look again (a static provider takes back slot registration, metastatic resumes).
+    // Every few seconds it also looks for `pending` requests nobody holds: a Python static pool
+    // that accepted a request and found no free node leaves it so (DRV:537-547) until some
+    // launcher's 60 s cleanup pass; that was the longest wait of a mixed fleet. One read of
+    // the lock dir per pending request; the reset itself only when one is free.
     this.handover = new SerialRunner({
       name: 'lost-request handover',
-      intervalMs: 60_000,
+      intervalMs: this.options.handoverCheckMs ?? 5000,
       logger: this.log,
       mayRun: () => zk.client.state === 'connected',
-      // The timer's passes are the cleanup worker's job; this one runs on events only.
       pass: async (timer) => {
-        if (timer) return;
+        if (timer && !(await anyPendingUnlocked(zk))) return;
         const { reset } = await resetLostRequests({ zk, logger: this.log as Logger, nodeLockTimeout: 10 });
-        if (reset.length > 0) this.log?.info(`took over ${reset.length} request(s) of a launcher that is gone`, { requests: reset });
+        if (reset.length > 0) this.log?.info(`took over ${reset.length} request(s) nobody was serving any more`, { requests: reset });
       },
     });
     // Pool records change often (`paused` flips at quota): the workers look again only when
@@ -301,4 +307,14 @@ export class LauncherEngine implements LifecycleContribution {
     this.providers.delete(name);
     await entry.runtime.provider.stop().catch((err: unknown) => this.log?.warn(`provider ${name} stop failed`, { err: (err as Error).message }));
   }
+}
+
+/** Whether some `pending` request has no lock contender (from the cache; one read per request). */
+async function anyPendingUnlocked(zk: ZooKeeper): Promise<boolean> {
+  for (const request of await zk.getNodeRequests()) {
+    if (request.state !== 'pending' || !request.id) continue;
+    const contenders = await zk.client.getChildren(requestLockPath(request.id)).catch(() => [] as string[]);
+    if (contenders.length === 0) return true;
+  }
+  return false;
 }

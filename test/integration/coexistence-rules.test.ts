@@ -178,3 +178,15 @@ test('metastatic: while a foreign launcher serves the provider our pool neither 
   const done = await h.zuul.waitFor(submitted.id, ['fulfilled', 'failed'], 30000);
   expect(done.state).toBe('fulfilled');
 });
+
+test('a pending request nobody holds (a Python static pool that found no free node leaves it so) is reset and served, not left to the 60 s cleanup', async () => {
+  await h.startLauncher('ours', staticConfig(1), { cleanupIntervalMs: 600_000, handoverCheckMs: 200 });
+  await waitUntil('a ready record', async () => (await h.nodes((n) => n.provider === PROVIDER && n.state === 'ready')).length === 1);
+  const orphan = new NodeRequest();
+  orphan.state = 'pending';
+  orphan.node_types = ['small'];
+  orphan.requestor = 'zuul-test';
+  await h.zk.submitNodeRequest(orphan, '200', { ephemeral: false });
+  const done = await h.zuul.waitFor(orphan.id as string, ['fulfilled', 'failed'], 20000);
+  expect(done.state).toBe('fulfilled');
+});

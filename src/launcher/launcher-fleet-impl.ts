@@ -6,7 +6,10 @@
  * A Python launcher registers its launcher record before it starts its providers and its pool
  * records only after (LCH:1150-1154, 1179, 1390-1398): in between it may already be registering
  * static slots, so a foreign launcher without pools counts as serving every provider for a
- * while ({@link LauncherFleetOptions.startingGraceMs}). When it stops gracefully its pool records
+ * while ({@link LauncherFleetOptions.startingGraceMs}). Its pools then appear one by one, provider
+ * after provider, so until none has been added for {@link LauncherFleetOptions.settleMs} it still
+ * counts as serving every provider (seen: ours took a metastatic request in the gap between
+ * Python's `backing` and `meta` pool records). When it stops gracefully its pool records
  * go first and its launcher record last (LCH:1082-1119, its deleter threads may still be
  * re-registering slots in between), so a provider a live foreign launcher served a moment ago
  * still counts as served by it for {@link LauncherFleetOptions.stickyMs}.
@@ -32,6 +35,8 @@ export interface LauncherFleetOptions {
    * it went away, ms (default 30 s).
    */
   stickyMs?: number;
+  /** How long after a foreign launcher's last new pool record it still counts as starting, ms (default 10 s). */
+  settleMs?: number;
   /** Clock, ms (tests). */
   now?: () => number;
 }
@@ -46,6 +51,12 @@ export class LauncherFleetImpl implements LauncherFleet {
   private readonly log: Logger;
   private unsubscribe: Array<() => void> = [];
   private readonly parsed = new Map<string, { version: number; record: ComponentRecord | undefined }>();
+  /** When a pool record of each hostname last appeared. */
+  private readonly poolAdded = new Map<string, number>();
+  private loaded = false;
+  /** Re-checks the time-based windows (starting, settling, sticky), which end without an event. */
+  private ticker: NodeJS.Timeout | undefined;
+  private lastView = '';
   /** Per foreign launcher hostname: providers its pools served, and when the last one went. */
   private readonly served = new Map<string, Map<string, number | 'now'>>();
 
@@ -63,8 +74,26 @@ export class LauncherFleetImpl implements LauncherFleet {
       this.noteServed();
       this.emit(!current);
     };
-    this.unsubscribe = [this.launchers.subscribe(changed), this.pools.subscribe(changed)];
+    const poolChanged = (id: string, current: { data: Buffer } | undefined, previous: unknown): void => {
+      // Records there before our start are not new: their launcher may have been up for days.
+      if (current && !previous && this.loaded) {
+        try {
+          this.poolAdded.set(parseComponent(id, current.data).hostname, this.now());
+        } catch {
+          // unreadable: skipped like everywhere else
+        }
+      }
+      changed(id, current);
+    };
+    this.unsubscribe = [this.launchers.subscribe(changed), this.pools.subscribe(poolChanged)];
     await Promise.all([this.launchers.start(), this.pools.start()]);
+    this.loaded = true;
+    this.lastView = this.view();
+    this.ticker = setInterval(() => {
+      const view = this.view();
+      if (view !== this.lastView) this.emit(false);
+    }, 1000);
+    this.ticker.unref();
     for (const entry of this.launchers.values()) if (!this.firstSeen.has(entry.id)) this.firstSeen.set(entry.id, this.now());
     this.noteServed();
   }
@@ -96,6 +125,7 @@ export class LauncherFleetImpl implements LauncherFleet {
 
   /** Stops following changes. */
   stop(): void {
+    clearInterval(this.ticker);
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
     this.launchers.stop();
@@ -118,7 +148,8 @@ export class LauncherFleetImpl implements LauncherFleet {
       for (const [provider, at] of this.served.get(record.hostname) ?? []) {
         if (!providers.includes(provider) && (at === 'now' || this.now() - at < sticky)) providers.push(provider);
       }
-      const starting = providers.length === 0 && this.now() - (this.firstSeen.get(id) ?? 0) < grace;
+      const settling = this.now() - (this.poolAdded.get(record.hostname) ?? -Infinity) < (this.options.settleMs ?? 10_000);
+      const starting = (providers.length === 0 && this.now() - (this.firstSeen.get(id) ?? 0) < grace) || settling;
       out.push({ hostname: record.hostname, version: record.version, providers: starting ? undefined : providers });
     }
     // Pools whose launcher record is missing (an older Nodepool, or a record we could not read).
@@ -163,7 +194,17 @@ export class LauncherFleetImpl implements LauncherFleet {
     return out;
   }
 
+  /** The foreign launchers and what they serve, as a string to compare. */
+  private view(): string {
+    try {
+      return JSON.stringify(this.foreignLaunchers());
+    } catch {
+      return '';
+    }
+  }
+
   private emit(removed: boolean): void {
+    this.lastView = this.view();
     for (const listener of this.listeners) {
       try {
         listener(removed);

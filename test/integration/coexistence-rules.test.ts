@@ -5,6 +5,7 @@
  * Each test checks a rule by what it changes in ZooKeeper; the real Python peer is exercised by
  * the peer-*.test.ts files.
  */
+import { LauncherFleetImpl } from '../../src/launcher/launcher-fleet-impl';
 import { ZkClient } from '../../src/zk/zk-client';
 import { NodepoolZk } from '../../src/zk/nodepool-zk';
 import { Node } from '../../src/zk/models/node';
@@ -189,4 +190,35 @@ test('a pending request nobody holds (a Python static pool that found no free no
   await h.zk.submitNodeRequest(orphan, '200', { ephemeral: false });
   const done = await h.zuul.waitFor(orphan.id as string, ['fulfilled', 'failed'], 20000);
   expect(done.state).toBe('fulfilled');
+});
+
+test('a foreign launcher still adding pool records counts as serving every provider until they settle; the end is announced', async () => {
+  let clock = 1_000_000;
+  const fleet = new LauncherFleetImpl({ client: h.client, logger: new CaptureLogger(), settleMs: 10_000, now: () => clock });
+  await fleet.start();
+  try {
+    const changes: boolean[] = [];
+    fleet.onChange((removed) => changes.push(removed));
+    const foreign = new ForeignLauncher();
+    // Python registers its pools provider after provider: `backing` first, `meta` later.
+    await foreign.start(['backing']);
+    // Seen once the window would be over (the clock is ours: set it ahead, look, set it back).
+    await waitUntil('the pool record seen', async () => {
+      const now = clock;
+      clock += 10_001;
+      const seen = /serves backing/.test(fleet.foreignPresence('backing') ?? '');
+      clock = now;
+      return seen;
+    });
+    expect(fleet.foreignPresence('meta')).toMatch(/starting/);
+    clock += 10_001;
+    expect(fleet.foreignPresence('meta')).toBeUndefined();
+    expect(fleet.foreignPresence('backing')).toMatch(/serves backing/);
+    // No record changed when the window ended: the fleet's own check announces it.
+    const before = changes.length;
+    await waitUntil('the end of the window announced', async () => changes.length > before, 3000);
+    await foreign.die();
+  } finally {
+    fleet.stop();
+  }
 });

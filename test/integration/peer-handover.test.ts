@@ -52,7 +52,7 @@ describeWithPeer('hand-over between a real Python launcher and ours', (f) => {
       const sub = await zuul.submit({ labels: ['ms'] });
       const req = await zuul.waitFor(sub.id, ['fulfilled', 'failed'], 120_000).catch((err: Error) => {
         // Python's side of the story, for whoever reads the failure.
-        const lines = python.log().split('\n').filter((l) => /MetastaticAdapter|Backing|backing|Traceback|rror/.test(l));
+        const lines = python.log().split('\n').filter((l) => /MetastaticAdapter|Traceback|rror|Reset lost|[Dd]eclin/.test(l));
         throw new Error(`${err.message}\nPython's metastatic log:\n${lines.slice(-60).join('\n')}`);
       });
       held.push(await zuul.accept(req));

@@ -53,6 +53,8 @@ export interface LauncherEngineOptions {
    * (default 120000; see LauncherFleetImpl).
    */
   foreignStartingGraceMs?: number;
+  /** How long a foreign launcher still counts as starting after its last new pool record, ms (default 10000). */
+  foreignSettleMs?: number;
   /** How often `pending` requests that nobody holds locked are looked for, ms (default 5000). */
   handoverCheckMs?: number;
   /** Called at the top of every main loop pass, to reload the config when its files changed. */
@@ -126,7 +128,7 @@ export class LauncherEngine implements LifecycleContribution {
     const logger = c.get<Logger>(Logger);
     // Loaded before any provider starts: a static provider must know whether a launcher that
     // ignores our registration lock serves it before it registers a single slot.
-    this.fleet = new LauncherFleetImpl({ client: zk.client, logger, startingGraceMs: this.options.foreignStartingGraceMs });
+    this.fleet = new LauncherFleetImpl({ client: zk.client, logger, startingGraceMs: this.options.foreignStartingGraceMs, settleMs: this.options.foreignSettleMs });
     await this.fleet.start();
     this.context = { zk, logger, tracer: c.get<Tracer>(Tracer), metrics: c.get<Metrics>(Metrics), config: source.current(), fleet: this.fleet };
     const settings = c.get<LauncherSettings>(LauncherSettings);

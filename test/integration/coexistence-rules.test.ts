@@ -18,6 +18,8 @@ jest.setTimeout(60000);
 const h = new EngineHarness();
 const PROVIDER = 'shared-static';
 const PY_VERSION = '10.0.1.dev3 a0d1eb5';
+/** The emulated launcher registers all its pools at once: no need to wait 10 s for more. */
+const FAST_SETTLE = { foreignSettleMs: 300 };
 
 /** A static provider of `hosts` single-slot hosts (no network checks). */
 function staticConfig(hosts: number): string {
@@ -67,7 +69,7 @@ afterAll(async () => {
 });
 
 test('static: while a foreign launcher serves the provider we neither delete nor register records; once it is gone we do both again', async () => {
-  await h.startLauncher('ours', staticConfig(2));
+  await h.startLauncher('ours', staticConfig(2), FAST_SETTLE);
   await waitUntil('two ready records', async () => (await h.nodes((n) => n.provider === PROVIDER && n.state === 'ready')).length === 2);
 
   const foreign = new ForeignLauncher();
@@ -96,7 +98,7 @@ test('static: while a foreign launcher serves the provider we neither delete nor
 });
 
 test('static: used records left while a foreign launcher was here are deleted and re-registered once it is gone', async () => {
-  await h.startLauncher('ours', staticConfig(1));
+  await h.startLauncher('ours', staticConfig(1), FAST_SETTLE);
   await waitUntil('a ready record', async () => (await h.nodes((n) => n.provider === PROVIDER && n.state === 'ready')).length === 1);
   const foreign = new ForeignLauncher();
   await foreign.start([PROVIDER]);
@@ -109,7 +111,7 @@ test('static: used records left while a foreign launcher was here are deleted an
 });
 
 test('a foreign launcher serving other providers only, or a nodepool-ts one, changes nothing', async () => {
-  await h.startLauncher('ours', staticConfig(1));
+  await h.startLauncher('ours', staticConfig(1), FAST_SETTLE);
   await waitUntil('a ready record', async () => (await h.nodes((n) => n.provider === PROVIDER && n.state === 'ready')).length === 1);
   const foreign = new ForeignLauncher();
   await foreign.start(['some-other-provider']);
@@ -120,7 +122,7 @@ test('a foreign launcher serving other providers only, or a nodepool-ts one, cha
 });
 
 test('a foreign launcher that registered no pool yet counts as serving every provider', async () => {
-  await h.startLauncher('ours', staticConfig(1));
+  await h.startLauncher('ours', staticConfig(1), FAST_SETTLE);
   await waitUntil('a ready record', async () => (await h.nodes((n) => n.provider === PROVIDER && n.state === 'ready')).length === 1);
   const foreign = new ForeignLauncher();
   await foreign.start([]);
@@ -133,7 +135,7 @@ test('a foreign launcher that registered no pool yet counts as serving every pro
 
 test('hand-over: requests a dead launcher had locked are reset and served at once, not at the next cleanup pass', async () => {
   // The cleanup worker's first pass runs at start; its next one would be in 10 minutes.
-  await h.startLauncher('ours', staticConfig(2), { cleanupIntervalMs: 600_000 });
+  await h.startLauncher('ours', staticConfig(2), { ...FAST_SETTLE, cleanupIntervalMs: 600_000 });
   await waitUntil('two ready records', async () => (await h.nodes((n) => n.provider === PROVIDER && n.state === 'ready')).length === 2);
   const foreign = new ForeignLauncher();
   await foreign.start([PROVIDER]);
@@ -166,7 +168,7 @@ test('metastatic: while a foreign launcher serves the provider our pool neither 
     `          - name: fake-backing-0\n            labels: [small]\n            host-key-checking: false\n` +
     `  - name: meta\n    driver: metastatic\n    pools:\n      - name: main\n        labels:\n` +
     `          - name: meta-small\n            backing-label: small\n            max-parallel-jobs: 2\n            grace-time: 0\n`;
-  await h.startLauncher('ours', config);
+  await h.startLauncher('ours', config, FAST_SETTLE);
   const foreign = new ForeignLauncher();
   await foreign.start(['meta']);
   const submitted = await h.zuul.submit({ labels: ['meta-small'] });
@@ -181,7 +183,7 @@ test('metastatic: while a foreign launcher serves the provider our pool neither 
 });
 
 test('a pending request nobody holds (a Python static pool that found no free node leaves it so) is reset and served, not left to the 60 s cleanup', async () => {
-  await h.startLauncher('ours', staticConfig(1), { cleanupIntervalMs: 600_000, handoverCheckMs: 200 });
+  await h.startLauncher('ours', staticConfig(1), { ...FAST_SETTLE, cleanupIntervalMs: 600_000, handoverCheckMs: 200 });
   await waitUntil('a ready record', async () => (await h.nodes((n) => n.provider === PROVIDER && n.state === 'ready')).length === 1);
   const orphan = new NodeRequest();
   orphan.state = 'pending';

@@ -95,10 +95,10 @@ describeWithPeer('hand-over between a real Python launcher and ours', (f) => {
     const metaLoad = new JobLoad({ zuul, labels: ['ms'], workers: 3, holdMs: [100, 600], requestTimeoutMs: 90_000, holdKeys: (n) => defaultHoldKeys(n, 1, SLOTS) });
     staticLoad.start();
     metaLoad.start();
-    await sleep(5_000);
+    await sleep(4_000);
     const before = staticLoad.counts.fulfilled + metaLoad.counts.fulfilled;
     await oursProcess.kill9();
-    await sleep(15_000);
+    await sleep(12_000);
     const [s, m] = [await staticLoad.stop(), await metaLoad.stop()];
     console.log(`ours → Python: ${before} fulfilled before our launcher was killed, ${s.fulfilled + m.fulfilled - before} after; ` +
       `lost ${s.lost + m.lost}, failed ${s.failed + m.failed}, double holds ${s.doubleHolds + m.doubleHolds}; max wait ${Math.max(...s.waits, ...m.waits)} ms`);

@@ -3,7 +3,7 @@
  * `nodepool-launcher` (../shared/peers) and ours run the same nodepool.yaml on one ZooKeeper.
  * Ours serves alone first (it obtains backing nodes and hands out slots), then Python joins
  * (ours stands back from the metastatic provider, docs/coexistence.md) under a Zuul-like load
- * for six of Python's cleanup periods (3 s here; its backing-node release runs in that pass).
+ * for five of Python's cleanup periods (3 s here; its backing-node release runs in that pass).
  * Counted: requests fulfilled and lost, backing nodes held by more jobs than max-parallel-jobs
  * and backing slots held twice, live records per backing host slot, Python's `nodepool list`.
  */
@@ -15,8 +15,8 @@ import { ZuulRequestor } from '../support/zuul-requestor';
 jest.setTimeout(180_000);
 
 const SLOTS = 2;
-const ALONE_MS = 5_000;
-const MIXED_MS = Number(process.env.PEER_LOAD_MS ?? 18_000);
+const ALONE_MS = 4_000;
+const MIXED_MS = Number(process.env.PEER_LOAD_MS ?? 15_000);
 
 describeWithPeer('beside a real Python launcher on one metastatic provider', (f) => {
   test('no backing slot beyond max-parallel-jobs, no request lost; Python lists every record', async () => {

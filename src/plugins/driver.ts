@@ -8,8 +8,8 @@ import type { ObjectSchema } from './config-schema';
 import type { CreateRequest, Instance, Resource, StateMachine } from './state-machine';
 import type { Tracer } from './tracer';
 import type { ZooKeeper } from './zookeeper';
-import type { Node } from '../zk/models/node';
-import type { NodeRequest } from '../zk/models/node-request';
+import type { Node } from './models/node';
+import type { NodeRequest } from './models/node-request';
 
 /** Kernel services a provider gets when it is created. */
 export interface ProviderContext {

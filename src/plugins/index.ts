@@ -31,4 +31,4 @@ export * from './zookeeper';
 export * from './plugin-manifest';
 export * from './testing/fake-cloud';
 export * from './testing/fake-provider';
-export * from '../zk/models/index';
+export * from './models/index';

@@ -9,7 +9,7 @@ import { runStateMachine, StateMachineCancelledError } from './run-state-machine
 import { NotFoundError } from './state-machine';
 import type { Tracer } from './tracer';
 import type { ZooKeeper } from './zookeeper';
-import type { Node } from '../zk/models/node';
+import type { Node } from './models/node';
 
 /** What a {@link NodeDeleter} needs. */
 export interface NodeDeleterOptions {

@@ -12,7 +12,7 @@ import { runStateMachine, StateMachineCancelledError, StateMachineTimeoutError }
 import { NotFoundError, QuotaError, type Instance } from './state-machine';
 import type { Tracer } from './tracer';
 import { SessionExpiredError, type ZooKeeper } from './zookeeper';
-import type { Node } from '../zk/models/node';
+import type { Node } from './models/node';
 
 /** Launch settings of the label/pool, in Nodepool's units (seconds). */
 export interface NodeLaunchSettings {

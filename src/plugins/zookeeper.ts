@@ -4,14 +4,14 @@
  * The kernel binds one implementation per process under the {@link ZooKeeper} token; every call
  * speaks exactly Nodepool's protocol (see spec/zk-protocol.md).
  */
-import type { ComponentKind, ComponentRecord, PoolComponentRecord } from '../zk/models/component';
-import type { Node } from '../zk/models/node';
-import type { NodeRequest, RequestState } from '../zk/models/node-request';
+import type { ComponentKind, ComponentRecord, PoolComponentRecord } from './models/component';
+import type { Node } from './models/node';
+import type { NodeRequest, RequestState } from './models/node-request';
 
 export {
   ZkError, NoNodeError, NodeExistsError, BadVersionError, NotEmptyError, ConnectionLossError,
   SessionExpiredError, ZK_ERROR_CODES,
-} from '../zk/zk-errors';
+} from './zk-errors';
 
 /** Metadata of a znode (ZooKeeper `Stat`), with times in ms and session ids as hex. */
 export interface ZnodeStat {

@@ -10,7 +10,7 @@ import { DEFAULT_LAUNCH_SETTINGS, type NodeLaunchSettings } from '../node-launch
 import type { PoolConfig, ProviderConfig } from '../nodepool-config';
 import { QuotaInformation } from '../quota';
 import type { CreateRequest, Instance, StateMachine } from '../state-machine';
-import type { Node } from '../../zk/models/node';
+import type { Node } from '../models/node';
 import { FakeCloud, type FakeCloudOptions } from './fake-cloud';
 
 /** A provider whose instances live in a {@link FakeCloud}. */

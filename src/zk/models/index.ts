@@ -1,5 +1,2 @@
-export * from './model-error';
-export * from './node';
-export * from './node-request';
-export * from './component';
-export * from './image-build';
+/** Moved into the plugin SDK (it must stand alone); kept here for kernel-side imports. */
+export * from '../../plugins/models/index';

@@ -1,5 +1,6 @@
 import type { NodeRequest } from '../zk/models/node-request';
 import type { PoolComponentRecord } from '../zk/models/component';
+import { distinctLabels, labelList } from './request-order';
 
 /** Our own pool, as the decision rules need it. */
 export interface OwnPool {
@@ -27,20 +28,21 @@ export type AssignDecision =
 export function assignDecision(request: NodeRequest, own: OwnPool, registered: readonly PoolComponentRecord[]): AssignDecision {
   if (request.state !== 'requested') return { action: 'skip', reason: `state is ${request.state}` };
   if (request.declined_by.includes(own.id)) return { action: 'skip', reason: 'already declined by us' };
+  const labels = distinctLabels(request);
   const candidates = registered.filter(
-    (p) => p.id !== own.id && !request.declined_by.includes(p.id) && request.node_types.every((l) => p.supported_labels.includes(l)),
+    (p) => p.id !== own.id && !request.declined_by.includes(p.id) && labels.every((l) => p.supported_labels.includes(l)),
   );
   if (request.provider && request.provider !== own.provider && candidates.some((p) => p.provider_name === request.provider)) {
     return { action: 'skip', reason: `preferred provider ${request.provider} can serve it` };
   }
-  const lacking = request.node_types.filter((l) => !own.labels.has(l));
+  const lacking = labels.filter((l) => !own.labels.has(l));
   // Priority only matters among pools that could serve it at all; a lacking pool is handled below.
   if (lacking.length === 0 && candidates.some((p) => p.priority < own.priority && !p.paused)) {
     return { action: 'skip', reason: 'a pool with a lower priority number can serve it' };
   }
   if (lacking.length > 0) {
     if (candidates.length > 0) return { action: 'skip', reason: 'another pool has all its labels' };
-    return { action: 'decline', reason: `no pool supports label(s) ${lacking.join(', ')}` };
+    return { action: 'decline', reason: `no pool supports label(s) ${labelList(lacking)}` };
   }
   return { action: 'consider' };
 }

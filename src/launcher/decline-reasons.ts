@@ -4,6 +4,7 @@
  * available, a request that could never fit the cloud or the pool.
  */
 import { hasProviderQuota } from './quota-check';
+import { distinctLabels, labelList } from './request-order';
 import type { Provider } from '../plugins/driver';
 import type { PoolConfig } from '../plugins/nodepool-config';
 import type { QuotaInformation } from '../plugins/quota';
@@ -17,12 +18,13 @@ export function declineReason(
   cloudLimits: QuotaInformation | undefined,
 ): string | undefined {
   if (provider.launches && pool.maxServers <= 0) return 'pool max-servers is 0';
-  const missing = request.node_types.filter((l) => !pool.labels.includes(l));
-  if (missing.length) return `label(s) ${missing.join(', ')} not in this pool`;
+  const labels = distinctLabels(request);
+  const missing = labels.filter((l) => !pool.labels.includes(l));
+  if (missing.length) return `label(s) ${labelList(missing)} not in this pool`;
   const driverReason = provider.declineReason?.(request, pool);
   if (driverReason !== undefined) return driverReason;
-  const notReady = request.node_types.filter((l) => provider.labelReady && !provider.labelReady(l, pool));
-  if (notReady.length) return `image of label(s) ${notReady.join(', ')} not available`;
+  const notReady = labels.filter((l) => provider.labelReady && !provider.labelReady(l, pool));
+  if (notReady.length) return `image of label(s) ${labelList(notReady)} not available`;
   if (cloudLimits && !hasProviderQuota(provider, pool, request.node_types, cloudLimits)) {
     return 'request can never fit the provider quota or the pool limits';
   }

@@ -32,6 +32,19 @@ export function prettyTable(headers: readonly string[], rows: readonly (readonly
   return out.join('\n');
 }
 
+/**
+ * Longest cell text the web app's tables print. Every row is padded to its column's widest cell,
+ * so one record with a huge field (a 600 KB `comment` written by a buggy client) would make each
+ * line of a 6 000-node table that wide: tens of megabytes per answer. JSON answers keep the full
+ * value; the CLI prints what it reads, as Nodepool's does.
+ */
+export const WEB_CELL_MAX = 1024;
+
+/** `text` cut to `max` characters, saying how much was left out. */
+export function capCell(text: string, max: number = WEB_CELL_MAX): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more characters]`;
+}
+
 function maxLineWidth(text: string): number {
   let max = 0;
   for (const l of text.split('\n')) if (l.length > max) max = l.length;

@@ -3,7 +3,7 @@
  * objects whose keys are the JSON keys, and a header table mapping keys to text column titles.
  * Text output is a PrettyTable of the cells; JSON output is the objects as they are.
  */
-import { prettyTable } from './pretty-table';
+import { capCell, prettyTable } from './pretty-table';
 import { formatAge } from './node-list';
 import { pythonStr } from './python-format';
 
@@ -37,6 +37,7 @@ export function statusTable(
   rows: readonly StatusRow[],
   fields?: readonly string[],
   nowSeconds: number = Date.now() / 1000,
+  maxCell?: number,
 ): string {
   let shown = columns;
   if (fields && fields.length > 0) {
@@ -45,6 +46,9 @@ export function statusTable(
   }
   return prettyTable(
     shown.map((c) => c.header),
-    rows.map((row) => shown.map((c) => (c.key === 'age' && typeof row.age === 'number' ? formatAge(row.age, nowSeconds) : cellText(row[c.key])))),
+    rows.map((row) => shown.map((c) => {
+      const text = c.key === 'age' && typeof row.age === 'number' ? formatAge(row.age, nowSeconds) : cellText(row[c.key]);
+      return maxCell === undefined ? text : capCell(text, maxCell);
+    })),
   );
 }

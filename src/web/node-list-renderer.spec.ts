@@ -59,3 +59,20 @@ describe('NodeListRenderer', () => {
     expect(r.json([], NOW)).toBe('[]');
   });
 });
+
+describe('NodeListRenderer with a huge field (hostile input)', () => {
+  it('caps text cells so one record cannot make every line megabytes wide; JSON keeps the value', () => {
+    const nodes: NodeWithLock[] = [];
+    for (let i = 0; i < 50; i++) {
+      const node = Node.fromDict(String(i).padStart(10, '0'), { state: 'ready', provider: 'p', type: 'small', state_time: NOW - 5 });
+      if (i === 7) node.comment = 'x'.repeat(600_000);
+      nodes.push({ value: node, locked: false });
+    }
+    const r = new NodeListRenderer();
+    const text = r.text(nodes, NOW);
+    const longest = Math.max(...text.split('\n').map((l) => l.length));
+    expect(longest).toBeLessThan(4_000);
+    expect(text).toContain('… [598976 more characters]');
+    expect(r.json(nodes, NOW)).toContain('x'.repeat(600_000));
+  });
+});

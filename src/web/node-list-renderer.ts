@@ -5,7 +5,7 @@
  * line are memoised per record object. A request then only formats two cells per node.
  */
 import {
-  NODE_LIST_DETAIL_COLUMNS, cellText, formatAge, nodeRow, prettyTable, pythonJsonDumps,
+  NODE_LIST_DETAIL_COLUMNS, capCell, cellText, formatAge, nodeRow, prettyTable, pythonJsonDumps,
 } from '../status/index';
 import type { Node } from '../zk/models/node';
 
@@ -46,7 +46,7 @@ export class NodeListRenderer {
     if (!m) {
       const row = nodeRow(node, false, 0);
       const keys = COLUMNS.map((c) => c.key);
-      const cells = COLUMNS.map((c) => cellText(row[c.key]));
+      const cells = COLUMNS.map((c) => capCell(cellText(row[c.key])));
       // Filled per request; empty here so they never count towards the static widths.
       cells[AGE] = '';
       cells[LOCKED] = '';

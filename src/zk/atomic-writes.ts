@@ -4,7 +4,7 @@
  * live here; the caller owns the locks and the cache.
  */
 import type { ZkOp, ZkOpResult, ZooKeeperClient } from '../plugins/zookeeper';
-import type { KazooLock } from './kazoo-lock';
+import { KazooLock, contenderSequence } from './kazoo-lock';
 import type { Node } from './models/node';
 import type { NodeRequest } from './models/node-request';
 import { nodeLockPath, nodePath, requestLockPath, requestPath } from './nodepool-paths';
@@ -18,6 +18,8 @@ export interface AtomicContext {
   requestLocks: WeakMap<NodeRequest, KazooLock>;
   nodeCache: ZnodeCache | undefined;
   requestCache: ZnodeCache | undefined;
+  /** A child of node `id`'s lock dir that is not a kazoo contender (reported once by NodepoolZk). */
+  foreignLockChild(id: string, path: string): void;
   /** NodepoolZk's announcement of our own writes to a cache (ZnodeCache.beginWrite). */
   writing<T>(cache: ZnodeCache | undefined, ids: ReadonlyArray<string | undefined>, write: () => Promise<T>): Promise<T>;
 }
@@ -101,6 +103,26 @@ export async function commitFulfilment(ctx: AtomicContext, request: NodeRequest,
   });
   const requestLock = claimLock ? undefined : ctx.requestLocks.get(request);
   if (!claimLock && !requestLock?.contenderPath) throw new Error(`request ${id} is not locked by this process`);
+  // Node locks taken here because a lock dir held a child that is not a contender (see below).
+  const taken: Array<KazooLock | undefined> = [];
+  try {
+    await commitWithHandling(ctx, request, nodes, handling, ours, taken, requestLock);
+  } finally {
+    // Those the transaction did not release (it failed) are released here.
+    for (const lock of taken) if (lock?.isAcquired) await lock.release().catch(() => undefined);
+  }
+}
+
+async function commitWithHandling(
+  ctx: AtomicContext,
+  request: NodeRequest,
+  nodes: readonly Node[],
+  handling: NodeLockHandling[],
+  ours: Array<KazooLock | undefined>,
+  taken: Array<KazooLock | undefined>,
+  requestLock: KazooLock | undefined,
+): Promise<void> {
+  const id = request.id as string;
   // The caches take the data we wrote (the sets come back in op order: the nodes', then the
   // request's) before the events of this write are settled.
   await ctx.writing(ctx.nodeCache, nodes.map((n) => n.id as string), () => ctx.writing(ctx.requestCache, [id], async () => {
@@ -113,10 +135,18 @@ export async function commitFulfilment(ctx: AtomicContext, request: NodeRequest,
         // A wrong guess about a node's lock dir (it exists / it does not): guess again.
         const i = nodes.findIndex((n) => err instanceof ZkError && err.path === nodeLockPath(n.id as string));
         const guess = handling[i];
-        if (attempt > nodes.length || i < 0 || typeof guess === 'object') throw err;
+        if (attempt > 2 * nodes.length || i < 0 || typeof guess === 'object') throw err;
         if (guess === 'absent' && err instanceof NodeExistsError) handling[i] = 'empty';
         else if (guess === 'empty' && err instanceof NoNodeError) handling[i] = 'absent';
-        else throw err;
+        else if (guess === 'empty' && err instanceof NotEmptyError) {
+          // Not empty: held, or only a child that is no lock contender (written by anybody),
+          // which kazoo's recipe ignores. Then the node is locked the kazoo way instead, so such
+          // a child cannot keep a ready node from ever being handed out (issue 19).
+          const lock = await lockPastForeignChildren(ctx, nodes[i].id as string);
+          if (!lock?.contenderPath) throw err;
+          taken[i] = lock;
+          handling[i] = { contender: lock.contenderPath };
+        } else throw err;
         continue;
       }
       const written = ops.flatMap((op) => (op.op === 'set' ? [op.data] : []));
@@ -126,6 +156,7 @@ export async function commitFulfilment(ctx: AtomicContext, request: NodeRequest,
         ctx.nodeCache?.noteWrite(node.id as string, written[i], node.version);
         ctx.nodeLocks.delete(node);
         ours[i]?.releasedByMulti();
+        taken[i]?.releasedByMulti();
       });
       request.version = stats[nodes.length].version;
       ctx.requestCache?.noteWrite(id, written[nodes.length], request.version);
@@ -136,6 +167,24 @@ export async function commitFulfilment(ctx: AtomicContext, request: NodeRequest,
       return;
     }
   }));
+}
+
+/**
+ * The node's lock, taken without waiting, when its lock dir holds no contender but other
+ * children (each reported); undefined when a contender holds or waits for it.
+ */
+async function lockPastForeignChildren(ctx: AtomicContext, id: string): Promise<KazooLock | undefined> {
+  const dir = nodeLockPath(id);
+  let children: string[];
+  try {
+    children = await ctx.client.getChildren(dir);
+  } catch (err) {
+    if (err instanceof NoNodeError) return undefined;
+    throw err;
+  }
+  if (children.some((name) => contenderSequence(name) !== undefined)) return undefined;
+  const lock = new KazooLock(ctx.client, dir, '', true, false, (child) => ctx.foreignLockChild(id, child));
+  return (await lock.acquire({ blocking: false })) ? lock : undefined;
 }
 
 /** `ZooKeeper.deleteUnlockedNode`: {@link deleteNodeOps} in one multi. */

@@ -77,6 +77,11 @@ export class KazooLock implements ZooKeeperLock {
     private readonly parentMustExist = false,
     /** Try creating the lock dir with our contender first (see createContender). */
     private readonly preferClaim = false,
+    /**
+     * Told of each child of the lock dir that is not a contender, when one is seen while
+     * acquiring. Such children are ignored, as kazoo ignores them; the caller reports them.
+     */
+    private readonly onForeignChild?: (childPath: string) => void,
   ) {
     this.identifier = identifier ?? '';
   }
@@ -327,6 +332,7 @@ export class KazooLock implements ZooKeeperLock {
     let best: { name: string; seq: string } | null = null;
     for (const name of children) {
       const seq = contenderSequence(name);
+      if (seq === undefined) this.onForeignChild?.(joinPath(this.path, name));
       if (seq === undefined || name === node || !(seq < ours)) continue;
       if (best === null || seq > best.seq) best = { name, seq };
     }

@@ -11,16 +11,18 @@ import type {
   ZooKeeperClient, ZooKeeperLock,
 } from '../plugins/zookeeper';
 import { registerComponent, listComponents } from './component-registry';
-import { KazooLock, forceUnlock } from './kazoo-lock';
-import { parseComponent, type ComponentKind, type ComponentRecord, type PoolComponentRecord } from './models/component';
-import { ModelError } from './models/model-error';
+import { KazooLock, contenderSequence, forceUnlock } from './kazoo-lock';
+import { BadRecords, type BadRecordListener } from './bad-records';
+import { RecordParser } from './record-parser';
+import type { ComponentKind, ComponentRecord, PoolComponentRecord } from './models/component';
 import { Node } from './models/node';
 import { NodeRequest, type RequestState } from './models/node-request';
 import { waitForNodeRequest } from './wait-for-request';
-import { NODE_ROOT, REQUEST_ROOT, componentPath, nodeLockPath, nodePath, requestLockPath, requestPath } from './nodepool-paths';
+import { NODE_ROOT, REQUEST_ROOT, nodeLockPath, nodePath, requestLockPath, requestPath } from './nodepool-paths';
 import { NoNodeError } from './zk-errors';
 import { commitFulfilment, deleteUnlocked, type AtomicContext } from './atomic-writes';
-import { ZnodeCache, type CachedZnode } from './znode-cache';
+import { CachedRecords } from './cached-records';
+import type { ZnodeCache } from './znode-cache';
 import { mapLimit } from './zk-path';
 
 /** Parallel reads when listing many records; the client pipelines them on one socket. */
@@ -33,88 +35,46 @@ export class NodepoolZk implements ZooKeeper {
   private readonly nodeLocks = new WeakMap<Node, KazooLock>();
   private readonly requestLocks = new WeakMap<NodeRequest, KazooLock>();
 
-  private nodeCache: ZnodeCache | undefined;
-  private requestCache: ZnodeCache | undefined;
-  private poolCache: ZnodeCache | undefined;
-  // Unreadable cached records are logged once per version, not on every read of the cache.
-  private readonly reportedBad = new Set<string>();
-  // Cached bodies found unreadable, by buffer (a new version is a new buffer): every reader of
-  // the cache (each pool pass, the deleted-node worker, stats) would otherwise parse them again,
-  // and hostile ones cost milliseconds each (a few hundred 500-level bodies took the launcher's
-  // whole CPU in the fuzz test).
-  private readonly unreadable = new WeakSet<Buffer>();
-  // One parsed copy per cached node version: reads hand out shallow copies of it instead of
-  // parsing every node's JSON on every pass (CPU and garbage at thousands of nodes).
-  private readonly parsedNodes = new Map<string, Node>();
+  /** Unusable records found (logged once per version, summarised past a rate, counted by kind). */
+  readonly badRecords: BadRecords;
+  private readonly parser: RecordParser;
+  private readonly caches: CachedRecords;
 
   constructor(
     readonly client: ZooKeeperClient,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.badRecords = new BadRecords(logger);
+    this.parser = new RecordParser(this.badRecords);
+    this.caches = new CachedRecords(client, logger, this.parser);
+  }
+
+  /** Record bodies parsed so far, by kind (a hostile-input test counts parses per version). */
+  parseCounts(): Readonly<Record<'node' | 'request' | 'component', number>> {
+    return this.parser.parseCounts();
+  }
+
+  onBadRecord(listener: BadRecordListener): () => void {
+    return this.badRecords.onReport(listener);
+  }
 
   // ---- cache ----------------------------------------------------------------------------------
 
-  async startCache(): Promise<void> {
-    this.nodeCache ??= new ZnodeCache(this.client, NODE_ROOT, this.logger);
-    this.requestCache ??= new ZnodeCache(this.client, REQUEST_ROOT, this.logger);
-    // Pool components are read on every pool pass (decline and yield rules).
-    this.poolCache ??= new ZnodeCache(this.client, componentPath('pool'), this.logger);
-    await Promise.all([this.nodeCache.start(), this.requestCache.start(), this.poolCache.start()]);
+  startCache(): Promise<void> {
+    return this.caches.start();
   }
 
   /** Stops following changes; reads go to ZooKeeper again. */
   stopCache(): void {
-    for (const cache of [this.nodeCache, this.requestCache, this.poolCache]) cache?.stop();
-    this.nodeCache = undefined;
-    this.requestCache = undefined;
-    this.poolCache = undefined;
+    this.caches.stop();
   }
 
   onNodeChange(listener: RecordListener<Node>): () => void {
-    const cache = this.nodeCache;
-    if (!cache) return () => undefined;
-    return cache.subscribe((id, current, previous) => listener(id, this.parseCached(current, 'node'), this.parseCached(previous, 'node')));
+    return this.caches.onNodeChange(listener);
   }
 
   onRequestChange(listener: RecordListener<NodeRequest>): () => void {
-    const cache = this.requestCache;
-    if (!cache) return () => undefined;
-    return cache.subscribe((id, current, previous) => listener(id, this.parseCached(current, 'request'), this.parseCached(previous, 'request')));
-  }
-
-  private parseCached(entry: CachedZnode | undefined, what: 'node'): Node | undefined;
-  private parseCached(entry: CachedZnode | undefined, what: 'request'): NodeRequest | undefined;
-  private parseCached(entry: CachedZnode | undefined, what: 'node' | 'request'): Node | NodeRequest | undefined {
-    if (!entry || entry.data.length === 0 || this.unreadable.has(entry.data)) return undefined;
-    const path = what === 'node' ? nodePath(entry.id) : requestPath(entry.id);
-    try {
-      return what === 'node' ? Node.parse(entry.id, entry.data, entry.version, path) : NodeRequest.parse(entry.id, entry.data, entry.version, path);
-    } catch (err) {
-      this.unreadable.add(entry.data);
-      const key = `${path}@${entry.version}`;
-      if (this.reportedBad.has(key)) return undefined;
-      if (this.reportedBad.size > 10_000) this.reportedBad.clear();
-      this.reportedBad.add(key);
-      return this.tolerate(err, what, path);
-    }
-  }
-
-  /**
-   * Parses a record read directly; an unreadable version already reported (by the cache or an
-   * earlier read) is skipped silently, so a worker that re-reads a bad record each pass cannot
-   * flood the log. The first sighting throws on to {@link tolerate}, which logs it.
-   */
-  private onceBad<T>(path: string, version: number, parse: () => T): T | undefined {
-    try {
-      return parse();
-    } catch (err) {
-      if (!(err instanceof ModelError)) throw err;
-      const key = `${path}@${version}`;
-      if (this.reportedBad.has(key)) return undefined;
-      if (this.reportedBad.size > 10_000) this.reportedBad.clear();
-      this.reportedBad.add(key);
-      throw err;
-    }
+    return this.caches.onRequestChange(listener);
   }
 
   // ---- nodes ----------------------------------------------------------------------------------
@@ -125,36 +85,33 @@ export class NodepoolZk implements ZooKeeper {
       const { data, stat } = await this.client.get(path);
       // An empty znode is what a lock's ensure_path leaves behind for a deleted node (spec §3.3);
       // Nodepool treats it as "no node" and its cleanup removes it.
-      if (data) this.nodeCache?.noteWrite(id, data, stat.version);
+      if (data) this.caches.node?.noteWrite(id, data, stat.version);
       if (!data || data.length === 0) return undefined;
-      return this.onceBad(path, stat.version, () => Node.parse(id, data, stat.version, path));
+      // The version the cache holds was parsed already.
+      const cached = this.caches.node?.get(id);
+      if (cached?.version === stat.version) return this.caches.nodeOf(cached);
+      return this.parser.direct('node', path, stat.version, data, () => Node.parse(id, data, stat.version, path));
     } catch (err) {
-      return this.tolerate(err, 'node', path);
+      return this.tolerate(err);
     }
   }
 
+  emptyNodeIds(): string[] | undefined {
+    return this.caches.emptyNodeIds();
+  }
+
+  cachedNodeIds(): string[] | undefined {
+    return this.caches.node?.isSynced ? this.caches.node.ids() : undefined;
+  }
+
   async getNodeIds(): Promise<string[]> {
-    if (this.nodeCache?.isSynced) return this.nodeCache.ids();
+    if (this.caches.node?.isSynced) return this.caches.node.ids();
     return this.children(NODE_ROOT);
   }
 
   async getNodes(filter?: (node: Node) => boolean): Promise<Node[]> {
-    if (this.nodeCache?.isSynced) {
-      const nodes: Node[] = [];
-      const seen = new Set<string>();
-      for (const entry of this.nodeCache.values()) {
-        seen.add(entry.id);
-        let parsed = this.parsedNodes.get(entry.id);
-        if (!parsed || parsed.version !== entry.version) {
-          parsed = this.parseCached(entry, 'node');
-          if (parsed) this.parsedNodes.set(entry.id, parsed);
-          else this.parsedNodes.delete(entry.id);
-        }
-        if (parsed && (!filter || filter(parsed))) nodes.push(shallowCopy(parsed));
-      }
-      for (const id of this.parsedNodes.keys()) if (!seen.has(id)) this.parsedNodes.delete(id);
-      return nodes;
-    }
+    const cached = this.caches.nodes(filter);
+    if (cached) return cached;
     const nodes = await mapLimit(await this.getNodeIds(), READ_CONCURRENCY, (id) => this.getNode(id));
     return nodes.filter((n): n is Node => n !== undefined && (!filter || filter(n)));
   }
@@ -164,11 +121,11 @@ export class NodepoolZk implements ZooKeeper {
     // created_time = the initial state_time, like Nodepool's storeNode (ZK:2659-2665).
     node.created_time = node.state_time || Date.now() / 1000;
     const data = node.serialize();
-    await this.writing(this.nodeCache, [undefined], async () => {
+    await this.writing(this.caches.node, [undefined], async () => {
       const path = await this.client.create(`${NODE_ROOT}/`, data, { sequential: true, makeParents: true });
       node.id = path.slice(path.lastIndexOf('/') + 1);
       node.version = 0;
-      this.nodeCache?.noteWrite(node.id, data, 0);
+      this.caches.node?.noteWrite(node.id, data, 0);
     });
     return node;
   }
@@ -181,10 +138,10 @@ export class NodepoolZk implements ZooKeeper {
     // Unconditional like Nodepool (ZK:2675): the node lock is what serialises writers.
     const data = node.serialize();
     const id = node.id;
-    await this.writing(this.nodeCache, [id], async () => {
+    await this.writing(this.caches.node, [id], async () => {
       const stat = await this.client.set(nodePath(id), data);
       node.version = stat.version;
-      this.nodeCache?.noteWrite(id, data, stat.version);
+      this.caches.node?.noteWrite(id, data, stat.version);
     });
   }
 
@@ -192,7 +149,7 @@ export class NodepoolZk implements ZooKeeper {
     if (!node.id) return;
     const id = node.id;
     const path = nodePath(id);
-    await this.writing(this.nodeCache, [id], async () => {
+    await this.writing(this.caches.node, [id], async () => {
       // `deleted` first, so a reader that sees the lock vanish before the znode knows why
       // (ZK:2712-2730); then lock children, lock dir and node, depth-first.
       node.state = 'deleted';
@@ -204,7 +161,7 @@ export class NodepoolZk implements ZooKeeper {
         throw err;
       }
       await this.client.deleteRecursive(path);
-      this.nodeCache?.noteDelete(id);
+      this.caches.node?.noteDelete(id);
     });
   }
 
@@ -213,7 +170,7 @@ export class NodepoolZk implements ZooKeeper {
     // parentMustExist: locking a node that was deleted meanwhile fails instead of re-creating it.
     // A node never written since its creation was most likely never locked: its lock dir is
     // created with our contender, which makes the lock ours without listing the dir.
-    const lock = new KazooLock(this.client, nodeLockPath(id), options.identifier, true, node.version === 0);
+    const lock = new KazooLock(this.client, nodeLockPath(id), options.identifier, true, node.version === 0, (child) => this.foreignLockChild(id, child));
     if (options.refresh === false) {
       if (!(await lock.acquire(options))) return undefined;
       this.nodeLocks.set(node, lock);
@@ -239,8 +196,21 @@ export class NodepoolZk implements ZooKeeper {
   }
 
   async isNodeLocked(id: string): Promise<boolean> {
-    // Nodepool's cache counts ANY child of the lock dir as a contender (ZK:1124-1139).
-    return (await this.children(nodeLockPath(id))).length > 0;
+    // Only kazoo contenders (`…__lock__<seq>`) count, as in kazoo's recipe. Nodepool's cache
+    // counts ANY child (ZK:1124-1139), so one junk child written by anybody kept a ready node
+    // from ever being handed out again, silently (issue 19); it is reported once instead.
+    const dir = nodeLockPath(id);
+    let locked = false;
+    for (const name of await this.children(dir)) {
+      if (contenderSequence(name) !== undefined) locked = true;
+      else this.foreignLockChild(id, `${dir}/${name}`);
+    }
+    return locked;
+  }
+
+  /** A child of a node's lock dir that is not a kazoo contender: reported once, then ignored. */
+  private foreignLockChild(id: string, path: string): void {
+    this.badRecords.report('lock-child', path, path, 'not a kazoo lock contender; ignored for locking', id);
   }
 
   // ---- requests -------------------------------------------------------------------------------
@@ -252,7 +222,7 @@ export class NodepoolZk implements ZooKeeper {
     if (!/^\d{3}$/.test(prefix)) throw new Error(`request priority must be 1-3 digits, got ${JSON.stringify(priority)}`);
     if (!request.event_id) request.event_id = randomUUID().replace(/-/g, '');
     const data = request.serialize();
-    await this.writing(this.requestCache, [undefined], async () => {
+    await this.writing(this.caches.request, [undefined], async () => {
       const path = await this.client.create(`${REQUEST_ROOT}/${prefix}-`, data, {
         ephemeral: options.ephemeral ?? true,
         sequential: true,
@@ -260,7 +230,7 @@ export class NodepoolZk implements ZooKeeper {
       });
       request.id = path.slice(path.lastIndexOf('/') + 1);
       request.version = 0;
-      this.requestCache?.noteWrite(request.id, data, 0);
+      this.caches.request?.noteWrite(request.id, data, 0);
     });
     return request;
   }
@@ -273,22 +243,23 @@ export class NodepoolZk implements ZooKeeper {
     const path = requestPath(id);
     try {
       const { data, stat } = await this.client.get(path);
-      if (data) this.requestCache?.noteWrite(id, data, stat.version);
-      return this.onceBad(path, stat.version, () => NodeRequest.parse(id, data, stat.version, path));
+      if (data) this.caches.request?.noteWrite(id, data, stat.version);
+      const cached = this.caches.request?.get(id);
+      if (cached?.version === stat.version && cached.data.length > 0) return this.caches.requestOf(cached);
+      return this.parser.direct('request', path, stat.version, data ?? Buffer.alloc(0), () => NodeRequest.parse(id, data, stat.version, path));
     } catch (err) {
-      return this.tolerate(err, 'request', path);
+      return this.tolerate(err);
     }
   }
 
   async getNodeRequestIds(): Promise<string[]> {
-    if (this.requestCache?.isSynced) return this.requestCache.ids();
+    if (this.caches.request?.isSynced) return this.caches.request.ids();
     return this.children(REQUEST_ROOT);
   }
 
   async getNodeRequests(): Promise<NodeRequest[]> {
-    if (this.requestCache?.isSynced) {
-      return this.requestCache.values().map((e) => this.parseCached(e, 'request')).filter((r): r is NodeRequest => r !== undefined);
-    }
+    const cached = this.caches.requests();
+    if (cached) return cached;
     const requests = await mapLimit(await this.getNodeRequestIds(), READ_CONCURRENCY, (id) => this.getNodeRequest(id));
     return requests.filter((r): r is NodeRequest => r !== undefined);
   }
@@ -296,10 +267,10 @@ export class NodepoolZk implements ZooKeeper {
   async storeNodeRequest(request: NodeRequest, options: { checkVersion?: boolean } = {}): Promise<void> {
     const id = requireId(request.id, 'request');
     const data = request.serialize();
-    await this.writing(this.requestCache, [id], async () => {
+    await this.writing(this.caches.request, [id], async () => {
       const stat = await this.client.set(requestPath(id), data, options.checkVersion ? request.version : -1);
       request.version = stat.version;
-      this.requestCache?.noteWrite(id, data, stat.version);
+      this.caches.request?.noteWrite(id, data, stat.version);
     });
   }
 
@@ -309,7 +280,7 @@ export class NodepoolZk implements ZooKeeper {
     } catch (err) {
       if (!(err instanceof NoNodeError)) throw err;
     }
-    this.requestCache?.noteDelete(id);
+    this.caches.request?.noteDelete(id);
   }
 
   async lockNodeRequest(request: NodeRequest, options: LockAcquireOptions = {}): Promise<ZooKeeperLock | undefined> {
@@ -364,7 +335,8 @@ export class NodepoolZk implements ZooKeeper {
 
   private atomicContext(): AtomicContext {
     return {
-      client: this.client, nodeLocks: this.nodeLocks, requestLocks: this.requestLocks, nodeCache: this.nodeCache, requestCache: this.requestCache,
+      client: this.client, nodeLocks: this.nodeLocks, requestLocks: this.requestLocks, nodeCache: this.caches.node, requestCache: this.caches.request,
+      foreignLockChild: (id, path) => this.foreignLockChild(id, path),
       writing: (cache, ids, write) => this.writing(cache, ids, write),
     };
   }
@@ -384,21 +356,8 @@ export class NodepoolZk implements ZooKeeper {
   }
 
   async getRegisteredPools(): Promise<PoolComponentRecord[]> {
-    const cache = this.poolCache;
-    if (cache?.isSynced) {
-      const records: PoolComponentRecord[] = [];
-      for (const entry of cache.values()) {
-        const path = `${cache.root}/${entry.id}`;
-        try {
-          // Read on every pool pass: a bad record is reported once per version, not per pass.
-          const record = this.onceBad(path, entry.version, () => parseComponent(path, entry.data) as PoolComponentRecord);
-          if (record) records.push(record);
-        } catch (err) {
-          this.tolerate(err, 'component', path);
-        }
-      }
-      return records;
-    }
+    const cached = this.caches.pools();
+    if (cached) return cached;
     return (await this.getComponents('pool')).map((c) => c.record as PoolComponentRecord);
   }
 
@@ -426,26 +385,11 @@ export class NodepoolZk implements ZooKeeper {
     }
   }
 
-  /** A missing record is undefined; an unreadable one is logged with its path and skipped. */
-  private tolerate(err: unknown, what: string, path: string): undefined {
+  /** A missing record is undefined (unreadable ones were reported by the parser). */
+  private tolerate(err: unknown): undefined {
     if (err instanceof NoNodeError) return undefined;
-    if (err instanceof ModelError) {
-      this.logger.error(`skipping unreadable ${what} ${path}: ${err.reason}`, { path, [what]: path.slice(path.lastIndexOf('/') + 1) });
-      return undefined;
-    }
     throw err;
   }
-}
-
-/**
- * A copy callers may change freely at the top level (every engine write replaces fields; none
- * edits nested objects in place), with its own arrays for the two lists that get rebuilt.
- */
-function shallowCopy(node: Node): Node {
-  const copy = Object.assign(new Node(node.id), node);
-  copy.type = [...node.type];
-  copy.host_keys = [...node.host_keys];
-  return copy;
 }
 
 function requireId(id: string | null, what: string): string {

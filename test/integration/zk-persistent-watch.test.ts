@@ -76,7 +76,7 @@ test('the node cache follows a persistent watch: no listing per change, no read 
   const other = new NodepoolZk(await connect(server.connectString), new CaptureLogger());
   const ours = new NodepoolZk(zk, new CaptureLogger());
   await ours.startCache();
-  const cache = (ours as unknown as { nodeCache: ZnodeCache }).nodeCache;
+  const cache = (ours as unknown as { caches: { node: ZnodeCache } }).caches.node;
   expect(cache.watchMode).toBe('persistent');
 
   const theirs = new Node();
@@ -144,7 +144,7 @@ test('a server without addWatch (UNIMPLEMENTED): the cache falls back to one-sho
   const other = new NodepoolZk(await connect(server.connectString), new CaptureLogger());
   const ours = new NodepoolZk(zk, new CaptureLogger());
   await ours.startCache();
-  const cache = (ours as unknown as { nodeCache: ZnodeCache }).nodeCache;
+  const cache = (ours as unknown as { caches: { node: ZnodeCache } }).caches.node;
   expect(cache.watchMode).toBe('one-shot');
   const node = new Node();
   node.state = 'ready';

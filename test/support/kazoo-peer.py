@@ -11,8 +11,10 @@ other commands (e.g. a release) can be served meanwhile. The first line printed 
   release  lock                                              -> true/false
   contenders path                                            -> [identifier, ...]
   children path                                              -> [name, ...] (sorted)
+  create   items: [{path, data (base64), sequence}]          -> [created path, ...] (makepath)
   exit
 """
+import base64
 import json
 import sys
 import threading
@@ -55,6 +57,10 @@ def handle(zk, msg):
             reply(tag, True, bool(lock and lock.release()))
         elif cmd == "contenders":
             reply(tag, True, zk.Lock(msg["path"]).contenders())
+        elif cmd == "create":
+            reply(tag, True, [zk.create(i["path"], base64.b64decode(i.get("data", "")),
+                                        sequence=bool(i.get("sequence")), makepath=True)
+                              for i in msg["items"]])
         elif cmd == "children":
             reply(tag, True, sorted(zk.get_children(msg["path"])))
         else:

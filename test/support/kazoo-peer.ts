@@ -82,6 +82,11 @@ export class KazooPeer {
     return this.send<string[]>('contenders', { path: lockPath });
   }
 
+  /** kazoo `create(path, data, sequence=…, makepath=True)` for each item, in order; the created paths. */
+  create(items: ReadonlyArray<{ path: string; data?: Buffer; sequence?: boolean }>): Promise<string[]> {
+    return this.send<string[]>('create', { items: items.map((i) => ({ path: i.path, data: (i.data ?? Buffer.alloc(0)).toString('base64'), sequence: i.sequence ?? false })) });
+  }
+
   /** Sorted children of a path. */
   children(p: string): Promise<string[]> {
     return this.send<string[]>('children', { path: p });

@@ -182,11 +182,26 @@ export class StaticProvider implements Provider {
     return false;
   }
 
-  /** Declines only for a disabled pool or a label the pool does not have (spec §2.7). */
+  /**
+   * Declines for a disabled pool, a label the pool does not have (spec §2.7), and a request for
+   * more nodes (of a label, or in all) than the pool has slots: it could never be served, and
+   * would otherwise wait for good (Nodepool's static handler keeps such a request paused).
+   */
   declineReason(request: NodeRequest, pool: PoolConfig): string | undefined {
     if (pool.maxServers <= 0) return 'pool is disabled by max_servers';
-    const missing = request.node_types.filter((label) => !pool.labels.includes(label));
-    if (missing.length > 0) return `node type(s) [${missing.join(',')}] not available`;
+    const labels = new Set(pool.labels);
+    const missing = [...new Set(request.node_types.filter((label) => !labels.has(label)))];
+    // Bounded: a hostile request may name thousands of labels.
+    if (missing.length > 0) return `node type(s) [${missing.slice(0, 5).join(',')}${missing.length > 5 ? `,… (${missing.length} in all)` : ''}] not available`;
+    const nodes = staticPoolNodes(pool.raw);
+    const slots = (label?: string): number =>
+      nodes.reduce((sum, n) => sum + (label === undefined || n.labels.includes(label) ? n['max-parallel-jobs'] : 0), 0);
+    const wanted = new Map<string, number>();
+    for (const label of request.node_types) wanted.set(label, (wanted.get(label) ?? 0) + 1);
+    const short = [...wanted].find(([label, n]) => n > slots(label));
+    if (request.node_types.length > slots() || short) {
+      return `it would exceed quota (${short ? `${short[1]} nodes of ${short[0]}` : `${request.node_types.length} nodes`}, the pool has ${slots(short?.[0])} slots)`;
+    }
     return undefined;
   }
 
@@ -219,13 +234,16 @@ export class StaticProvider implements Provider {
    */
   private async slotMap(): Promise<SlotMap> {
     const wanted = (n: Node): boolean => n.provider === this.name;
-    // `known` must come from the same read as `cached`: a record that reached the cache after it
-    // would be neither copied nor read as fresh, and its slot would look free (double booking).
-    // Only our provider's records are copied: at 10 000 nodes a full copy per round was most of
-    // the launcher's garbage.
-    const known: string[] = [];
+    // `known` must come from the same state of the cache as `cached`: a record that reached the
+    // cache after it would be neither copied nor read as fresh, and its slot would look free
+    // (double booking). With a cache it holds unreadable records too (taken in the same tick as
+    // `cached`): reading each of them again on every round cost a hostile body's size each time
+    // (issue 19); as unreadable records they book no slot either way. Only our provider's
+    // records are copied: at 10 000 nodes a full copy per round was most of the launcher's garbage.
+    const all = this.zk.cachedNodeIds?.();
+    const known: string[] = all ?? [];
     const cached = await this.zk.getNodes((n) => {
-      known.push(n.id as string);
+      if (!all) known.push(n.id as string);
       return wanted(n);
     });
     const ids = await this.zk.client.getChildren('/nodepool/nodes').catch((err: unknown) => {

@@ -44,6 +44,68 @@ export function censorSecrets(value: unknown, depth = 0, seen = new WeakSet<obje
   return out;
 }
 
+/**
+ * Longest log line, bytes. Hostile records can carry hundreds of KB in a field that ends up in a
+ * message (a whole bad body was once logged as one 350 KB line); longer lines are cut down by
+ * {@link boundLine}.
+ */
+export const MAX_LOG_LINE = 2048;
+/** A field value longer than this (as JSON) in an over-long line is cut to it. */
+const MAX_FIELD_CHARS = 200;
+const MAX_MSG_CHARS = 600;
+
+function cutText(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… [${text.length} chars]`;
+}
+
+/**
+ * `line` (one JSON log line, no newline) within {@link MAX_LOG_LINE} bytes: when longer, the
+ * message and each long field are cut (saying how long they were) and `truncated` names the
+ * line's original size; fields that still do not fit are dropped, last first.
+ */
+export function boundLine(line: string): string {
+  const size = Buffer.byteLength(line, 'utf8');
+  if (size <= MAX_LOG_LINE) return line;
+  let obj: Record<string, unknown>;
+  try {
+    obj = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return JSON.stringify({ msg: cutText(line, MAX_MSG_CHARS), truncated: size });
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(obj)) {
+    if (key === 'msg' && typeof value === 'string') out.msg = cutText(value, MAX_MSG_CHARS);
+    else {
+      const json = JSON.stringify(value) ?? '';
+      out[key] = json.length <= MAX_FIELD_CHARS ? value : cutText(json, MAX_FIELD_CHARS);
+    }
+  }
+  out.truncated = size;
+  const keys = Object.keys(out);
+  let text = JSON.stringify(out);
+  // Multi-byte text can still be too long: drop fields from the end, then shorten the message.
+  for (let i = keys.length - 2; Buffer.byteLength(text, 'utf8') > MAX_LOG_LINE && i >= 0; i--) {
+    if (['level', 'time', 'msg'].includes(keys[i])) continue;
+    delete out[keys[i]];
+    text = JSON.stringify(out);
+  }
+  if (Buffer.byteLength(text, 'utf8') > MAX_LOG_LINE) text = JSON.stringify({ level: out.level, time: out.time, msg: cutText(String(out.msg ?? ''), 200), truncated: size });
+  return text;
+}
+
+/** A stream that hands each line of what it is given, bounded by {@link boundLine}, to `out`. */
+function boundedStream(out: NodeJS.WritableStream): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, done): void {
+      const text = chunk.toString('utf8');
+      // pino writes one line per chunk; the common short line passes untouched.
+      if (Buffer.byteLength(text, 'utf8') <= MAX_LOG_LINE + 1) out.write(text);
+      else out.write(text.split('\n').filter((l) => l).map((l) => boundLine(l) + '\n').join(''));
+      done();
+    },
+  });
+}
+
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
 /** Formats pino's JSON lines as `HH:MM:SS.mmm LEVEL msg key=value ...` for people at a terminal. */
@@ -96,7 +158,7 @@ class PinoLogger implements Logger {
 export function createLogger(options: LoggerOptions): Logger {
   const out = options.stream ?? process.stderr;
   const pretty = options.format === 'pretty' || (options.format === 'auto' && (out as { isTTY?: boolean }).isTTY === true);
-  const dest = pretty ? prettyStream(out) : out;
+  const dest = boundedStream(pretty ? prettyStream(out) : out);
   const log = pino(
     {
       level: options.level,

@@ -16,11 +16,13 @@ import { type CleanupContext, isolated } from './context';
 export async function removeEmptyNodes(options: CleanupContext): Promise<string[]> {
   const { zk, logger } = options;
   const removed: string[] = [];
-  // Only ids without a readable record are candidates: reading every node here would cost one
-  // ZooKeeper read per node per pass (the node list comes from the cache).
-  const withData = new Set((await zk.getNodes()).map((n) => n.id));
-  for (const id of await zk.getNodeIds()) {
-    if (withData.has(id)) continue;
+  // Only ids whose cached body is empty are candidates: reading every node here would cost one
+  // ZooKeeper read per node per pass, and reading every unreadable one (the fallback without a
+  // cache) re-fetched each hostile body, up to 1 MiB, on every pass (issue 19).
+  const empty = zk.emptyNodeIds?.();
+  const withData = empty ? undefined : new Set((await zk.getNodes()).map((n) => n.id));
+  for (const id of empty ?? (await zk.getNodeIds())) {
+    if (withData?.has(id)) continue;
     const path = nodePath(id);
     await isolated(logger, 'removing empty node znode', { node: id, path }, async () => {
       if (await removeIfEmpty(options, path)) {

@@ -1,0 +1,137 @@
+/**
+ * NodepoolZk's watch-maintained copies of `/nodepool/nodes`, `/nodepool/requests` and the pool
+ * components, read as records. Every reader (each pool pass, each change listener, the
+ * deleted-node worker, stats) gets copies of one parse per record version: hostile bodies cost
+ * milliseconds each, and a few hundred of them parsed on every pass took the launcher's whole
+ * CPU (issue 19).
+ */
+import type { Logger } from '../plugins/logger';
+import type { RecordListener, ZooKeeperClient } from '../plugins/zookeeper';
+import { parseComponent, type PoolComponentRecord } from './models/component';
+import { Node } from './models/node';
+import { NodeRequest } from './models/node-request';
+import { NODE_ROOT, REQUEST_ROOT, componentPath, nodePath, requestPath } from './nodepool-paths';
+import type { RecordParser } from './record-parser';
+import { ZnodeCache, type CachedZnode } from './znode-cache';
+
+/** See the module comment. The caches exist between {@link start} and {@link stop}. */
+export class CachedRecords {
+  node: ZnodeCache | undefined;
+  request: ZnodeCache | undefined;
+  pool: ZnodeCache | undefined;
+
+  constructor(
+    private readonly client: ZooKeeperClient,
+    private readonly logger: Logger,
+    private readonly parser: RecordParser,
+  ) {}
+
+  async start(): Promise<void> {
+    this.node ??= new ZnodeCache(this.client, NODE_ROOT, this.logger);
+    this.request ??= new ZnodeCache(this.client, REQUEST_ROOT, this.logger);
+    // Pool components are read on every pool pass (decline and yield rules).
+    this.pool ??= new ZnodeCache(this.client, componentPath('pool'), this.logger);
+    await Promise.all([this.node.start(), this.request.start(), this.pool.start()]);
+  }
+
+  stop(): void {
+    for (const cache of [this.node, this.request, this.pool]) cache?.stop();
+    this.node = undefined;
+    this.request = undefined;
+    this.pool = undefined;
+  }
+
+  onNodeChange(listener: RecordListener<Node>): () => void {
+    const cache = this.node;
+    if (!cache) return () => undefined;
+    return cache.subscribe((id, current, previous) => listener(id, this.nodeOf(current), this.nodeOf(previous)));
+  }
+
+  onRequestChange(listener: RecordListener<NodeRequest>): () => void {
+    const cache = this.request;
+    if (!cache) return () => undefined;
+    return cache.subscribe((id, current, previous) => listener(id, this.requestOf(current), this.requestOf(previous)));
+  }
+
+  /** A copy of the node a cached entry holds; undefined when empty or unreadable. */
+  nodeOf(entry: CachedZnode | undefined): Node | undefined {
+    const node = entry && this.parsedNode(entry);
+    return node && copyNode(node);
+  }
+
+  /** A copy of the request a cached entry holds; undefined when empty or unreadable. */
+  requestOf(entry: CachedZnode | undefined): NodeRequest | undefined {
+    if (!entry || entry.data.length === 0) return undefined;
+    const { id, data, version } = entry;
+    const path = requestPath(id);
+    const request = this.parser.cached('request', path, version, data, () => NodeRequest.parse(id, data, version, path));
+    return request && copyRequest(request);
+  }
+
+  /** Copies of the cached nodes `filter` accepts; undefined while the cache is not synced. */
+  nodes(filter?: (node: Node) => boolean): Node[] | undefined {
+    if (!this.node?.isSynced) return undefined;
+    const nodes: Node[] = [];
+    for (const entry of this.node.values()) {
+      const parsed = this.parsedNode(entry);
+      // Filtered before copying: most passes want a few nodes of one provider.
+      if (parsed && (!filter || filter(parsed))) nodes.push(copyNode(parsed));
+    }
+    return nodes;
+  }
+
+  /** Copies of the cached requests; undefined while the cache is not synced. */
+  requests(): NodeRequest[] | undefined {
+    if (!this.request?.isSynced) return undefined;
+    return this.request.values().map((e) => this.requestOf(e)).filter((r): r is NodeRequest => r !== undefined);
+  }
+
+  /** The cached pool components (read only by callers); undefined while not synced. */
+  pools(): PoolComponentRecord[] | undefined {
+    const cache = this.pool;
+    if (!cache?.isSynced) return undefined;
+    const records: PoolComponentRecord[] = [];
+    for (const entry of cache.values()) {
+      const path = `${cache.root}/${entry.id}`;
+      const record = this.parser.cached('component', path, entry.version, entry.data, () => parseComponent(path, entry.data) as PoolComponentRecord);
+      if (record) records.push(record);
+    }
+    return records;
+  }
+
+  /** Ids of cached node znodes with an empty body; undefined while not synced. */
+  emptyNodeIds(): string[] | undefined {
+    if (!this.node?.isSynced) return undefined;
+    return this.node.values().filter((e) => e.data.length === 0).map((e) => e.id);
+  }
+
+  private parsedNode(entry: CachedZnode): Node | undefined {
+    // An empty znode is what a lock's ensure_path leaves behind for a deleted node (spec §3.3).
+    if (entry.data.length === 0) return undefined;
+    const { id, data, version } = entry;
+    const path = nodePath(id);
+    return this.parser.cached('node', path, version, data, () => Node.parse(id, data, version, path));
+  }
+}
+
+/**
+ * A copy callers may change freely at the top level (every engine write replaces fields; none
+ * edits nested objects in place), with its own arrays for the two lists that get rebuilt.
+ */
+function copyNode(node: Node): Node {
+  const copy = Object.assign(new Node(node.id), node);
+  copy.type = [...node.type];
+  copy.host_keys = [...node.host_keys];
+  return copy;
+}
+
+/**
+ * A copy of a request in the same way. `node_types` is shared: nobody changes it in place, and
+ * per-version judgements of it are memoised by its identity.
+ */
+function copyRequest(request: NodeRequest): NodeRequest {
+  const copy = Object.assign(new NodeRequest(request.id), request);
+  copy.declined_by = [...request.declined_by];
+  copy.nodes = [...request.nodes];
+  return copy;
+}

@@ -4,7 +4,7 @@ const fs = require('node:fs');
 const swc = JSON.parse(fs.readFileSync(`${__dirname}/.swcrc`, 'utf8'));
 const common = {
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swc, swcrc: false }] },
-  moduleNameMapper: { '^@nodepool-ts/sdk$': '<rootDir>/src/plugins/index.ts' },
+  moduleNameMapper: { '^@nodepool-ts/sdk$': '<rootDir>/src/plugins/index.ts', '^@nodepool-ts/sdk/testing$': '<rootDir>/src/plugins/testing/index.ts' },
   testEnvironment: 'node',
   setupFiles: ['reflect-metadata'],
 };

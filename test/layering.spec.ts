@@ -34,9 +34,27 @@ describe('layering (DESIGN.md)', () => {
     expect(checkNoImportsInto(path.join(root, 'src/status'), forbidden, 'status must stay a leaf over src/zk')).toEqual([]);
   });
 
-  it('the SDK does not import the kernel, engine, CLI or web layers', () => {
-    const forbidden = ['kernel', 'launcher', 'cli', 'web'].map((d) => path.join(root, 'src', d));
+  it('the SDK (and so the @nodepool-ts/sdk package and its testing entry) does not import the kernel, ZooKeeper layer, engine, CLI or web', () => {
+    const forbidden = ['kernel', 'zk', 'launcher', 'cli', 'web'].map((d) => path.join(root, 'src', d));
     expect(checkNoImportsInto(path.join(root, 'src/plugins'), forbidden, 'SDK must not depend on implementations')).toEqual([]);
+  });
+});
+
+describe('the @nodepool-ts/sdk package and the example driver', () => {
+  it('the package is built from the SDK sources alone (src/plugins), so the rule above covers it', () => {
+    const dir = path.join(root, 'packages/sdk');
+    const build = JSON.parse(fs.readFileSync(path.join(dir, 'tsconfig.build.json'), 'utf8')) as { files: string[]; include: string[]; compilerOptions: { rootDir: string } };
+    const sdk = path.join(root, 'src/plugins');
+    expect(path.resolve(dir, build.compilerOptions.rootDir)).toBe(sdk);
+    expect(build.include).toEqual([]);
+    for (const file of build.files) expect(path.relative(sdk, path.resolve(dir, file)).startsWith('..')).toBe(false);
+  });
+
+  it('the example driver imports only @nodepool-ts/sdk (and its testing entry), npm packages and its own files', () => {
+    const dir = path.join(root, 'examples/local-driver');
+    const files = ['src', 'test'].flatMap((d) => sourceFiles(path.join(dir, d)));
+    expect(files.length).toBeGreaterThan(0);
+    expect(checkPlugin(dir, files).filter((v) => v.specifier !== '@nodepool-ts/sdk/testing')).toEqual([]);
   });
 });
 

@@ -67,7 +67,9 @@ describe('Kernel plugin discovery and loading', () => {
 
     expect(kernel.drivers.names()).toEqual(['acme']);
     const failures = Object.fromEntries(kernel.pluginFailures.map((f) => [f.dir, f.message]));
-    expect(Object.keys(failures).sort()).toEqual([badManifest, notModule, throwing].map((d) => fs.realpathSync(d)).sort());
+    const unrelated = path.join(tmp, 'unrelated');
+    expect(Object.keys(failures).sort()).toEqual([badManifest, notModule, throwing, unrelated].map((d) => fs.realpathSync(d)).sort());
+    expect(failures[fs.realpathSync(unrelated)]).toMatch(/no "nodepool-ts" manifest field/);
     expect(failures[fs.realpathSync(throwing)]).toMatch(/kaboom at import/);
     expect(failures[fs.realpathSync(throwing)]).toContain(fs.realpathSync(throwing));
     expect(failures[fs.realpathSync(badManifest)]).toMatch(/entry/);
@@ -103,6 +105,50 @@ describe('Kernel plugin discovery and loading', () => {
     expect(kernel.drivers.names()).toEqual([]);
     expect(kernel.pluginFailures[0].message).toMatch(/declares drivers \[other\] but the module binds \[acme\]/);
     await kernel.stop();
+  });
+
+  it('reports every manifest problem and anything a module throws as one error naming the folder', async () => {
+    const dirs = {
+      misspelled: path.join(tmp, 'misspelled'),
+      unknownKey: writePlugin(tmp, 'unknown-key', { entry: 'index.js', drivers: ['acme'], driver: ['acme'] }, { 'index.js': THIRD_PARTY }),
+      noDrivers: writePlugin(tmp, 'no-drivers', { entry: 'index.js' }, { 'index.js': THIRD_PARTY }),
+      noEntryFile: writePlugin(tmp, 'no-entry-file', { entry: 'lib/main.js', drivers: [] }, {}),
+      throwsString: writePlugin(tmp, 'throws-string', { entry: 'index.js', drivers: [] }, {
+        'index.js': `const sdk = require('@nodepool-ts/sdk'); module.exports = new sdk.ContainerModule(() => { throw 'no licence key'; });`,
+      }),
+      throwsUndefined: writePlugin(tmp, 'throws-undefined', { entry: 'index.js', drivers: [] }, {
+        'index.js': `const sdk = require('@nodepool-ts/sdk'); module.exports = new sdk.ContainerModule(() => { throw undefined; });`,
+      }),
+      notADriver: writePlugin(tmp, 'not-a-driver', { entry: 'index.js', drivers: [] }, {
+        'index.js': `const sdk = require('@nodepool-ts/sdk'); module.exports = new sdk.ContainerModule(({ bind }) => { bind(sdk.ProviderDriver).toConstantValue({ name: 'half' }); });`,
+      }),
+    };
+    fs.mkdirSync(dirs.misspelled);
+    fs.writeFileSync(path.join(dirs.misspelled, 'package.json'), JSON.stringify({ name: 'm', nodepool_ts: { entry: 'index.js', drivers: [] } }));
+    const kernel = await Kernel.create({ settings: testSettings({ plugins: { dirs: [tmp] } }) });
+    const failures = Object.fromEntries(kernel.pluginFailures.map((f) => [f.dir, f.message]));
+    const of = (dir: string): string => failures[fs.realpathSync(dir)] ?? '(no failure)';
+    expect(Object.keys(failures)).toHaveLength(Object.keys(dirs).length);
+    for (const dir of Object.values(dirs)) expect(of(dir)).toContain(fs.realpathSync(dir));
+    expect(of(dirs.misspelled)).toMatch(/has "nodepool_ts" but the manifest field is "nodepool-ts"/);
+    expect(of(dirs.unknownKey)).toMatch(/unknown key "nodepool-ts.driver"/);
+    expect(of(dirs.noDrivers)).toMatch(/"nodepool-ts.drivers" is missing/);
+    expect(of(dirs.noEntryFile)).toMatch(/lib\/main.js does not exist/);
+    expect(of(dirs.throwsString)).toMatch(/failed to load: no licence key$/);
+    expect(of(dirs.throwsUndefined)).toMatch(/failed to load: undefined thrown$/);
+    expect(of(dirs.notADriver)).toMatch(/\("half"\) lacks createProvider\(\), poolLabels\(\), providerSchema/);
+    expect(kernel.drivers.names()).toEqual([]);
+    await kernel.stop();
+  });
+
+  it('loads the built-in plugins besides the extra folders unless plugins.builtin is off', async () => {
+    writePlugin(tmp, 'acme', { entry: 'index.js', drivers: ['acme'] }, { 'index.js': THIRD_PARTY });
+    const both = await Kernel.create({ settings: testSettings({ plugins: { dirs: [tmp], builtin: true } }) });
+    expect(both.drivers.names()).toEqual(['metastatic', 'openstack', 'static', 'acme']);
+    await both.stop();
+    const only = await Kernel.create({ settings: testSettings({ plugins: { dirs: [tmp], builtin: false } }) });
+    expect(only.drivers.names()).toEqual(['acme']);
+    await only.stop();
   });
 
   it('searches several plugin folders, and reports a missing one', async () => {

@@ -10,9 +10,11 @@ import { Tracer } from '../plugins/tracer';
 import { ZooKeeper } from '../plugins/zookeeper';
 import type { ZkClientOptions } from '../zk/zk-client';
 import { DriverRegistry } from './plugins/driver-registry';
+import { DEFAULT_PLUGIN_DIR } from './config/launcher-settings-schema';
 import { discoverPlugins, type PluginFailure } from './plugins/plugin-discovery';
 import { loadPlugin, type LoadedPlugin } from './plugins/plugin-loader';
 import { installSdkAlias } from './plugins/sdk-alias';
+import { thrownMessage } from './plugins/thrown-message';
 import { createLogger } from './services/pino-logger';
 import { PromMetrics } from './services/prom-metrics';
 import { TracingService } from './services/tracing-service';
@@ -109,7 +111,10 @@ export class Kernel {
 
   private async loadPlugins(): Promise<void> {
     installSdkAlias();
-    const found = discoverPlugins(this.settings.plugins.dirs);
+    // `--plugin-dirs` adds to the built-in folder unless `plugins.builtin` is off; a folder
+    // listed twice is scanned once.
+    const { dirs, builtin } = this.settings.plugins;
+    const found = discoverPlugins(builtin === false ? dirs : [DEFAULT_PLUGIN_DIR, ...dirs]);
     this.pluginFailures.push(...found.failures);
     for (const plugin of found.plugins) {
       try {
@@ -117,7 +122,7 @@ export class Kernel {
         this.drivers.register(plugin.dir, loaded.drivers);
         this.plugins.push(loaded);
       } catch (err) {
-        this.pluginFailures.push({ dir: plugin.dir, message: (err as Error).message });
+        this.pluginFailures.push({ dir: plugin.dir, message: thrownMessage(err) });
       }
     }
     for (const failure of this.pluginFailures) {

@@ -4,7 +4,7 @@ import type { ZkClientOptions } from '../zk/zk-client';
 import { formatConfigError, type ConfigError } from './config/config-error';
 import { configFilesChanged, loadNodepoolConfig, type ConfigFileStamp } from './config/nodepool-config-loader';
 import { Kernel, type KernelOptions } from './kernel';
-import { LauncherComponent } from './services/launcher-component';
+import { LauncherComponent, LauncherComponentToken } from './services/launcher-component';
 import { resolveZooKeeperOptions } from './services/zookeeper-options';
 import { loadTls, tlsKeyWarnings } from '../zk/tls-connection';
 
@@ -60,7 +60,11 @@ export async function createLauncherKernel(
     ...options,
     settings,
     zookeeper,
-    coreServices: (c) => [new LauncherComponent(c.get(ZooKeeper), settings.hostname), ...(userCore?.(c) ?? [])],
+    coreServices: (c) => {
+      const component = new LauncherComponent(c.get(ZooKeeper), settings.hostname);
+      c.bind(LauncherComponentToken).toConstantValue(component);
+      return [component, ...(userCore?.(c) ?? [])];
+    },
   });
   for (const warning of tlsWarnings) kernel.logger.warn(warning);
   let stamps: ConfigFileStamp[] = [];

@@ -10,6 +10,7 @@ import { resetLostRequests } from './cleanup/lost-requests';
 import { deleteOverageReadyNodes } from './cleanup/max-ready-age';
 import { removeEmptyNodes } from './cleanup/empty-nodes';
 import { removeStaleRequestLocks } from './cleanup/stale-request-locks';
+import { resumeJudge } from './launch-resume';
 import { LeakDetector } from './leak-detector';
 import { SerialRunner } from './serial-runner';
 import type { Provider } from '../plugins/driver';
@@ -17,6 +18,7 @@ import type { Logger } from '../plugins/logger';
 import type { NodepoolConfig } from '../plugins/nodepool-config';
 import type { Tracer } from '../plugins/tracer';
 import type { ZooKeeper } from '../plugins/zookeeper';
+import type { Node } from '../zk/models/node';
 
 /** How to build a {@link CleanupWorker}. */
 export interface CleanupWorkerOptions {
@@ -43,7 +45,11 @@ export class CleanupWorker {
   // Keyed by provider object: a restarted provider starts its two-pass leak memory afresh.
   private readonly leaks = new WeakMap<Provider, LeakDetector>();
 
+  /** Launches of dead launchers resumed here: their requests wait (launch-resume.ts). */
+  private readonly mayResume: (node: Node) => boolean;
+
   constructor(private readonly options: CleanupWorkerOptions) {
+    this.mayResume = resumeJudge(options.providers, () => options.config().providers);
     this.log = options.logger.child({ worker: 'cleanup' });
     this.runner = new SerialRunner({
       name: 'cleanup', intervalMs: options.intervalMs ?? 60_000, pass: () => this.pass(), logger: this.log,
@@ -98,7 +104,7 @@ export class CleanupWorker {
         for (const key of deleted) this.options.onLeakDeleted?.(provider.name, key.slice(0, key.indexOf(':')));
       });
     }
-    await this.task('lost requests', () => resetLostRequests({ ...ctx, nodeLockTimeout: 10 }));
+    await this.task('lost requests', () => resetLostRequests({ ...ctx, nodeLockTimeout: 10, providers, mayResume: this.mayResume }));
     await this.task('max-ready-age', () => deleteOverageReadyNodes({ ...ctx, config: ours }));
     await this.task('hold expiry', () => deleteExpiredHeldNodes({ ...ctx, config: ours }));
     await this.task('empty node znodes', () => removeEmptyNodes(ctx));

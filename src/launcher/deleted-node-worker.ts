@@ -1,11 +1,14 @@
 /**
  * The DeletedNodeWorker (spec §4.7, LCH:864-991): every few seconds, for nodes of our providers
  * that nobody holds locked, de-allocates ready nodes whose request is gone and deletes nodes
- * that are done with (`used`, `failed`, `deleting`, ...) through the provider's deleter.
+ * that are done with (`used`, `failed`, `deleting`, ...) through the provider's deleter. An
+ * abandoned `building` node whose launch can be resumed is launched on instead (launch-resume.ts).
  */
+import { setMaxListeners } from 'node:events';
 import type { Provider } from '../plugins/driver';
 import type { Logger } from '../plugins/logger';
 import { NodeDeleter } from '../plugins/node-deleter';
+import { resumeLaunch } from './launch-resume';
 import type { Tracer } from '../plugins/tracer';
 import type { ZooKeeper } from '../plugins/zookeeper';
 import { SerialRunner } from './serial-runner';
@@ -33,6 +36,8 @@ export interface DeletedNodeWorkerOptions {
   tracer?: Tracer;
   /** Pass period, ms (default 5000 as in Nodepool). */
   intervalMs?: number;
+  /** Poll interval of resumed launches, ms (see launch-resume.ts). */
+  launchPollMs?: number;
 }
 
 /** See the module comment. */
@@ -52,12 +57,16 @@ export class DeletedNodeWorker {
    * provider's deleter and goes on; a slow cloud delete holds up neither the pass nor the nodes
    * returned after it (after a gate reset hundreds come back at once).
    */
-  private readonly deleting = new Map<string, { provider: string; run: Promise<void> }>();
+  private readonly deleting = new Map<string, { provider: string; object: Provider; run: Promise<void> }>();
+  /** Launches of dead launchers resumed here (node id → run); not bounded like the deletes. */
+  private readonly resuming = new Map<string, { object: Provider; run: Promise<void> }>();
   // Aborted on stop so a slow provider delete does not hold up shutdown; the node is unlocked
   // and retried by whichever launcher runs next.
   private readonly abort = new AbortController();
 
   constructor(private readonly options: DeletedNodeWorkerOptions) {
+    // One listener per cloud delete or resumed launch in flight: hundreds are normal.
+    setMaxListeners(0, this.abort.signal);
     this.log = options.logger.child({ worker: 'deleted-node' });
     this.runner = new SerialRunner({
       name: 'deleted-node',
@@ -77,9 +86,11 @@ export class DeletedNodeWorker {
     const { zk, providers } = this.options;
     this.unsubscribe = [
       // `in-use` is left to the periodic pass: Zuul holds those locked, and checking each lock on
-      // every change would cost a read per in-use node per event.
+      // every change would cost a read per in-use node per event. So is `building`: its launch
+      // holds it locked throughout (a metastatic node waiting for a slot retried its delete ~20
+      // times); only an abandoned launch's node is deletable, and the periodic pass finds it.
       zk.onNodeChange((id, current) => {
-        if (current?.provider && providers.has(current.provider) && DELETABLE.has(current.state) && current.state !== 'in-use') this.wake(id);
+        if (current?.provider && providers.has(current.provider) && DELETABLE.has(current.state) && current.state !== 'in-use' && current.state !== 'building') this.wake(id);
       }),
       zk.onRequestChange((_id, current, previous) => {
         // A request gone: its ready nodes (if any) go back to the pool.
@@ -96,7 +107,7 @@ export class DeletedNodeWorker {
     this.unsubscribe = [];
     this.abort.abort();
     await this.runner.stop();
-    await Promise.all([...this.deleting.values()].map((d) => d.run));
+    await Promise.all([...this.deleting.values(), ...this.resuming.values()].map((d) => d.run));
     await Promise.all(this.hooks);
   }
 
@@ -158,8 +169,8 @@ export class DeletedNodeWorker {
       // Connection gone mid-pass: every further node would fail and log; the pass after the
       // reconnect covers them (spec §4.1).
       if (this.stopped || zk.client.state !== 'connected') return;
-      // Its provider's deleter has it already.
-      if (this.deleting.has(node.id as string)) return;
+      // Its provider's deleter has it already, or it is being resumed.
+      if (this.deleting.has(node.id as string) || this.resuming.has(node.id as string)) return;
       try {
         if (node.state === 'ready' && node.allocated_to && !requestIds.has(node.allocated_to)) {
           this.settle(node.id as string, await this.deallocate(node), only);
@@ -230,11 +241,28 @@ export class DeletedNodeWorker {
       return;
     }
     const id = node.id as string;
+    // An abandoned launch we can go on with is resumed rather than deleted (launch-resume.ts).
+    const resumed = node.state === 'building' && node.nodepool_ts_launch
+      ? resumeLaunch(node, { zk, provider, logger: this.log, tracer: this.options.tracer, signal: this.abort.signal, pollInterval: this.options.launchPollMs })
+      : undefined;
+    if (resumed) {
+      this.resuming.set(id, { object: provider, run: resumed.finally(() => this.resuming.delete(id)) });
+      return;
+    }
     const run = new NodeDeleter({ zk, provider, node, logger: this.log, tracer: this.options.tracer, signal: this.abort.signal })
       .run()
       .then(() => undefined)
       .finally(() => this.deleting.delete(id));
-    this.deleting.set(id, { provider: provider.name, run });
+    this.deleting.set(id, { provider: provider.name, object: provider, run });
+  }
+
+  /**
+   * Resolves once the cloud deletes and nodeDeleted hooks running now through this provider
+   * object have ended (the old copy of an edited provider stops after them).
+   */
+  async settled(provider: Provider): Promise<void> {
+    const runs = [...this.deleting.values(), ...this.resuming.values()].filter((d) => d.object === provider).map((d) => d.run);
+    await Promise.allSettled([...runs, ...this.hooks]);
   }
 
   /** Whether the provider has as many cloud deletes running as it may. */

@@ -53,6 +53,7 @@ export class EngineStats {
   private readonly maxServers: Gauge;
   private readonly zkConnected: Gauge;
   private readonly zkState: Gauge;
+  private readonly badRecords: Counter;
 
   constructor(metrics: Metrics, readonly statsd: StatsdClient | null = null) {
     this.launches = metrics.counter('nodepool_launch_total', 'Node launches that ended, by result (ready, error.*)', ['provider', 'pool', 'label', 'result']);
@@ -65,6 +66,12 @@ export class EngineStats {
     this.maxServers = metrics.gauge('nodepool_pool_max_servers', 'Pool max-servers (absent when unlimited)', ['provider', 'pool']);
     this.zkConnected = metrics.gauge('nodepool_zookeeper_connected', '1 while the ZooKeeper session is connected');
     this.zkState = metrics.gauge('nodepool_zookeeper_session_state', '1 for the current ZooKeeper connection state', ['state']);
+    this.badRecords = metrics.counter('nodepool_bad_records_total', 'Unusable records found in ZooKeeper, each version once (node, request, component, lock-child)', ['kind']);
+  }
+
+  /** Counts an unusable record (once per version) by kind. */
+  badRecord(kind: string): void {
+    this.badRecords.inc({ kind });
   }
 
   /** Counts a launch outcome; statsd gets Nodepool's timer and counter names (STA:57-88). */

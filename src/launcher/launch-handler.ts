@@ -13,7 +13,8 @@ import type { ProviderRuntime } from './provider-runtime';
 import { hasRemainingQuota } from './quota-check';
 import { requestParentContext, requestSpanAttributes } from './trace-context';
 import type { Logger } from '../plugins/logger';
-import { DEFAULT_LAUNCH_SETTINGS, NodeLauncher, type LaunchResult } from '../plugins/node-launcher';
+import { FALLBACK_LAUNCH_SETTINGS } from '../plugins/launch-settings-defaults';
+import { NodeLauncher, type LaunchResult } from '../plugins/node-launcher';
 import type { PoolConfig } from '../plugins/nodepool-config';
 import { StateMachineCancelledError } from '../plugins/run-state-machine';
 import type { Tracer } from '../plugins/tracer';
@@ -161,8 +162,9 @@ export class LaunchHandler {
 
   /**
    * Gives up on shutdown: cancelled launches leave their nodes `building` for a deleted-node
-   * worker, ready nodes go back to the pool and the request back to `requested` for another
-   * launcher, at once rather than after the lost-request cleanup.
+   * worker (which resumes them when it can), ready nodes go back to the pool and the request back
+   * to `requested` for another launcher, at once rather than after the lost-request cleanup, unless
+   * a launch is to be resumed.
    */
   async abandon(): Promise<void> {
     if (this.done) return;
@@ -171,14 +173,20 @@ export class LaunchHandler {
     const reusable = nodes.filter((n) => n.state === 'ready');
     await releaseNodes(reusable, this.ctx.zk, true, this.log);
     for (const node of nodes) if (!reusable.includes(node)) await this.ctx.zk.unlockNode(node).catch(() => undefined);
-    try {
-      // Not ours any more when the lock went with the session (see lockLost).
-      if (this.lockLost) throw new Error('request lock lost');
-      this.request.state = 'requested';
-      this.request.nodes = [];
-      await this.ctx.zk.storeNodeRequest(this.request);
-    } catch {
-      // Gone already, or the session with it: the lost-request cleanup covers the rest.
+    // A launch cut short that another launcher resumes (launch-resume.ts): the request stays
+    // `pending`, unlocked, and the lost-request reset hands it on once that node is ready;
+    // re-running it now would launch a second server beside the resumed one.
+    const resumable = this.ctx.runtime.provider.resumeCreateStateMachine !== undefined
+      && nodes.some((n) => n.state === 'building' && n.nodepool_ts_launch);
+    // Not ours any more when the lock went with the session (see lockLost).
+    if (!this.lockLost && !resumable) {
+      try {
+        this.request.state = 'requested';
+        this.request.nodes = [];
+        await this.ctx.zk.storeNodeRequest(this.request);
+      } catch {
+        // Gone already, or the session with it: the lost-request cleanup covers the rest.
+      }
     }
     await this.finish('abandoned');
   }
@@ -261,7 +269,7 @@ export class LaunchHandler {
       await this.dropUnlaunched(node);
       throw err;
     }
-    const settings = provider.launchSettings?.(label, pool) ?? DEFAULT_LAUNCH_SETTINGS;
+    const settings = provider.launchSettings?.(label, pool) ?? FALLBACK_LAUNCH_SETTINGS;
     const started = Date.now();
     const launcher = new NodeLauncher({
       zk, provider, node, label, pool, settings, logger: this.log, tracer: this.ctx.tracer, traceContext: this.spanContext,
@@ -311,7 +319,8 @@ export class LaunchHandler {
 
   /** Random pick from the pool's `azs`, else from the provider's zones (SM:636-643). */
   private async chooseAz(): Promise<string | null> {
-    const configured = this.ctx.pool.raw.azs;
+    // `availability-zones` is Nodepool's pool key (openstack and drivers built on it); `azs` the fake driver's.
+    const configured = this.ctx.pool.raw['availability-zones'] ?? this.ctx.pool.raw.azs;
     let azs = Array.isArray(configured) ? (configured as string[]) : [];
     if (azs.length === 0 && this.ctx.runtime.provider.getAvailabilityZones) {
       azs = await this.ctx.runtime.provider.getAvailabilityZones().catch(() => []);

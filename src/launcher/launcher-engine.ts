@@ -1,8 +1,10 @@
 /**
- * The launcher engine (spec §4.1). Start creates and starts every configured provider with one
- * {@link PoolWorker} per pool, the {@link DeletedNodeWorker} (5 s) and the {@link CleanupWorker}
- * (60 s). A main loop (1 s, Nodepool's `watermark_sleep`) reloads the configuration when its files
- * changed, applies it (providers whose section changed are restarted, unchanged ones keep
+ * The launcher engine (spec §4.1). Start runs the {@link DeletedNodeWorker} (5 s) and the
+ * {@link CleanupWorker} (60 s) and has the {@link ProviderSupervisor} start every configured
+ * provider with one {@link PoolWorker} per pool, each on its own under a time limit (a provider
+ * that hangs or fails is retried and holds up nothing else). A main loop (1 s, Nodepool's
+ * `watermark_sleep`) reloads the configuration when its files changed, applies it (edited
+ * providers start anew beside the old copy, which finishes its launches; unchanged ones keep
  * running) and runs min-ready. Stop winds everything down in reverse: no new work first, then the
  * requests in hand are handed back, then providers stop.
  */
@@ -10,24 +12,26 @@ import type { Container } from 'inversify';
 import { CleanupWorker } from './cleanup-worker';
 import { MinReady } from './cleanup/min-ready';
 import { resetLostRequests } from './cleanup/lost-requests';
+import { resumeJudge } from './launch-resume';
 import { DeletedNodeWorker } from './deleted-node-worker';
 import { EngineStats } from './engine-stats';
 import { LauncherFleetImpl } from './launcher-fleet-impl';
 import { PoolWorker } from './pool-worker';
-import { providerSignature } from './provider-signature';
-import { ProviderRuntime } from './provider-runtime';
+import type { ProviderRuntime } from './provider-runtime';
+import { ProviderSupervisor } from './provider-supervisor';
 import { SerialRunner } from './serial-runner';
 import { StatsWorker } from './stats-worker';
 import type { DriverRegistry } from '../kernel/plugins/driver-registry';
 import { DriverRegistryToken } from '../kernel/kernel';
-import { VERSION } from '../kernel/services/launcher-component';
+import { LauncherComponentToken, VERSION, type LauncherComponent } from '../kernel/services/launcher-component';
 import { StatsdClient } from '../kernel/services/statsd-client';
-import type { ProviderContext } from '../plugins/driver';
+import type { Provider, ProviderContext } from '../plugins/driver';
 import { LauncherSettings } from '../plugins/launcher-settings';
 import type { LifecycleContribution } from '../plugins/lifecycle';
 import { Logger } from '../plugins/logger';
 import { Metrics } from '../plugins/metrics';
 import { NodepoolConfigSource, type NodepoolConfig, type ProviderConfig } from '../plugins/nodepool-config';
+import { PROVIDER_STATE_NAMES, type ProviderState } from '../plugins/provider-state';
 import { Tracer } from '../plugins/tracer';
 import { ZooKeeper } from '../plugins/zookeeper';
 import { requestLockPath } from '../zk/nodepool-paths';
@@ -59,24 +63,30 @@ export interface LauncherEngineOptions {
   handoverCheckMs?: number;
   /** Called at the top of every main loop pass, to reload the config when its files changed. */
   reloadConfig?: () => void;
+  /** Time limit of a provider's `start()`, ms (default 120000). */
+  providerStartTimeoutMs?: number;
+  /** Time limit of a provider's `stop()`, ms (default 30000). */
+  providerStopTimeoutMs?: number;
+  /** First retry delay after a failed provider start, ms (default 5000; doubles up to 5 min). */
+  providerRetryMs?: number;
+  /**
+   * How long the engine's start waits for the first provider starts, ms (default 30000): past
+   * it the launcher comes up anyway and the slow providers join when started.
+   */
+  providerStartWaitMs?: number;
+  /**
+   * How long a pool leaves a request to the nodepool-ts pool its rendezvous hash prefers before
+   * taking it anyway, ms (default 1500; 0 turns the split off: every pool races, as Nodepool's).
+   */
+  rendezvousDelayMs?: number;
 }
-
-/** A running provider with its shared state and pool workers. */
-interface RunningProvider {
-  config: ProviderConfig;
-  /** {@link providerSignature} of the configuration it runs. */
-  signature: string;
-  runtime: ProviderRuntime;
-  workers: PoolWorker[];
-}
-
 
 /** See the module comment. */
 export class LauncherEngine implements LifecycleContribution {
   readonly name = 'launcher-engine';
-  private readonly running = new Map<string, RunningProvider>();
+  private supervisor: ProviderSupervisor | undefined;
   /** Provider objects by name: the view the deleted-node and cleanup workers read. */
-  private readonly providers = new Map<string, ProviderRuntime['provider']>();
+  private providers: ReadonlyMap<string, Provider> = new Map();
   private deletedNodeWorker: DeletedNodeWorker | undefined;
   private cleanupWorker: CleanupWorker | undefined;
   private mainLoop: SerialRunner | undefined;
@@ -89,6 +99,7 @@ export class LauncherEngine implements LifecycleContribution {
   private zk: ZooKeeper | undefined;
   private fleet: LauncherFleetImpl | undefined;
   private fleetOff: (() => void) | undefined;
+  private badRecordsOff: (() => void) | undefined;
   /** Resets the requests a launcher that just vanished had locked (see {@link start}). */
   private handover: SerialRunner | undefined;
   // Workers skip their passes while the session is away (spec §4.1); this resumes them at once.
@@ -101,12 +112,29 @@ export class LauncherEngine implements LifecycleContribution {
 
   /** The running pool workers (read-only view for tests and the web layer). */
   get pools(): PoolWorker[] {
-    return [...this.running.values()].flatMap((r) => r.workers);
+    return this.supervisor?.pools ?? [];
   }
 
   /** The running provider runtimes by name. */
   get runtimes(): ReadonlyMap<string, ProviderRuntime> {
-    return new Map([...this.running].map(([name, r]) => [name, r.runtime]));
+    return this.supervisor?.runtimes ?? new Map();
+  }
+
+  /**
+   * Where each configured provider stands (starting, running, failed with its error and next
+   * attempt, stopping, draining), by name. What the web, `/metrics` and the component record show.
+   */
+  providerStates(): ProviderState[] {
+    return this.supervisor?.states() ?? [];
+  }
+
+  /** Why the launcher serves nothing now (`/ready` says it with 503), or undefined while some provider runs. */
+  notReadyReason(): string | undefined {
+    const states = this.providerStates();
+    if (states.some((p) => p.state === 'running')) return undefined;
+    if (!this.supervisor) return 'launcher engine not started';
+    if (states.length === 0) return 'no provider configured';
+    return `no provider running: ${states.map((p) => `${p.name} ${p.state}${p.error ? ` (${p.error})` : ''}`).join('; ')}`;
   }
 
   /** The stats worker (tests ask it for a fresh count). */
@@ -136,11 +164,15 @@ export class LauncherEngine implements LifecycleContribution {
       ? new StatsdClient({ host: settings.statsd.host, port: settings.statsd.port, prefix: settings.statsd.prefix })
       : null;
     this.stats = new EngineStats(this.context.metrics, statsd);
+    this.badRecordsOff = zk.onBadRecord?.((kind) => this.stats?.badRecord(kind));
     // Everything below reads nodes and requests from the cache and wakes on its events.
     await zk.startCache();
-    await this.apply(source.current());
+    this.supervisor = this.createSupervisor();
+    this.providers = this.supervisor.providers;
+    // The workers run before any provider started: a provider that hangs holds up none of them.
     this.deletedNodeWorker = new DeletedNodeWorker({
       zk, providers: this.providers, logger: this.context.logger, tracer: this.context.tracer, intervalMs: this.options.deletedNodeIntervalMs,
+      launchPollMs: this.options.launchPollMs,
     });
     this.deletedNodeWorker.start();
     this.cleanupWorker = new CleanupWorker({
@@ -151,6 +183,9 @@ export class LauncherEngine implements LifecycleContribution {
       zk, stats: this.stats, config: () => source.current(), logger: this.log, identifier: `${settings.hostname}-${process.pid}`, intervalMs: this.options.statsIntervalMs,
     });
     this.statsWorker.start();
+    // The first starts get a moment, so a launcher whose providers start quickly comes up with
+    // them; one that hangs or is slow joins when started (its state says so meanwhile).
+    await settledWithin(this.apply(source.current()), this.options.providerStartWaitMs ?? 30_000);
     // Like Nodepool's labelImageIsAvailable: a label none of our running pools can serve now
     // (its image not uploaded yet, ...) gets no min-ready request, instead of one created,
     // declined, failed and created again every pass.
@@ -167,7 +202,8 @@ export class LauncherEngine implements LifecycleContribution {
       pass: async () => {
         this.options.reloadConfig?.();
         const config = source.current();
-        if (config !== this.applied) await this.apply(config);
+        // Not awaited: a provider's start runs on its own (see ProviderSupervisor).
+        if (config !== this.applied) void this.apply(config);
         await this.minReady?.run(config);
       },
     });
@@ -180,6 +216,7 @@ export class LauncherEngine implements LifecycleContribution {
     // that accepted a request and found no free node leaves it so (DRV:537-547) until some
     // launcher's 60 s cleanup pass; that was the longest wait of a mixed fleet. One read of
     // the lock dir per pending request; the reset itself only when one is free.
+    const mayResume = resumeJudge(this.providers, () => source.current().providers);
     this.handover = new SerialRunner({
       name: 'lost-request handover',
       intervalMs: this.options.handoverCheckMs ?? 5000,
@@ -187,7 +224,7 @@ export class LauncherEngine implements LifecycleContribution {
       mayRun: () => zk.client.state === 'connected',
       pass: async (timer) => {
         if (timer && !(await anyPendingUnlocked(zk))) return;
-        const { reset } = await resetLostRequests({ zk, logger: this.log as Logger, nodeLockTimeout: 10 });
+        const { reset } = await resetLostRequests({ zk, logger: this.log as Logger, nodeLockTimeout: 10, providers: this.providers, mayResume });
         if (reset.length > 0) this.log?.info(`took over ${reset.length} request(s) nobody was serving any more`, { requests: reset });
       },
     });
@@ -210,17 +247,19 @@ export class LauncherEngine implements LifecycleContribution {
   async stop(): Promise<void> {
     this.zk?.client.off('connected', this.onSessionBack).off('reconnected', this.onSessionBack);
     this.fleetOff?.();
+    this.badRecordsOff?.();
     await this.handover?.stop();
     this.handover = undefined;
     await this.mainLoop?.stop();
     this.mainLoop = undefined;
     await this.cleanupWorker?.stop();
     this.cleanupWorker = undefined;
-    const names = [...this.running.keys()];
-    await Promise.all(names.map((name) => this.stopProvider(name, false)));
+    // Pool workers hand back their requests first; the deleted-node worker still has the
+    // provider objects until it stopped, then they stop.
+    await this.supervisor?.halt();
     await this.deletedNodeWorker?.stop();
     this.deletedNodeWorker = undefined;
-    await Promise.all(names.map((name) => this.stopProvider(name, true)));
+    await this.supervisor?.stopAll();
     await this.statsWorker?.stop();
     this.statsWorker = undefined;
     this.fleet?.stop();
@@ -228,87 +267,60 @@ export class LauncherEngine implements LifecycleContribution {
     this.stats?.statsd?.close();
   }
 
-  /**
-   * Brings the running providers in line with `config`: removed or changed ones stop (their
-   * requests in hand go back to `requested`), new or changed ones start. Unchanged providers
-   * keep running, with their launches in flight.
-   */
-  private async apply(config: NodepoolConfig): Promise<void> {
+  /** Brings the providers in line with `config` (see {@link ProviderSupervisor.apply}); resolves when its starts settled. */
+  private apply(config: NodepoolConfig): Promise<void> {
     this.applied = config;
-    const log = this.log as Logger;
-    for (const [name, running] of [...this.running]) {
-      const next = config.providers.get(name);
-      if (next && providerSignature(next, config) === running.signature) continue;
-      log.info(next ? `provider ${name} changed: restarting it` : `provider ${name} removed: stopping it`);
-      await this.stopProvider(name, false);
-      await this.stopProvider(name, true);
-    }
-    for (const providerConfig of config.providers.values()) {
-      if (this.running.has(providerConfig.name)) continue;
-      await this.startProvider(providerConfig, config);
-    }
+    return (this.supervisor as ProviderSupervisor).apply(config);
   }
 
-  private async startProvider(providerConfig: ProviderConfig, config: NodepoolConfig): Promise<void> {
+  private createSupervisor(): ProviderSupervisor {
     const c = this.container;
-    const log = this.log as Logger;
-    const context = { ...(this.context as ProviderContext), config };
-    const driver = c.get<DriverRegistry>(DriverRegistryToken).get(providerConfig.driver);
-    if (!driver) {
-      log.error(`no driver "${providerConfig.driver}" for provider ${providerConfig.name}`);
-      return;
-    }
     const settings = c.get<LauncherSettings>(LauncherSettings);
-    // One broken provider (bad cloud credentials, ...) must not keep the others from serving.
-    try {
-      const provider = driver.createProvider(providerConfig, context);
-      await provider.start();
-      const runtime = new ProviderRuntime(provider, context.logger, this.options.quotaCacheMs);
-      const entry: RunningProvider = { config: providerConfig, signature: providerSignature(providerConfig, config), runtime, workers: [] };
-      this.running.set(provider.name, entry);
-      this.providers.set(provider.name, provider);
-      for (const pool of providerConfig.pools) {
-        const worker = new PoolWorker({
-          zk: context.zk,
-          runtime,
-          pool,
-          hostname: settings.hostname,
-          fqdn: settings.hostname,
-          version: `${VERSION} nodepool-ts`,
-          logger: context.logger,
-          tracer: context.tracer,
-          stats: this.stats,
-          tenantLimits: () => c.get<NodepoolConfigSource>(NodepoolConfigSource).current().tenantLimits,
-          pollIntervalMs: this.options.poolPollIntervalMs,
-          launchPollMs: this.options.launchPollMs,
-        });
-        await worker.start();
-        entry.workers.push(worker);
+    const context = this.context as ProviderContext;
+    const stateGauge = context.metrics.gauge('nodepool_provider_state', 'Providers of this launcher by state (1 = the state it is in)', ['provider', 'driver', 'state']);
+    const component = c.isBound(LauncherComponentToken) ? c.get<LauncherComponent>(LauncherComponentToken) : undefined;
+    const publish = (): void => {
+      const states = this.providerStates();
+      stateGauge.reset();
+      for (const p of states) {
+        for (const state of PROVIDER_STATE_NAMES) stateGauge.set({ provider: p.name, driver: p.driver, state }, p.state === state ? 1 : 0);
       }
-    } catch (err) {
-      log.error(`provider ${providerConfig.name} did not start: ${(err as Error).message}`, { provider: providerConfig.name });
-    }
+      component?.setProviders(states);
+    };
+    return new ProviderSupervisor({
+      driver: (name) => c.get<DriverRegistry>(DriverRegistryToken).get(name),
+      context: (config) => ({ ...context, config }),
+      logger: this.log as Logger,
+      deletesSettled: (provider) => this.deletedNodeWorker?.settled(provider) ?? Promise.resolve(),
+      onChange: publish,
+      startTimeoutMs: this.options.providerStartTimeoutMs,
+      stopTimeoutMs: this.options.providerStopTimeoutMs,
+      retryMs: this.options.providerRetryMs,
+      quotaCacheMs: this.options.quotaCacheMs,
+      createWorkers: (runtime: ProviderRuntime, providerConfig: ProviderConfig) => providerConfig.pools.map((pool) => new PoolWorker({
+        zk: context.zk,
+        runtime,
+        pool,
+        hostname: settings.hostname,
+        fqdn: settings.hostname,
+        version: `${VERSION} nodepool-ts`,
+        logger: context.logger,
+        tracer: context.tracer,
+        stats: this.stats,
+        tenantLimits: () => c.get<NodepoolConfigSource>(NodepoolConfigSource).current().tenantLimits,
+        pollIntervalMs: this.options.poolPollIntervalMs,
+        launchPollMs: this.options.launchPollMs,
+        rendezvousDelayMs: this.options.rendezvousDelayMs,
+      })),
+    });
   }
+}
 
-  /**
-   * Stops a provider in two phases so a whole-engine stop can keep the deleted-node worker
-   * alive between them: first its launches are cancelled and its pool workers hand back their
-   * requests; then the provider object itself stops and is forgotten.
-   */
-  private async stopProvider(name: string, final: boolean): Promise<void> {
-    const entry = this.running.get(name);
-    if (!entry) return;
-    if (!final) {
-      entry.runtime.abort.abort();
-      const workers = entry.workers;
-      entry.workers = [];
-      await Promise.all(workers.map((w) => w.stop()));
-      return;
-    }
-    this.running.delete(name);
-    this.providers.delete(name);
-    await entry.runtime.provider.stop().catch((err: unknown) => this.log?.warn(`provider ${name} stop failed`, { err: (err as Error).message }));
-  }
+/** Waits for `work` at most `ms`. */
+async function settledWithin(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Whether some `pending` request has no lock contender (from the cache; one read per request). */

@@ -3,10 +3,11 @@
  * tagged with our provider name whose `nodepool_node_id` is not in ZooKeeper is deleted, but only
  * when it was already seen leaked on the previous pass, so an instance whose node record is being
  * written right now is never taken for a leak. Untagged things and other providers' are never
- * touched.
+ * touched. The tags and the rule are the SDK's (`leak-tags.ts`), so drivers can follow them.
  */
 import { collect } from './provider-runtime';
 import type { Provider } from '../plugins/driver';
+import { isLeaked, LeakSightings, NODE_ID_TAG } from '../plugins/leak-tags';
 import type { Logger } from '../plugins/logger';
 import { runStateMachine } from '../plugins/run-state-machine';
 import { NotFoundError } from '../plugins/state-machine';
@@ -22,7 +23,7 @@ export interface LeakPassResult {
 
 /** Remembers, per provider, what looked leaked on the previous pass. */
 export class LeakDetector {
-  private previous = new Set<string>();
+  private readonly sightings = new LeakSightings();
 
   constructor(
     private readonly provider: Provider,
@@ -41,33 +42,23 @@ export class LeakDetector {
     const instances = provider.listInstances ? await collect(provider.listInstances()) : [];
     const resources = provider.listResources ? await collect(provider.listResources()) : [];
     const nodeIds = new Set(await this.zk.getNodeIds());
-    const current = new Set<string>();
-    const isLeak = (md: Record<string, string> | undefined): boolean =>
-      md?.nodepool_provider_name === provider.name && typeof md.nodepool_node_id === 'string' && !nodeIds.has(md.nodepool_node_id);
-
-    for (const instance of instances) {
-      if (!isLeak(instance.metadata)) continue;
-      const key = `instance:${String(instance.externalId)}`;
-      current.add(key);
-      if (!this.previous.has(key)) {
-        result.suspected.push(key);
+    const leakedInstances = new Map(instances.filter((i) => isLeaked(i.metadata, provider.name, nodeIds)).map((i) => [`instance:${String(i.externalId)}`, i]));
+    const leakedResources = new Map(resources.filter((r) => isLeaked(r.metadata, provider.name, nodeIds)).map((r) => [`${r.type}:${r.id}`, r]));
+    const { confirmed, suspected } = this.sightings.pass([...leakedInstances.keys(), ...leakedResources.keys()]);
+    result.suspected.push(...suspected);
+    for (const key of confirmed) {
+      const instance = leakedInstances.get(key);
+      if (instance) {
+        await this.guard(key, async () => {
+          if (!provider.getDeleteStateMachine) return;
+          this.logger.warn('deleting leaked instance', { provider: provider.name, external_id: instance.externalId, node: instance.metadata[NODE_ID_TAG] });
+          await runStateMachine(provider.getDeleteStateMachine(instance.externalId, this.logger), { timeoutMs: this.deleteTimeoutMs, what: 'delete' });
+          result.deleted.push(key);
+        });
         continue;
       }
-      await this.guard(key, async () => {
-        if (!provider.getDeleteStateMachine) return;
-        this.logger.warn('deleting leaked instance', { provider: provider.name, external_id: instance.externalId, node: instance.metadata.nodepool_node_id });
-        await runStateMachine(provider.getDeleteStateMachine(instance.externalId, this.logger), { timeoutMs: this.deleteTimeoutMs, what: 'delete' });
-        result.deleted.push(key);
-      });
-    }
-    for (const resource of resources) {
-      if (!isLeak(resource.metadata)) continue;
-      const key = `${resource.type}:${resource.id}`;
-      current.add(key);
-      if (!this.previous.has(key)) {
-        result.suspected.push(key);
-        continue;
-      }
+      const resource = leakedResources.get(key);
+      if (!resource) continue;
       await this.guard(key, async () => {
         if (!provider.deleteResource) return;
         this.logger.warn(`deleting leaked ${resource.type}`, { provider: provider.name, id: resource.id });
@@ -75,7 +66,6 @@ export class LeakDetector {
         result.deleted.push(key);
       });
     }
-    this.previous = current;
     return result;
   }
 

@@ -14,6 +14,8 @@ import { newPoolLauncherId } from './pool-id';
 import type { ProviderRuntime } from './provider-runtime';
 import { labelsQuota, tenantQuotaAllows } from './quota-check';
 import { requestComparator } from './request-order';
+import { ReadyCapacity } from './rendezvous';
+import { RendezvousTurns } from './rendezvous-turns';
 import { SerialRunner } from './serial-runner';
 import { fulfilFromReadyNodes, reserveNodesFor, type FulfilContext } from './static-fulfil';
 
@@ -52,6 +54,8 @@ export interface PoolWorkerOptions {
   pollIntervalMs?: number;
   /** NodeLauncher poll interval, ms. */
   launchPollMs?: number;
+  /** Wait of a pool that is not a request's rendezvous choice, ms (default 1500; 0: race). */
+  rendezvousDelayMs?: number;
 }
 
 /** See the module comment. One object per start; a config change makes new ones. */
@@ -64,17 +68,22 @@ export class PoolWorker {
   private registration: ComponentRegistration<PoolComponentRecord> | undefined;
   private handlers: LaunchHandler[] = [];
   private stopped = false;
+  /** Set by {@link drain}: resolved once the last request in hand is done. */
+  private drained: (() => void) | undefined;
   private unsubscribe: Array<() => void> = [];
   private soon: NodeJS.Timeout | undefined;
   /** The provider's last standing-back reason, logged when it changes. */
   private steppedBack: string | undefined;
   private readonly onConnected = (): void => this.wake();
+  /** Who takes which request among nodepool-ts pools (issue 17). */
+  private readonly turns: RendezvousTurns;
 
   constructor(private readonly options: PoolWorkerOptions) {
     const { runtime, pool } = options;
     this.id = newPoolLauncherId(options.fqdn, runtime.provider.name, pool.name);
     this.log = options.logger.child({ provider: runtime.provider.name, pool: pool.name });
     this.own = { id: this.id, provider: runtime.provider.name, priority: pool.priority, labels: new Set(pool.labels) };
+    this.turns = new RendezvousTurns(this.own, options.rendezvousDelayMs, () => this.wake());
     this.runner = new SerialRunner({
       name: 'pool', intervalMs: options.pollIntervalMs ?? 5000, pass: () => this.loopPass(), logger: this.log,
       // Paused without a session (spec §4.1); `onConnected` wakes it again.
@@ -151,13 +160,30 @@ export class PoolWorker {
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
     clearTimeout(this.soon);
+    this.turns.stop();
     this.options.zk.client.off('connected', this.onConnected).off('reconnected', this.onConnected);
     await this.runner.stop();
+    this.drained?.();
     const handlers = this.handlers;
     this.handlers = [];
     await Promise.all(handlers.map((h) => h.abandon().catch((err: unknown) => this.log.warn('abandoning request failed', { request: h.request.id, err: (err as Error).message }))));
     await this.registration?.unregister().catch((err: unknown) => this.log.warn('pool unregister failed', { err: (err as Error).message }));
     this.registration = undefined;
+  }
+
+  /**
+   * Takes no new request and unregisters the pool; the requests in hand run to their end (their
+   * launches complete and the nodes go to the requests), then the worker stops. For the old copy
+   * of an edited provider, beside the new one (Nodepool keeps it until its launches end).
+   */
+  async drain(): Promise<void> {
+    if (this.stopped) return;
+    const done = new Promise<void>((resolve) => (this.drained = resolve));
+    await this.registration?.unregister().catch((err: unknown) => this.log.warn('pool unregister failed', { err: (err as Error).message }));
+    this.registration = undefined;
+    this.wake();
+    await done;
+    await this.stop();
   }
 
   /** Asks for a pass now; coalesces with a pass in flight. */
@@ -182,6 +208,14 @@ export class PoolWorker {
 
   private async loopPass(): Promise<void> {
     await this.pollHandlers();
+    if (this.drained) {
+      // A request waiting for quota would hold the old copy forever: hand it back to the new one.
+      const waiting = this.handlers.filter((h) => h.paused);
+      this.handlers = this.handlers.filter((h) => !h.paused);
+      await Promise.all(waiting.map((h) => h.abandon().catch((err: unknown) => this.log.warn('abandoning request failed', { request: h.request.id, err: (err as Error).message }))));
+      if (this.handlers.length === 0) this.drained();
+      return;
+    }
     await this.pass();
     await this.publishPaused();
   }
@@ -211,12 +245,16 @@ export class PoolWorker {
     const provider = runtime.provider;
     if (provider.config.maxConcurrency === 0) return; // LCH:121-122
     const requests = (await zk.getNodeRequests()).filter((r) => r.state === 'requested');
-    if (requests.length === 0) return;
+    if (requests.length === 0) {
+      this.turns.endPass(requests);
+      return;
+    }
     requests.sort(requestComparator(this.own.labels));
     const registered = await zk.getRegisteredPools();
     let fulfil: FulfilContext | undefined;
     let nodes: Node[] | undefined;
     let cloudLimits: QuotaInformation | undefined;
+    let capacity: ReadyCapacity | undefined;
     const inflight = new Set<Promise<void>>();
     for (const request of requests) {
       // Connection gone mid-pass: stop here; the reconnect wakes us (spec §4.1). `break`, not
@@ -247,6 +285,7 @@ export class PoolWorker {
       if (provider.launches) {
         // LCH:245-266: a paused pool only declines; max-concurrency counts the whole provider.
         if (this.paused || !runtime.mayLaunch()) continue;
+        if (!this.turns.mayTake(request, registered)) continue;
         await this.accept(request).catch((err: unknown) =>
           this.log.error('accepting request failed', { request: request.id, err: (err as Error).message }),
         );
@@ -256,6 +295,9 @@ export class PoolWorker {
       // Without reuse a pool that cannot launch has nothing to offer; Nodepool would lock, mark
       // pending and release it again unchanged (DRV:537-547), so skip the round trip.
       if (!request.reuse) continue;
+      nodes ??= await zk.getNodes();
+      capacity ??= new ReadyCapacity(nodes);
+      if (!this.turns.mayTake(request, registered, capacity)) continue;
       fulfil ??= await this.snapshot();
       const reserved = reserveNodesFor(request, fulfil);
       if (!reserved) continue;
@@ -269,6 +311,7 @@ export class PoolWorker {
       if (inflight.size >= PARALLEL_FULFILMENTS) await Promise.race(inflight);
     }
     await Promise.all(inflight);
+    this.turns.endPass(requests);
   }
 
   /** The provider's {@link Provider.standingBack} reason, logged once each time it changes. */

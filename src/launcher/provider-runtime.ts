@@ -6,6 +6,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Provider } from '../plugins/driver';
+import { isTaggedFor, NODE_ID_TAG } from '../plugins/leak-tags';
 import type { Logger } from '../plugins/logger';
 import { QuotaInformation } from '../plugins/quota';
 import type { Instance } from '../plugins/state-machine';
@@ -86,7 +87,6 @@ export class ProviderRuntime {
 
   /** Tagged with our provider name and a node id that exists in ZooKeeper. */
   private isOurs(instance: Instance, ourNodeIds: ReadonlySet<string>): boolean {
-    const md = instance.metadata ?? {};
-    return md.nodepool_provider_name === this.provider.name && ourNodeIds.has(md.nodepool_node_id);
+    return isTaggedFor(instance.metadata, this.provider.name) && ourNodeIds.has(instance.metadata[NODE_ID_TAG]);
   }
 }

@@ -27,6 +27,21 @@ describe('quota checks', () => {
     expect(limits.get('ram')).toBe(Infinity);
   });
 
+  it('a provider\'s poolQuotaLimits hook sets the pool caps in place of the default keys', () => {
+    const p = pool({}, { 'max-gpus': 2 });
+    const fake = provider(p);
+    const withHook = Object.assign(Object.create(fake) as FakeProvider, {
+      poolQuotaLimits: (q: PoolConfig) => new QuotaInformation({ cores: q.raw['max-gpus'] as number }, Infinity),
+    });
+    expect(poolLimits(p, withHook).values).toEqual({ cores: 2 });
+    // One small node costs 2 cores: the first fits, a second does not.
+    const input = { pool: p, label: 'small', cloudAvailable: QuotaInformation.unlimited() };
+    expect(hasRemainingQuota({ ...input, provider: withHook, nodes: [] })).toBe(true);
+    expect(hasRemainingQuota({ ...input, provider: withHook, nodes: [node({})] })).toBe(false);
+    expect(hasRemainingQuota({ ...input, provider: fake, nodes: [node({})] })).toBe(true);
+    expect(hasProviderQuota(withHook, p, ['big'], QuotaInformation.unlimited())).toBe(false);
+  });
+
   it('used quota takes recorded resources, else the label cost; other providers and unknown labels do not count', () => {
     const p = pool();
     const prov = provider(p);

@@ -6,16 +6,10 @@
  */
 import type { Provider } from '../plugins/driver';
 import type { PoolConfig, TenantLimits } from '../plugins/nodepool-config';
+import { defaultPoolQuotaLimits } from '../plugins/pool-quota';
 import { QuotaInformation } from '../plugins/quota';
 import type { Node } from '../zk/models/node';
 
-/** Pool keys that cap a resource (SM:553-565): `max-servers` is handled through `maxServers`. */
-const POOL_CAPS: Readonly<Record<string, string>> = {
-  'max-cores': 'cores',
-  'max-ram': 'ram',
-  'max-volumes': 'volumes',
-  'max-volume-gb': 'volume-gb',
-};
 
 /** What one node of `label` uses (adapter default `{instances: 1}`, SM:1612-1624). */
 export function labelQuota(provider: Provider, label: string, pool: PoolConfig): QuotaInformation {
@@ -27,19 +21,12 @@ export function labelsQuota(provider: Provider, labels: readonly string[], pool:
   return labels.reduce((sum, label) => sum.add(labelQuota(provider, label, pool)), new QuotaInformation());
 }
 
-/** The pool's caps: `max-servers`, `max-cores`, `max-ram`, ... and `max-resources`; unset = ∞. */
-export function poolLimits(pool: PoolConfig): QuotaInformation {
-  const values: Record<string, number> = {};
-  if (Number.isFinite(pool.maxServers)) values.instances = pool.maxServers;
-  for (const [key, resource] of Object.entries(POOL_CAPS)) {
-    const v = pool.raw[key];
-    if (typeof v === 'number') values[resource] = v;
-  }
-  const extra = pool.raw['max-resources'];
-  if (extra && typeof extra === 'object') {
-    for (const [k, v] of Object.entries(extra as Record<string, unknown>)) if (typeof v === 'number') values[k] = v;
-  }
-  return new QuotaInformation(values, Infinity);
+/**
+ * The pool's caps (SM:553-565): the provider's {@link Provider.poolQuotaLimits} hook, else
+ * `max-servers`, `max-cores`, `max-ram`, ... and `max-resources`; unset = ∞.
+ */
+export function poolLimits(pool: PoolConfig, provider?: Provider): QuotaInformation {
+  return provider?.poolQuotaLimits?.(pool) ?? defaultPoolQuotaLimits(pool);
 }
 
 /**
@@ -89,7 +76,7 @@ export function hasRemainingQuota(input: RemainingQuotaInput): boolean {
     const cloud = input.cloudAvailable.subtract(usedQuota(ours, provider)).subtract(needed);
     if (!cloud.nonNegative()) return false;
   }
-  const poolLeft = poolLimits(pool).subtract(usedQuota(ours.filter((n) => n.pool === pool.name), provider)).subtract(needed);
+  const poolLeft = poolLimits(pool, provider).subtract(usedQuota(ours.filter((n) => n.pool === pool.name), provider)).subtract(needed);
   return poolLeft.nonNegative();
 }
 
@@ -100,7 +87,7 @@ export function hasRemainingQuota(input: RemainingQuotaInput): boolean {
 export function hasProviderQuota(provider: Provider, pool: PoolConfig, labels: readonly string[], cloudLimits: QuotaInformation): boolean {
   const needed = labelsQuota(provider, labels, pool);
   if (!ignoresProviderQuota(pool) && !cloudLimits.subtract(needed).nonNegative()) return false;
-  return poolLimits(pool).subtract(needed).nonNegative();
+  return poolLimits(pool, provider).subtract(needed).nonNegative();
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * A small schema language for nodepool.yaml sections, with the semantics of the voluptuous
- * schemas Nodepool validates with (spec drivers-config §1.8): objects are strict, keys may be
+ * schemas Nodepool validates with: objects are strict, keys may be
  * required or have defaults, and {@link validate} reports every problem with its key path.
  *
  * ```ts
@@ -55,9 +55,15 @@ export class Schema {
   /** @param kind the check to perform */
   constructor(readonly kind: SchemaKind) {}
 
-  /** A copy whose key must be present (voluptuous `Required`). */
-  required(): this {
-    return this.with({ isRequired: true });
+  /** Required for config-validate only: Nodepool's launcher runs without the key. */
+  readonly runtimeOptional: boolean = false;
+
+  /**
+   * A copy whose key must be present (voluptuous `Required`). `{ runtime: false }`: only
+   * config-validate insists; the launcher reports the missing key and runs without it.
+   */
+  required(options: { runtime?: boolean } = {}): this {
+    return this.with({ isRequired: true, runtimeOptional: options.runtime === false });
   }
 
   /** A copy that fills `value` in when the key is absent (not when it is `null`). */
@@ -122,6 +128,11 @@ export interface KeyGroup {
   rule: 'atMostOne' | 'exactlyOne' | 'atLeastOne';
   /** The keys of the group. */
   keys: readonly string[];
+  /**
+   * A missing key of the group is an error for `config-validate` only: the launcher reports it and
+   * runs the entry without it (see {@link ObjectSchema.groupsRequiredByValidatorOnly}).
+   */
+  runtimeOptional?: boolean;
 }
 
 /** A post-processing step of an {@link ObjectSchema}; runs only when the object had no issues. */
@@ -171,6 +182,17 @@ export class ObjectSchema extends Schema {
   /** A copy where at least one of `keys` must be present. */
   atLeastOne(...keys: string[]): ObjectSchema {
     return this.with({ groups: [...this.groups, { rule: 'atLeastOne', keys }] });
+  }
+
+  /**
+   * A copy whose "exactly one" and "at least one" groups so far insist on a key for
+   * `config-validate` only. Nodepool's launcher runs an entry that lacks them (an OpenStack label
+   * with neither `diskimage` nor `cloud-image` is loaded and never ready); the launcher reports
+   * the missing key as a warning and keeps the entry. Two keys of an "exactly one" group stay an
+   * error everywhere.
+   */
+  groupsRequiredByValidatorOnly(): ObjectSchema {
+    return this.with({ groups: this.groups.map((g) => (g.rule === 'atMostOne' ? g : { ...g, runtimeOptional: true })) });
   }
 
   /**

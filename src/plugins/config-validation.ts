@@ -13,6 +13,8 @@ export interface ConfigIssue {
   path: string;
   /** What is wrong, e.g. `required key not provided`, `expected int, got str "x"`. */
   message: string;
+  /** A key only Nodepool's validator requires (its launcher runs without it); see {@link Schema.required}. */
+  runtimeOptional?: boolean;
 }
 
 /** The outcome of {@link validate}. */
@@ -168,7 +170,7 @@ function checkObject(schema: ObjectSchema, value: Record<string, unknown>, path:
   }
   for (const [key, field] of Object.entries(schema.fields)) {
     if (Object.hasOwn(value, key)) continue;
-    if (field.isRequired) issues.push({ path: keyPath(path, key), message: 'required key not provided' });
+    if (field.isRequired) issues.push({ path: keyPath(path, key), message: 'required key not provided', ...(field.runtimeOptional ? { runtimeOptional: true } : {}) });
     else if (field.hasDefault) out[key] = defaultOf(field, keyPath(path, key), issues);
   }
   for (const group of schema.groups) {
@@ -177,10 +179,11 @@ function checkObject(schema: ObjectSchema, value: Record<string, unknown>, path:
     if (present.length > 1 && group.rule !== 'atLeastOne') {
       issues.push({ path, message: `only one of ${names} may be given, not ${present.map((k) => JSON.stringify(k)).join(' and ')}` });
     } else if (present.length === 0 && group.rule !== 'atMostOne') {
-      issues.push({ path, message: `${group.rule === 'exactlyOne' ? 'exactly' : 'at least'} one of ${names} is required` });
+      issues.push({ path, message: `${group.rule === 'exactlyOne' ? 'exactly' : 'at least'} one of ${names} is required`, ...(group.runtimeOptional ? { runtimeOptional: true } : {}) });
     }
   }
-  if (issues.length === before) for (const transform of schema.transforms) out = transform({ ...out });
+  // Issues the launcher tolerates (runtimeOptional) still let the value be completed.
+  if (issues.slice(before).every((i) => i.runtimeOptional)) for (const transform of schema.transforms) out = transform({ ...out });
   return out;
 }
 

@@ -3,7 +3,7 @@ import yaml from 'js-yaml';
 /**
  * A YAML float, kept apart from YAML ints. JavaScript has one number type, so `30.0` and `30`
  * would both parse to `30`; Nodepool's validator tells them apart (`zookeeper-timeout: 30` is
- * rejected, `30.0` accepted, spec drivers-config §1.2), so {@link parseConfigYaml} boxes every
+ * rejected, `30.0` accepted), so {@link parseConfigYaml} boxes every
  * float in this class. {@link validate} unboxes them: validated values contain plain numbers.
  */
 export class YamlFloat {

@@ -8,14 +8,18 @@ import type { ObjectSchema } from './config-schema';
 import type { CreateRequest, Instance, Resource, StateMachine } from './state-machine';
 import type { Tracer } from './tracer';
 import type { ZooKeeper } from './zookeeper';
-import type { Node } from './models/node';
+import type { Node, NodeLaunchRecord } from './models/node';
 import type { NodeRequest } from './models/node-request';
 
 /** Kernel services a provider gets when it is created. */
 export interface ProviderContext {
+  /** The kernel's ZooKeeper session (Nodepool's records and locks). */
   readonly zk: ZooKeeper;
+  /** Logger for the provider. */
   readonly logger: Logger;
+  /** Tracer for the provider's own spans. */
   readonly tracer: Tracer;
+  /** The kernel's metric registry. */
   readonly metrics: Metrics;
   /** The whole configuration the provider was created from. */
   readonly config: NodepoolConfig;
@@ -28,11 +32,12 @@ export interface ProviderContext {
 
 /**
  * A running provider: one `providers:` entry of nodepool.yaml. Shaped after Nodepool's
- * state-machine adapter (spec drivers-config §4): drivers that launch instances implement the
+ * state-machine adapter: drivers that launch instances implement the
  * create/delete machines; drivers that hand out existing hosts (static) set `launches: false`
  * and manage their node records themselves.
  */
 export interface Provider {
+  /** The provider's `name` in nodepool.yaml. */
   readonly name: string;
   /** The provider's configuration. */
   readonly config: ProviderConfig;
@@ -65,16 +70,36 @@ export interface Provider {
 
   /**
    * Launch settings of one label of a pool (`launch-retries`, `launch-timeout`, `boot-timeout`,
-   * `host-key-checking`, connection defaults, image). Launching providers should implement it;
-   * without it the engine uses {@link DEFAULT_LAUNCH_SETTINGS}.
+   * `host-key-checking`, connection defaults, image); build them with `launchSettings()`.
+   * Without it the engine uses `FALLBACK_LAUNCH_SETTINGS`: Nodepool's timeouts, no nodescan.
    */
   launchSettings?(label: string, pool: PoolConfig): NodeLaunchSettings;
   /** Starts creating an instance for a node. */
   getCreateStateMachine?(request: CreateRequest, log: Logger): StateMachine;
-  /** Starts deleting an instance by its cloud id. */
+  /**
+   * Rebuilds the create state machine of a launch a dead launcher left at `saved` (stored on the
+   * node each time the machine's state or external id changed), so the launcher that takes the
+   * node over goes on from there instead of deleting the instance. Return undefined when that
+   * state cannot be resumed: the node is then deleted, as without this method. The machine must
+   * never create a second instance for the node; one that finds the instance gone or broken
+   * throws, and the engine deletes the node.
+   */
+  resumeCreateStateMachine?(node: Node, saved: NodeLaunchRecord, log: Logger): StateMachine | undefined;
+  /**
+   * Starts deleting an instance by its cloud id. Also called again for a delete a dead launcher
+   * left half done (the node stays `deleting` with its external id), so it must be safe to repeat.
+   */
   getDeleteStateMachine?(externalId: unknown, log: Logger): StateMachine;
-  /** Lists this provider's instances (for leak detection and unmanaged quota). */
+  /**
+   * Lists this provider's instances (for leak detection and unmanaged quota), each with the
+   * metadata its create machine stored: the `leakTags()` the engine passes in the create request.
+   */
   listInstances?(): AsyncIterable<Instance> | Promise<Instance[]>;
+  /**
+   * Images in the cloud that a Nodepool builder uploaded (OpenStack: tagged `nodepool_build_id`),
+   * for `nodepool alien-image-list`. Images the cloud offers itself are left out.
+   */
+  listManagedImages?(): Promise<{ id: string; name: string }[]>;
   /** Lists leak-prone resources other than instances. */
   listResources?(): AsyncIterable<Resource> | Promise<Resource[]>;
   /** Deletes a leaked resource. */
@@ -90,6 +115,12 @@ export interface Provider {
   /** A node of this provider was removed from ZooKeeper. */
   nodeDeleted?(node: Node): Promise<void>;
 
+  /**
+   * The pool's own caps (default `defaultPoolQuotaLimits`: `max-servers`, `max-cores`,
+   * `max-ram`, `max-volumes`, `max-volume-gb`, `max-resources`). A driver whose pools cap other
+   * keys, or compute caps, implements it; usage is counted against it as against the defaults.
+   */
+  poolQuotaLimits?(pool: PoolConfig): QuotaInformation;
   /** Cloud limits (default: unlimited). */
   getQuotaLimits?(): Promise<QuotaInformation>;
   /** Resources one node of `label` uses (default `{instances: 1}`). */

@@ -1,6 +1,6 @@
 /**
- * Deletion of one node's instance and record (spec §2.1 `deleting` → `deleted`, drivers-config
- * §4): mark `deleting`, run the provider's delete state machine, then remove the znode.
+ * Deletion of one node's instance and record:
+ * mark `deleting`, run the provider's delete state machine, then remove the znode.
  */
 import { context as otelContext, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Provider } from './driver';
@@ -13,11 +13,15 @@ import type { Node } from './models/node';
 
 /** What a {@link NodeDeleter} needs. */
 export interface NodeDeleterOptions {
+  /** Where the node record is. */
   zk: ZooKeeper;
+  /** The provider whose instance is deleted. */
   provider: Provider;
   /** The node, locked by the caller through `zk.lockNode`. */
   node: Node;
+  /** Logger (lines carry the node id). */
   logger: Logger;
+  /** Tracer of the delete span; none = no span. */
   tracer?: Tracer;
   /** Bound of the delete state machine, s (default 600, as Nodepool). */
   deleteTimeout?: number;
@@ -103,7 +107,7 @@ export class NodeDeleter {
         },
       });
     } catch (err) {
-      // Already gone counts as deleted (SM:450-452).
+      // Already gone counts as deleted.
       if (err instanceof NotFoundError) {
         this.log.info('instance already gone', { external_id: node.external_id });
         return;

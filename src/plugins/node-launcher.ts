@@ -1,15 +1,16 @@
 /**
- * Launch of one node through a provider's create state machine (spec §4.8, drivers-config §4):
+ * Launch of one node through a provider's create state machine:
  * prepare and store the node, advance the machine, copy the instance onto the node, nodescan,
  * `ready`. Failed attempts are cleaned up with a delete machine and retried on the same node.
  */
 import { context as otelContext, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Provider } from './driver';
+import { leakTags } from './leak-tags';
 import type { Logger } from './logger';
 import type { PoolConfig } from './nodepool-config';
 import { nodescan, NodescanError } from './nodescan';
 import { runStateMachine, StateMachineCancelledError, StateMachineTimeoutError } from './run-state-machine';
-import { NotFoundError, QuotaError, type Instance } from './state-machine';
+import { NotFoundError, QuotaError, type Instance, type StateMachine } from './state-machine';
 import type { Tracer } from './tracer';
 import { SessionExpiredError, type ZooKeeper } from './zookeeper';
 import type { Node } from './models/node';
@@ -24,11 +25,15 @@ export interface NodeLaunchSettings {
   bootTimeout: number;
   /** Whether to nodescan at all. */
   hostKeyChecking: boolean;
+  /** How Zuul connects: `ssh`, `winrm`, `network_cli`, `kubectl`, ...; null = ssh. */
   connectionType: string | null;
+  /** Port Zuul connects to (and the nodescan probes). */
   connectionPort: number;
   /** Image connection defaults; left as they are on the node when undefined. */
   username?: string | null;
+  /** Python interpreter path for Ansible. */
   pythonPath?: string | null;
+  /** Shell type for Ansible. */
   shellType?: string | null;
   /** `node.image_id` (upload path or cloud-image name). */
   imageId?: string | null;
@@ -37,8 +42,9 @@ export interface NodeLaunchSettings {
 }
 
 /**
- * What the engine launches with when a provider has no `launchSettings`: Nodepool's state-machine
- * defaults (3 attempts, 3600 s launch timeout, 60 s boot timeout, ssh on port 22, scanned).
+ * Nodepool's state-machine defaults (3 attempts, 3600 s launch timeout, 60 s boot timeout, ssh on
+ * port 22, scanned). A provider without `launchSettings` launches with FALLBACK_LAUNCH_SETTINGS
+ * (no scan) instead; drivers build theirs with `launchSettings()` (launch-settings-defaults.ts).
  */
 export const DEFAULT_LAUNCH_SETTINGS: Readonly<NodeLaunchSettings> = Object.freeze({
   launchRetries: 3,
@@ -51,14 +57,21 @@ export const DEFAULT_LAUNCH_SETTINGS: Readonly<NodeLaunchSettings> = Object.free
 
 /** What a {@link NodeLauncher} needs. */
 export interface NodeLauncherOptions {
+  /** Where the node record is stored. */
   zk: ZooKeeper;
+  /** The provider launching it. */
   provider: Provider;
   /** The node: already locked by the caller, state `building`, id set. */
   node: Node;
+  /** The label to launch. */
   label: string;
+  /** The pool it is launched in. */
   pool: PoolConfig;
+  /** Retries, timeouts and connection defaults of the label. */
   settings: NodeLaunchSettings;
+  /** Logger (lines carry the node id). */
   logger: Logger;
+  /** Tracer of the launch span; none = no span. */
   tracer?: Tracer;
   /** Parent of the launch span (the request's span); the active context when absent. */
   traceContext?: Context;
@@ -74,20 +87,27 @@ export interface NodeLauncherOptions {
    * Told of each failed attempt that is retried, with its outcome key and duration (ms since the
    * launch started, as Nodepool times it). The attempt that ends the launch is the result of
    * {@link NodeLauncher.run} instead, so every attempt is reported once (Nodepool records launch
-   * stats per attempt, SM:345-355).
+   * stats per attempt).
    */
   onAttemptFailed?: (statsKey: string, durationMs: number) => void;
+  /**
+   * A create machine rebuilt by `Provider.resumeCreateStateMachine` for a launch a dead launcher
+   * left: the node is taken as stored (not prepared again) and this machine is its only attempt,
+   * so a resume that fails ends `failed` and the node is deleted, as it would have been unresumed.
+   */
+  resume?: StateMachine;
 }
 
 /** Outcome of a launch; the node has been stored in this state. */
 export interface LaunchResult {
+  /** The node's final state: `aborted` for a quota refusal or cancellation. */
   state: 'ready' | 'failed' | 'aborted';
   /** Attempts counted against `launch-retries` (a quota refusal is not counted). */
   attempts: number;
   /** The error that ended the launch (failed/aborted). */
   error?: Error;
   /**
-   * Outcome key of Nodepool's launch statsd metrics (spec §4.8): `ready`, `error.quota`,
+   * Outcome key of Nodepool's launch statsd metrics: `ready`, `error.quota`,
    * `error.zksession`, `error.keyscan`, `error.servercreatetimeout` or `error.unknown`.
    */
   statsKey: string;
@@ -111,6 +131,8 @@ export class NodeLauncher {
   private readonly log: Logger;
   private attempts = 0;
   private startedAt = Date.now();
+  /** Unix seconds the current attempt started (stored in `nodepool_ts_launch`). */
+  private attemptSince = 0;
   /** Context of the launch span: step spans are its children. */
   private spanContext: Context = otelContext.active();
   /** The span of the state-machine step in progress. */
@@ -159,12 +181,18 @@ export class NodeLauncher {
   }
 
   private async launch(span: Span | undefined): Promise<LaunchResult> {
-    const { zk, node } = this.options;
+    const { zk, node, resume } = this.options;
     this.startedAt = Date.now();
-    this.prepare();
-    await zk.storeNode(node);
+    if (resume) {
+      this.attempts = (node.nodepool_ts_launch?.attempt ?? 1) - 1;
+      this.attemptSince = node.nodepool_ts_launch?.since ?? 0;
+    } else {
+      this.prepare();
+      await zk.storeNode(node);
+    }
     for (;;) {
       this.attempts++;
+      if (!resume) this.attemptSince = Math.floor(Date.now() / 1000);
       span?.addEvent('attempt', { attempt: this.attempts });
       let externalId: unknown = null;
       try {
@@ -187,7 +215,7 @@ export class NodeLauncher {
         if (error instanceof NodescanError) await this.nodescanFailed();
         // Without the session the node lock is gone too: retrying would race the new owner.
         if (error instanceof SessionExpiredError) return this.finish('failed', error);
-        if (this.attempts >= this.options.settings.launchRetries) return this.finish('failed', error);
+        if (resume || this.attempts >= this.options.settings.launchRetries) return this.finish('failed', error);
         try {
           this.options.onAttemptFailed?.(statsKeyOf(error), Date.now() - this.startedAt);
         } catch (hookErr) {
@@ -200,7 +228,7 @@ export class NodeLauncher {
     }
   }
 
-  /** Fields a launch fills before the first machine (SM:97-133). */
+  /** Fields a launch fills before the first machine. */
   private prepare(): void {
     const { node, settings, provider, pool, label } = this.options;
     node.provider = provider.name;
@@ -218,23 +246,10 @@ export class NodeLauncher {
 
   /** One create machine to completion, then the nodescan; returns the external id. */
   private async attempt(onExternalId: (id: unknown) => void): Promise<unknown> {
-    const { zk, node, provider, pool, label, settings } = this.options;
-    if (!provider.getCreateStateMachine) throw new Error(`provider ${provider.name} cannot create instances`);
-    const id = node.id ?? '';
-    const machine = provider.getCreateStateMachine(
-      {
-        hostname: `np${id}`,
-        label,
-        pool: pool.name,
-        imageExternalId: settings.imageExternalId ?? null,
-        metadata: { nodepool_node_id: id, nodepool_pool_name: pool.name, nodepool_provider_name: provider.name },
-        nodeId: id,
-        requestId: node.allocated_to,
-        az: this.options.az ?? null,
-      },
-      this.log,
-    );
-    let lastState: unknown = 'start';
+    const { zk, node, settings } = this.options;
+    // A resumed launch has this one attempt (see NodeLauncherOptions.resume).
+    const machine = this.options.resume ?? this.newCreateMachine(node.id ?? '');
+    let lastState: unknown = machine.state;
     const instance = await runStateMachine(machine, {
       timeoutMs: settings.launchTimeout * 1000,
       pollMs: this.options.pollInterval,
@@ -244,10 +259,15 @@ export class NodeLauncher {
         if (this.step && m.state !== lastState) this.startStep('nodepool.launch.step', { 'nodepool.step': String(m.state) });
         lastState = m.state;
         this.log.debug('create state', { state: m.state });
-        // Stored as soon as known, so a crash leaves a record the cleanup can delete by.
-        if (m.externalId !== null && m.externalId !== undefined && m.externalId !== node.external_id) {
+        // Stored as soon as known, so a crash leaves a record the cleanup can delete by, and with
+        // the machine's state a launcher taking the node over can resume from. The completed
+        // state is not stored: the instance is copied onto the node right after.
+        const known = m.externalId !== null && m.externalId !== undefined;
+        const saved = node.nodepool_ts_launch;
+        if (known && !m.complete && (m.externalId !== node.external_id || saved?.machine_state !== m.state)) {
           onExternalId(m.externalId);
           node.external_id = m.externalId;
+          node.nodepool_ts_launch = { machine_state: m.state, external_id: m.externalId, attempt: this.attempts, since: this.attemptSince };
           await zk.storeNode(node);
         }
       },
@@ -268,11 +288,30 @@ export class NodeLauncher {
       });
     }
     node.state = 'ready';
+    node.nodepool_ts_launch = null;
     await zk.storeNode(node);
     return node.external_id;
   }
 
-  /** Copies the completed instance onto the node (SM:144-191). */
+  private newCreateMachine(id: string): StateMachine {
+    const { node, provider, pool, label, settings } = this.options;
+    if (!provider.getCreateStateMachine) throw new Error(`provider ${provider.name} cannot create instances`);
+    return provider.getCreateStateMachine(
+      {
+        hostname: `np${id}`,
+        label,
+        pool: pool.name,
+        imageExternalId: settings.imageExternalId ?? null,
+        metadata: leakTags(id, pool.name, provider.name),
+        nodeId: id,
+        requestId: node.allocated_to,
+        az: this.options.az ?? null,
+      },
+      this.log,
+    );
+  }
+
+  /** Copies the completed instance onto the node. */
   private applyInstance(instance: Instance): void {
     const { node } = this.options;
     node.external_id = instance.externalId ?? node.external_id;
@@ -303,9 +342,10 @@ export class NodeLauncher {
     const { node } = this.options;
     for (const key of INSTANCE_FIELDS) node[key] = null;
     node.host_keys = [];
+    node.nodepool_ts_launch = null;
   }
 
-  /** Tells the provider, while the instance still exists (SM:343-353). Never throws. */
+  /** Tells the provider, while the instance still exists. Never throws. */
   private async nodescanFailed(): Promise<void> {
     const { provider, node, label, pool } = this.options;
     try {
@@ -315,7 +355,7 @@ export class NodeLauncher {
     }
   }
 
-  /** Deletes what a failed attempt created before the next one (SM:381-393). */
+  /** Deletes what a failed attempt created before the next one. */
   private async cleanupPartial(externalId: unknown): Promise<void> {
     const { provider } = this.options;
     if (externalId === null || externalId === undefined || !provider.getDeleteStateMachine) return;
@@ -333,10 +373,11 @@ export class NodeLauncher {
     }
   }
 
-  /** Tells the provider (SM:350-360), so e.g. metastatic retires the backing node first. */
+  /** Tells the provider, so e.g. metastatic retires the backing node first. */
   private async finish(state: 'failed' | 'aborted', error: Error): Promise<LaunchResult> {
     const { node, zk } = this.options;
     node.state = state;
+    node.nodepool_ts_launch = null;
     if (error instanceof SessionExpiredError) {
       // Nodepool keeps `failed` only in memory here; the cleanup reaps the stale `building` node.
       await zk.storeNode(node).catch((err: unknown) => this.log.warn('could not store failed node', { err: (err as Error).message }));

@@ -1,27 +1,36 @@
 /**
- * The parsed `nodepool.yaml` (spec drivers-config §1), as the engine and drivers see it.
+ * The parsed `nodepool.yaml`, as the engine and drivers see it.
  * Keys keep Nodepool's spelling where they are read from YAML; derived values are camelCase.
  */
 
 /** A top-level `labels` entry. */
 export interface LabelConfig {
+  /** Label name, as requested in `node_types`. */
   name: string;
+  /** Ready nodes to keep available (0 = none). */
   'min-ready': number;
+  /** Seconds a ready, unallocated node may live before it is deleted (0 = forever). */
   'max-ready-age': number;
 }
 
 /** A top-level `diskimages` entry (launchers only need the connection defaults). */
 export interface DiskImageConfig {
+  /** Diskimage name. */
   name: string;
+  /** Login user of nodes booted from it (default `zuul`). */
   username: string;
+  /** Python interpreter path for Ansible (default `auto`). */
   'python-path': string;
+  /** Shell type for Ansible, or null for the default. */
   'shell-type': string | null;
+  /** Builds paused (the builder skips it). */
   pause: boolean;
   [key: string]: unknown;
 }
 
 /** One pool of a provider, normalized by the kernel from the driver's pool section. */
 export interface PoolConfig {
+  /** Pool name, unique within its provider. */
   name: string;
   /** Pool `max-servers`; Infinity when unset. */
   maxServers: number;
@@ -37,11 +46,15 @@ export interface PoolConfig {
 
 /** One provider section, validated by its driver's schema. */
 export interface ProviderConfig {
+  /** Provider name, unique in the file. */
   name: string;
+  /** The `driver:` value that selected the `ProviderDriver`. */
   driver: string;
-  /** `-1` = unlimited, `0` = accept nothing (spec §1.4). */
+  /** `-1` = unlimited, `0` = accept nothing. */
   maxConcurrency: number;
+  /** Provider `priority` (lower wins), null when unset; pools inherit it. */
   priority: number | null;
+  /** The pools, normalized. */
   pools: PoolConfig[];
   /** The whole provider section with defaults filled. */
   raw: Record<string, unknown>;
@@ -51,14 +64,19 @@ export interface ProviderConfig {
 
 /** `tenant-resource-limits` entry, keys mapped to resource names (`instances`, `cores`, ...). */
 export interface TenantLimits {
+  /** Zuul tenant the limits apply to. */
   tenantName: string;
+  /** Maximum of each resource over all the tenant's nodes. */
   limits: Record<string, number>;
 }
 
 /** ZooKeeper connection settings as written in nodepool.yaml. */
 export interface ZooKeeperServerConfig {
+  /** Host name or address. */
   host: string;
+  /** Client port (default 2181). */
   port: number;
+  /** Chroot path, or null. */
   chroot: string | null;
 }
 
@@ -66,15 +84,23 @@ export interface ZooKeeperServerConfig {
 export interface NodepoolConfig {
   /** Absolute path of the main file (and secure file, if any). */
   file: string;
+  /** Absolute path of the secure file, or null. */
   secureFile: string | null;
+  /** Top-level `labels`, by name. */
   labels: Map<string, LabelConfig>;
+  /** Top-level `diskimages`, by name. */
   diskimages: Map<string, DiskImageConfig>;
+  /** Valid providers, by name (invalid ones are left out and reported). */
   providers: Map<string, ProviderConfig>;
+  /** `tenant-resource-limits`, by tenant. */
   tenantLimits: Map<string, TenantLimits>;
   /** Seconds; Infinity when unset or <= 0. */
   maxHoldAge: number;
+  /** The `webapp` section. */
   webapp: { port: number; listenAddress: string };
+  /** `zookeeper-servers`. */
   zookeeperServers: ZooKeeperServerConfig[];
+  /** `zookeeper-tls` file paths, or null. */
   zookeeperTls: { cert: string; key: string; ca: string } | null;
   /** Seconds. */
   zookeeperTimeout: number;

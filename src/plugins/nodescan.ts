@@ -1,5 +1,5 @@
 /**
- * The nodescan run after an instance is created (spec §4.8, drivers-config §4): wait until the
+ * The nodescan run after an instance is created: wait until the
  * node accepts TCP connections on its connection port, within `boot-timeout`.
  */
 import net from 'node:net';

@@ -3,7 +3,7 @@
  *
  * ```json
  * { "name": "nodepool-ts-plugin-static",
- *   "nodepool-ts": { "entry": "src/index.ts", "drivers": ["static"] } }
+ *   "nodepool-ts": { "entry": "src/index.ts", "drivers": ["static"], "sdk": "^1.0.0" } }
  * ```
  *
  * `entry` (relative to the plugin folder) must export an inversify `ContainerModule`, as the
@@ -15,6 +15,11 @@ export interface PluginManifest {
   entry: string;
   /** Driver names this plugin contributes (may be empty for plugins that add services only). */
   drivers: string[];
+  /**
+   * Range of `@nodepool-ts/sdk` versions the plugin was written for, npm style (`^1.0.0`). The
+   * kernel refuses the plugin, naming both versions, when its own SDK version is outside it.
+   */
+  sdk?: string;
 }
 
 /** Name of the manifest field in `package.json`. */

@@ -9,7 +9,7 @@ import type { PoolConfig, ProviderConfig } from './nodepool-config';
 type Raw = Record<string, unknown>;
 
 /**
- * Keys every provider section has, whatever its driver (spec drivers-config §1.4). `driver`
+ * Keys every provider section has, whatever its driver. `driver`
  * defaults to `openstack`; `max-concurrency` -1 = unlimited, 0 = the provider accepts no
  * requests at all (Nodepool's docs wrongly say 0 = no limit).
  */
@@ -21,7 +21,7 @@ export const COMMON_PROVIDER_FIELDS: ObjectFields = {
 };
 
 /**
- * Keys every pool has (spec §1.4). `max-servers` unset = unlimited, `<= 0` = every request is
+ * Keys every pool has. `max-servers` unset = unlimited, `<= 0` = every request is
  * declined; `node-attributes` are copied into each node's `attributes`; the effective priority is
  * the pool's, else the provider's, else 100 (lower wins).
  */
@@ -110,7 +110,7 @@ export function validateProviderSection(
 ): ProviderSectionResult {
   const at = `providers[${index}]`;
   const result = validate<Raw>(schema, raw, at);
-  const tolerated = options.ignoreUnknownKeys ? result.issues.filter((i) => i.message === UNKNOWN_KEY_MESSAGE) : [];
+  const tolerated = options.ignoreUnknownKeys ? result.issues.filter((i) => i.message === UNKNOWN_KEY_MESSAGE || i.runtimeOptional) : [];
   if (result.issues.length > tolerated.length) return { issues: result.issues };
   const value = result.value;
   const priority = (value.priority as number | undefined) ?? null;

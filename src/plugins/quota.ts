@@ -1,5 +1,5 @@
 /**
- * Quota vector (spec §4.9): `cores`, `instances`, `ram` and any extra resource. A missing key
+ * Quota vector: `cores`, `instances`, `ram` and any extra resource. A missing key
  * takes the vector's `fallback` (0 for usage, Infinity for limits).
  */
 export class QuotaInformation {

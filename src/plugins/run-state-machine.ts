@@ -1,5 +1,5 @@
 /**
- * The advance loop shared by the node launcher and deleter (spec §4.8): call `advance()` until
+ * The advance loop shared by the node launcher and deleter: call `advance()` until
  * the machine is complete, sleeping between calls only while nothing changes, bounded by a
  * timeout measured from the machine's own start time.
  */

@@ -1,5 +1,5 @@
 /**
- * SSH host-key gathering (spec §4.8 nodescan, drivers-config §2.3): one SSH handshake per host
+ * SSH host-key gathering: one SSH handshake per host
  * key algorithm, each offering only that algorithm, so the server shows every kind of key it has.
  * The handshake is abandoned as soon as the key is seen; nothing is authenticated.
  */

@@ -2,20 +2,28 @@ import type { QuotaInformation } from './quota';
 
 /**
  * What a cloud says about one instance. The engine copies these fields onto the node when the
- * create state machine completes (spec §4.8).
+ * create state machine completes.
  */
 export interface Instance {
   /** Cloud id of the instance (a string or, for some clouds, an object). */
   externalId: unknown;
   /** Node id from the instance's `nodepool_node_id` metadata, when tagged. */
   metadata: Record<string, string>;
+  /** Address the launcher and Zuul connect to (`node.interface_ip`). */
   interfaceIp?: string | null;
+  /** Public IPv4 address, if any. */
   publicIpv4?: string | null;
+  /** Private IPv4 address, if any. */
   privateIpv4?: string | null;
+  /** Public IPv6 address, if any. */
   publicIpv6?: string | null;
+  /** Cloud name (`node.cloud`). */
   cloud?: string | null;
+  /** Region name (`node.region`). */
   region?: string | null;
+  /** Availability zone it landed in (`node.az`). */
   az?: string | null;
+  /** Id of the hypervisor host, if the cloud tells (`node.host_id`). */
   hostId?: string | null;
   /** Resources it uses, for quota accounting of instances not tagged as ours. */
   quota?: QuotaInformation;

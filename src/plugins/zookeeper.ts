@@ -2,7 +2,7 @@
  * ZooKeeper access for drivers and kernel services: the Nodepool tree (nodes, requests, locks,
  * component registrations) at the level a driver needs, plus the raw client for anything else.
  * The kernel binds one implementation per process under the {@link ZooKeeper} token; every call
- * speaks exactly Nodepool's protocol (see spec/zk-protocol.md).
+ * speaks exactly Nodepool's protocol.
  */
 import type { ComponentKind, ComponentRecord, PoolComponentRecord } from './models/component';
 import type { Node } from './models/node';
@@ -33,7 +33,9 @@ export interface ZnodeStat {
   ephemeralOwner: string;
   /** True when `ephemeralOwner` is not zero. */
   ephemeral: boolean;
+  /** Length of the data, bytes. */
   dataLength: number;
+  /** Number of children. */
   numChildren: number;
   /** zxid of the last child change. */
   pzxid: number;
@@ -54,6 +56,7 @@ export type ZkWatchEventType = 'created' | 'deleted' | 'changed' | 'children';
 
 /** A watch notification. */
 export interface ZkWatchEvent {
+  /** What happened. */
   type: ZkWatchEventType;
   /** The watched path (relative to the chroot). */
   path: string;
@@ -212,7 +215,9 @@ export interface ComponentRegistration<T extends ComponentRecord = ComponentReco
 export interface RegisteredComponent<T extends ComponentRecord = ComponentRecord> {
   /** Znode name, `<hostname><sequence>`. */
   name: string;
+  /** Full znode path. */
   path: string;
+  /** The record's content. */
   record: T;
 }
 
@@ -243,6 +248,16 @@ export interface ZooKeeper {
   /** Ids of all nodes. */
   getNodeIds(): Promise<string[]>;
   /**
+   * Ids of node znodes whose body is empty, from the cache (undefined before it is synced): what
+   * a lock's ensure_path leaves behind for a deleted node.
+   */
+  emptyNodeIds?(): string[] | undefined;
+  /**
+   * Ids of every node znode the cache holds, readable or not, without a ZooKeeper read (a new
+   * array); undefined while the cache is not synced.
+   */
+  cachedNodeIds?(): string[] | undefined;
+  /**
    * All readable nodes (copies the caller may change); unreadable znodes are logged with their
    * path and skipped. With `filter`, only the nodes it accepts are returned: from the cache it
    * is called on the shared cached record (it must not change it) before anything is copied, so
@@ -266,7 +281,10 @@ export interface ZooKeeper {
   forceUnlockNode(id: string): Promise<void>;
   /** Identifiers of the node's lock contenders, holder first. Creates the lock dir (kazoo). */
   getNodeLockContenders(id: string): Promise<string[]>;
-  /** Whether the node's lock dir has any child (Nodepool's cache test for "locked"). */
+  /**
+   * Whether the node's lock dir has a kazoo contender (`…__lock__<seq>`). Other children are
+   * ignored, as kazoo's recipe ignores them, and reported once each.
+   */
   isNodeLocked(id: string): Promise<boolean>;
 
   /** Creates `/nodepool/requests/<prio>-<seq>`; fills `event_id`, sets `id`. */
@@ -319,6 +337,11 @@ export interface ZooKeeper {
   getComponents(kind: ComponentKind): Promise<RegisteredComponent[]>;
   /** All registered pool components (what decline/yield decisions use). */
   getRegisteredPools(): Promise<PoolComponentRecord[]>;
+  /**
+   * Hears of each unusable record when it is first reported (once per version): `kind` is
+   * `node`, `request`, `component` or `lock-child`. Returns the unsubscribe function.
+   */
+  onBadRecord?(listener: (kind: string, path: string) => void): () => void;
 }
 
 /** Injection token for the kernel's {@link ZooKeeper}. */

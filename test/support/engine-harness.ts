@@ -93,10 +93,13 @@ export class EngineHarness {
     return file;
   }
 
-  /** Starts a launcher on `body`; its config errors must be empty. */
+  /**
+   * Starts a launcher on `body`; its config errors must be empty. Plugins: the repo's and the
+   * SDK's fake driver, unless `settings.plugins` names others.
+   */
   async startLauncher(name: string, body: string, engine: LauncherEngineOptions = {}, hostname = name, settings: Parameters<typeof testSettings>[0] = {}): Promise<Launcher> {
     const file = this.writeConfig(name, body);
-    const launcher = await createLauncher(testSettings({ ...settings, config: file, hostname, plugins: { dirs: [REPO_PLUGINS, TEST_PLUGINS] } }), {
+    const launcher = await createLauncher(testSettings({ ...settings, config: file, hostname, plugins: { dirs: [REPO_PLUGINS, TEST_PLUGINS], ...settings.plugins } }), {
       engine: { ...FAST_ENGINE, ...engine },
     });
     this.launchers.push(launcher);

@@ -14,7 +14,8 @@ export function testSettings(overrides: DeepPartial<LauncherSettings> = {}): Lau
     secureConfig: '',
     hostname: os.hostname().split('.')[0],
     zookeeper: { hosts: '', chroot: '', sessionTimeout: 10, tls: { cert: '', key: '', ca: '' } },
-    plugins: { dirs: [REPO_PLUGINS] },
+    // Explicit folders, so a test loads exactly the plugins it names.
+    plugins: { dirs: [REPO_PLUGINS], builtin: false },
     web: { listenAddress: '127.0.0.1', port: 0, enabled: false },
     tracing: { exporter: 'memory', endpoint: '', serviceName: 'nodepool-ts-test' },
     statsd: { host: '', port: 8125, prefix: '' },

@@ -6,10 +6,11 @@
  */
 import { QuotaError, StateMachine, type CreateRequest, type Instance, type Logger, type NodeRequest, QuotaInformation } from '@nodepool-ts/sdk';
 import type { CloudResources } from './cloud-resources';
+import type { CloudNetworks } from './clouds-yaml';
 import { formatDynamicProperties } from './dynamic-properties';
 import { isTransient, OpenStackApiError } from './http-transport';
 import type { Flavor, Server, ServerCreate } from './openstack-client';
-import { needsFloatingIp, serverIps } from './server-addresses';
+import { needsFloatingIp, serverIps, type ServerIps } from './server-addresses';
 
 /** Everything the machine needs that does not change during the launch. */
 export interface CreateContext {
@@ -38,6 +39,8 @@ export interface CreateContext {
   defaultNetwork: string | null;
   /** clouds.yaml `private`: no floating IPs, the private address is the interface. */
   privateCloud: boolean;
+  /** clouds.yaml `networks` (external/internal, `nat_destination`, `nat_source`). */
+  cloudNetworks?: CloudNetworks;
 }
 
 /** Quota a server of `flavor` uses (§5.4 step 1). */
@@ -50,8 +53,9 @@ export function flavorQuota(flavor: Flavor, bootFromVolume = false, volumeSize =
 /** Builds an {@link Instance} from a listed server. */
 export function instanceOf(
   server: Server, cloudName: string | null, region: string | null, quota?: QuotaInformation, defaultNetwork?: string | null, privateCloud = false,
+  nets?: CloudNetworks,
 ): Instance {
-  const ips = serverIps(server, defaultNetwork, privateCloud);
+  const ips = serverIps(server, defaultNetwork, privateCloud, nets);
   return {
     externalId: server.id,
     metadata: { ...(server.metadata ?? {}) },
@@ -69,6 +73,14 @@ export function instanceOf(
 
 const MAX_CREATE_POSTS = 5;
 
+/**
+ * States a launch taken over from a dead launcher goes on from: the server exists (its id is
+ * known), so the machine waits for it again from `server creating`, which finds out anew whether
+ * a floating IP is needed and reuses one already on the server's port. Before the create was
+ * answered there is nothing to resume (the node is deleted and the request launches again).
+ */
+export const RESUMABLE_CREATE_STATES: ReadonlySet<string> = new Set(['server creating', 'floating ip creating', 'floating ip attaching']);
+
 /** The create machine; see the module comment. */
 export class OpenstackCreateStateMachine extends StateMachine {
   private flavor: Flavor | null = null;
@@ -85,6 +97,13 @@ export class OpenstackCreateStateMachine extends StateMachine {
     private readonly log: Logger,
   ) {
     super();
+  }
+
+  /** Goes on with the server `externalId` of a launch stored in a resumable state (see above). */
+  resumeAt(externalId: unknown): this {
+    this.externalId = externalId;
+    this.state = 'server creating';
+    return this;
   }
 
   private get client(): CloudResources['client'] {
@@ -205,8 +224,8 @@ export class OpenstackCreateStateMachine extends StateMachine {
     }
     if (server.status === 'DELETED') throw new Error(`Server ${id} was deleted while booting`);
     if (server.status !== 'ACTIVE') return undefined;
-    const wantsFloatingIp = this.ctx.autoFloatingIp && !this.ctx.privateCloud && needsFloatingIp(serverIps(server));
-    if (wantsFloatingIp && (await this.ctx.resources.externalNetwork())) {
+    const wantsFloatingIp = this.ctx.autoFloatingIp && !this.ctx.privateCloud && needsFloatingIp(this.ips(server));
+    if (wantsFloatingIp && (await this.ctx.resources.externalNetwork(this.ctx.cloudNetworks?.natSource))) {
       this.state = 'floating ip creating';
       return undefined;
     }
@@ -217,12 +236,12 @@ export class OpenstackCreateStateMachine extends StateMachine {
   private async createFloatingIp(): Promise<undefined> {
     const id = String(this.externalId);
     const server = (await this.ctx.resources.server(id)) ?? (await this.client.getServer(id));
-    const fixed = serverIps(server).fixedIpv4;
+    const fixed = this.ips(server).fixedIpv4;
     const ports = await this.client.listPorts({ device_id: id });
     const port = ports.find((p) => p.fixed_ips?.some((ip) => ip.ip_address === fixed?.addr)) ?? ports[0];
     if (!port) return undefined;
     const existing = (await this.client.listFloatingIps({ port_id: port.id }))[0];
-    const net = await this.ctx.resources.externalNetwork();
+    const net = await this.ctx.resources.externalNetwork(this.ctx.cloudNetworks?.natSource);
     if (!net) throw new Error('external network disappeared');
     try {
       const fip = existing ?? (await this.client.createFloatingIp(net.id, port.id, fixed?.addr));
@@ -246,7 +265,7 @@ export class OpenstackCreateStateMachine extends StateMachine {
    */
   private async waitFloatingIp(): Promise<Instance | undefined> {
     const listed = await this.ctx.resources.server(String(this.externalId));
-    if (listed && serverIps(listed).floating.includes(String(this.floatingAddress))) return this.finish(listed);
+    if (listed && this.ips(listed).floating.includes(String(this.floatingAddress))) return this.finish(listed);
     const fip = await this.client.getFloatingIp(String(this.floatingIpId));
     if (!fip.port_id) {
       const ports = await this.client.listPorts({ device_id: String(this.externalId) });
@@ -260,6 +279,10 @@ export class OpenstackCreateStateMachine extends StateMachine {
     this.complete = true;
     this.state = 'complete';
     const quota = this.flavor ? flavorQuota(this.flavor, this.ctx.bootFromVolume, this.ctx.volumeSize) : undefined;
-    return instanceOf(server, this.ctx.cloudName, this.ctx.region, quota, this.ctx.defaultNetwork, this.ctx.privateCloud);
+    return instanceOf(server, this.ctx.cloudName, this.ctx.region, quota, this.ctx.defaultNetwork, this.ctx.privateCloud, this.ctx.cloudNetworks);
+  }
+
+  private ips(server: Server): ServerIps {
+    return serverIps(server, this.ctx.defaultNetwork, this.ctx.privateCloud, this.ctx.cloudNetworks);
   }
 }

@@ -3,12 +3,12 @@
  * hands the engine create/delete state machines, launch settings, quota and leak information.
  */
 import {
-  NotFoundError, QuotaInformation, type CreateRequest, type Instance, type Logger, type Node, type NodeLaunchSettings,
+  leakTags, NotFoundError, QuotaInformation, type CreateRequest, type Instance, type Logger, type Node, type NodeLaunchRecord, type NodeLaunchSettings,
   type PoolConfig, type Provider, type ProviderConfig, type ProviderContext, type Resource, type StateMachine,
 } from '@nodepool-ts/sdk';
 import { CloudResources, type CacheTtls } from './cloud-resources';
 import { loadCloudCredentials, type CloudCredentials } from './clouds-yaml';
-import { flavorQuota, instanceOf, OpenstackCreateStateMachine, type CreateContext } from './create-state-machine';
+import { flavorQuota, instanceOf, OpenstackCreateStateMachine, RESUMABLE_CREATE_STATES, type CreateContext } from './create-state-machine';
 import { OpenstackDeleteStateMachine } from './delete-state-machine';
 import { readyUploads } from './diskimage-uploads';
 import { pythonStr } from './dynamic-properties';
@@ -16,7 +16,7 @@ import type { CallRecord, TransportOptions } from './http-transport';
 import { KeystoneSession } from './keystone-session';
 import { OpenStackClient, isNotFound, type Flavor, type Server, type Volume } from './openstack-client';
 import {
-  imageSourceOf, labelOf, launchSettingsOf, type OpenstackLabel, type OpenstackPool, type ReadyUpload,
+  configDriveOf, imageSourceOf, labelOf, launchSettingsOf, type OpenstackLabel, type OpenstackPool, type ReadyUpload,
 } from './openstack-labels';
 
 /** Test and tuning knobs; production uses the defaults. */
@@ -73,7 +73,9 @@ export class OpenstackProvider implements Provider {
 
   async start(): Promise<void> {
     const raw = this.config.raw;
-    this.cloud = loadCloudCredentials(raw.cloud as string, (raw['region-name'] as string | null) ?? null, this.options.env);
+    this.cloud = loadCloudCredentials((raw.cloud as string | undefined) ?? null, (raw['region-name'] as string | null) ?? null, this.options.env);
+    for (const warning of this.cloud.warnings) this.log.warn(warning);
+    for (const warning of unservableLabels(this.config)) this.log.warn(warning);
     const calls = this.context.metrics.histogram(
       'nodepool_openstack_api_seconds', 'OpenStack API calls by provider, method, resource and status (0 = no answer)',
       ['provider', 'method', 'resource', 'status'],
@@ -121,6 +123,8 @@ export class OpenstackProvider implements Provider {
 
   labelReady(label: string, pool: PoolConfig): boolean {
     const l = labelOf(pool, label);
+    // Loaded as Nodepool's launcher loads it, never ready (its labelReady: no cloud image).
+    if (!l.diskimage && !l['cloud-image']) return false;
     const source = imageSourceOf(this.config, l);
     if (source.kind === 'diskimage') return this.uploads.has(source.name);
     if (source.id) return true;
@@ -147,19 +151,23 @@ export class OpenstackProvider implements Provider {
     if (label['key-name']) extra.key_name = label['key-name'];
     if (label.userdata) extra.user_data = Buffer.from(label.userdata, 'utf8').toString('base64');
     if (poolRaw['security-groups']?.length) extra.security_groups = poolRaw['security-groups'].map((name) => ({ name }));
-    const configDrive = source.kind === 'cloud' ? this.cloudImageConfigDrive(label) : null;
+    // Unset = the cloud's default (not sent), as Nodepool.
+    const configDrive = configDriveOf(this.config, label);
     if (configDrive !== null) extra.config_drive = configDrive;
+    // openstacksdk boots on the clouds.yaml `default_interface` network when none is given.
+    const defaultNetwork = this.cloud?.networks.defaultInterface;
+    const networks = label.networks?.length ? label.networks : defaultNetwork ? [defaultNetwork] : [];
     const ctx: CreateContext = {
       resources: this.resources,
       providerName: this.name,
-      cloudName: this.cloud?.name ?? String(this.config.raw.cloud),
+      cloudName: this.cloud?.name ?? String(this.config.raw.cloud ?? ''),
       region: this.cloud?.regionName ?? null,
       extra,
       imageName: source.name,
       imageLookup: source.kind === 'cloud' ? (source.id ?? source.name) : null,
       minRam: label['min-ram'],
       flavorName: label['flavor-name'],
-      networks: label.networks ?? [],
+      networks,
       autoFloatingIp: poolRaw['auto-floating-ip'] !== false,
       bootFromVolume: label['boot-from-volume'],
       volumeSize: label['volume-size'],
@@ -168,13 +176,9 @@ export class OpenstackProvider implements Provider {
       loadRequest: async () => (request.requestId ? this.context.zk.getNodeRequest(request.requestId) : undefined),
       defaultNetwork: this.cloud?.defaultNetwork ?? null,
       privateCloud: this.cloud?.private ?? false,
+      cloudNetworks: this.cloud?.networks,
     };
     return new OpenstackCreateStateMachine(ctx, request, log);
-  }
-
-  private cloudImageConfigDrive(label: OpenstackLabel): boolean | null {
-    const ci = ((this.config.raw['cloud-images'] ?? []) as { name: string; 'config-drive': boolean | null }[]).find((c) => c.name === label['cloud-image']);
-    return ci?.['config-drive'] ?? null;
   }
 
   /** `groups` then instance properties (§5.2); dynamic properties are added by the machine. */
@@ -184,6 +188,25 @@ export class OpenstackProvider implements Provider {
     return md;
   }
 
+  /** Images a Nodepool builder uploaded: tagged `nodepool_build_id` (Nodepool's alien-image-list). */
+  async listManagedImages(): Promise<{ id: string; name: string }[]> {
+    this.resources.images.clear();
+    return (await this.resources.images.get())
+      .filter((i) => i.nodepool_build_id !== undefined || (i.properties !== undefined && 'nodepool_build_id' in i.properties))
+      .map((i) => ({ id: i.id, name: i.name }));
+  }
+
+  /** A launch stored while its server existed goes on waiting for that server. */
+  resumeCreateStateMachine(node: Node, saved: NodeLaunchRecord, log: Logger): StateMachine | undefined {
+    if (!RESUMABLE_CREATE_STATES.has(saved.machine_state) || !node.id || !node.pool || !node.type[0]) return undefined;
+    const machine = this.getCreateStateMachine({
+      hostname: `np${node.id}`, label: node.type[0], pool: node.pool, imageExternalId: null,
+      metadata: leakTags(node.id, node.pool, this.name), nodeId: node.id, requestId: node.allocated_to, az: node.az,
+    }, log) as OpenstackCreateStateMachine;
+    return machine.resumeAt(saved.external_id);
+  }
+
+  /** Deleting again what a dead launcher left half deleted only deletes the server again. */
   getDeleteStateMachine(externalId: unknown, log: Logger): StateMachine {
     return new OpenstackDeleteStateMachine(this.resources, externalId, log);
   }
@@ -212,7 +235,7 @@ export class OpenstackProvider implements Provider {
     const [servers, flavors, volumes] = await Promise.all([this.resources.servers.get(), this.resources.flavors.get(), this.resources.volumes.get()]);
     return servers
       .filter((s) => s.status !== 'DELETED' && s.metadata?.nodepool_provider_name === this.name)
-      .map((s) => instanceOf(s, this.cloud?.name ?? null, this.cloud?.regionName ?? null, this.serverQuota(s, flavors, volumes), this.cloud?.defaultNetwork, this.cloud?.private));
+      .map((s) => instanceOf(s, this.cloud?.name ?? null, this.cloud?.regionName ?? null, this.serverQuota(s, flavors, volumes), this.cloud?.defaultNetwork, this.cloud?.private, this.cloud?.networks));
   }
 
   /**
@@ -297,4 +320,21 @@ export class OpenstackProvider implements Provider {
   async getAvailabilityZones(): Promise<string[]> {
     return this.resources.zones.get();
   }
+}
+
+/**
+ * Labels Nodepool's launcher loads but can never serve (its config-validate rejects or ignores
+ * them): without an image, or with a diskimage the provider does not upload. One warning each.
+ */
+export function unservableLabels(config: ProviderConfig): string[] {
+  const provided = new Set(((config.raw.diskimages ?? []) as { name: string }[]).map((d) => d.name));
+  const out: string[] = [];
+  config.pools.forEach((pool, p) => {
+    ((pool.raw as unknown as OpenstackPool).labels ?? []).forEach((l, i) => {
+      const at = `providers ${config.name} pools[${p}].labels[${i}]`;
+      if (!l.diskimage && !l['cloud-image']) out.push(`${at}: label ${l.name} has neither diskimage nor cloud-image: it is never ready`);
+      else if (l.diskimage && !provided.has(l.diskimage)) out.push(`${at}: label ${l.name} uses diskimage ${l.diskimage}, which is not in the provider's diskimages: it is never ready`);
+    });
+  });
+  return out;
 }

@@ -28,7 +28,7 @@ describe('loadLauncherSettings', () => {
       const settings = loadLauncherSettings();
       expect(settings.zookeeper.hosts).toBe('');
       expect(settings.config).toBe('/etc/nodepool/nodepool.yaml');
-      expect(settings.plugins.dirs).toEqual([DEFAULT_PLUGIN_DIR]);
+      expect(settings.plugins).toEqual({ dirs: [], builtin: true });
       expect(fs.existsSync(path.join(DEFAULT_PLUGIN_DIR, 'static', 'package.json'))).toBe(true);
       expect(settings.web).toEqual({ listenAddress: '', port: -1, enabled: true });
       expect(settings.tracing.exporter).toBe('none');
@@ -56,9 +56,16 @@ describe('loadLauncherSettings', () => {
     });
     expect(settings.zookeeper).toMatchObject({ hosts: 'zk1:2281,zk2:2281', sessionTimeout: 12.5, tls: { cert: '/tls/c.pem', key: '', ca: '' } });
     expect(settings.plugins.dirs).toEqual(['/a', '/b']);
+    expect(settings.plugins.builtin).toBe(true);
     expect(settings.web).toEqual({ listenAddress: '', port: 8080, enabled: false });
     expect(settings.tracing).toMatchObject({ exporter: 'otlp', endpoint: 'http://127.0.0.1:4318/v1/traces' });
     expect(settings.log.level).toBe('debug');
+  });
+
+  it('--plugin-dirs adds to the built-in folder; --no-builtin-plugins or NODEPOOL_TS_BUILTIN_PLUGINS=no leaves it out', () => {
+    expect(loadLauncherSettings({ args: ['--plugin-dirs', '/x'] }).plugins).toEqual({ dirs: ['/x'], builtin: true });
+    expect(loadLauncherSettings({ args: ['--plugin-dirs', '/x', '--no-builtin-plugins'] }).plugins).toEqual({ dirs: ['/x'], builtin: false });
+    expect(loadLauncherSettings({ env: { NODEPOOL_TS_BUILTIN_PLUGINS: 'no' } }).plugins.builtin).toBe(false);
   });
 
   it('takes Nodepool\'s STATSD_* environment variables; statsd is off by default', () => {

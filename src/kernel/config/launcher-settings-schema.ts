@@ -49,12 +49,19 @@ export function launcherSettingsSchema(): Schema<LauncherSettings> {
     },
     plugins: {
       dirs: {
-        doc: 'plugin folders, comma-separated in the environment and on the command line',
+        doc: 'extra plugin folders (searched after the built-in one), comma-separated in the environment and on the command line',
         // Array (not a check function) so convict splits environment and flag values on commas.
         format: Array,
-        default: [DEFAULT_PLUGIN_DIR],
+        default: [],
         env: 'NODEPOOL_TS_PLUGIN_DIRS',
         arg: 'plugin-dirs',
+      },
+      builtin: {
+        doc: 'search the built-in plugin folder first; false makes plugins.dirs the only folders',
+        format: Boolean,
+        default: true,
+        env: 'NODEPOOL_TS_BUILTIN_PLUGINS',
+        arg: 'builtin-plugins',
       },
     },
     web: {
@@ -85,4 +92,4 @@ export function launcherSettingsSchema(): Schema<LauncherSettings> {
 export const PATH_KEYS = ['config', 'secureConfig', 'zookeeper.tls.cert', 'zookeeper.tls.key', 'zookeeper.tls.ca', 'plugins.dirs'];
 
 /** Dotted keys of the boolean settings (their environment values are normalized). */
-export const BOOLEAN_KEYS = ['web.enabled'];
+export const BOOLEAN_KEYS = ['web.enabled', 'plugins.builtin'];

@@ -3,6 +3,7 @@ import { Container, type ContainerModule } from 'inversify';
 import { LifecycleContribution } from '../../plugins/lifecycle';
 import { ProviderDriver } from '../../plugins/driver';
 import type { DiscoveredPlugin } from './plugin-discovery';
+import { thrownMessage } from './thrown-message';
 
 /** A plugin whose module loaded and whose contributions were collected. */
 export interface LoadedPlugin {
@@ -50,7 +51,7 @@ export async function loadPlugin(plugin: DiscoveredPlugin, kernel: Container): P
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     exports = require(entry);
   } catch (err) {
-    throw new PluginLoadError(plugin.dir, `loading ${plugin.manifest.entry} failed: ${(err as Error).message}`);
+    throw new PluginLoadError(plugin.dir, `loading ${plugin.manifest.entry} failed: ${thrownMessage(err)}`);
   }
   const module = containerModuleOf(exports);
   if (!module) {
@@ -60,7 +61,7 @@ export async function loadPlugin(plugin: DiscoveredPlugin, kernel: Container): P
   try {
     await container.load(module);
   } catch (err) {
-    throw new PluginLoadError(plugin.dir, `its ContainerModule failed to load: ${(err as Error).message}`);
+    throw new PluginLoadError(plugin.dir, `its ContainerModule failed to load: ${thrownMessage(err)}`);
   }
   let drivers: ProviderDriver[];
   let lifecycle: LifecycleContribution[];
@@ -68,7 +69,19 @@ export async function loadPlugin(plugin: DiscoveredPlugin, kernel: Container): P
     drivers = container.isCurrentBound(ProviderDriver) ? container.getAll<ProviderDriver>(ProviderDriver) : [];
     lifecycle = container.isCurrentBound(LifecycleContribution) ? container.getAll<LifecycleContribution>(LifecycleContribution) : [];
   } catch (err) {
-    throw new PluginLoadError(plugin.dir, `resolving its contributions failed: ${(err as Error).message}`);
+    throw new PluginLoadError(plugin.dir, `resolving its contributions failed: ${thrownMessage(err)}`);
+  }
+  for (const driver of drivers) {
+    const d = driver as Partial<ProviderDriver> | undefined;
+    const missing = [
+      typeof d?.name === 'string' && d.name !== '' ? undefined : 'name',
+      typeof d?.createProvider === 'function' ? undefined : 'createProvider()',
+      typeof d?.poolLabels === 'function' ? undefined : 'poolLabels()',
+      d?.providerSchema && typeof d.providerSchema === 'object' ? undefined : 'providerSchema',
+    ].filter((m): m is string => m !== undefined);
+    if (missing.length > 0) {
+      throw new PluginLoadError(plugin.dir, `a ProviderDriver it binds${typeof d?.name === 'string' ? ` ("${d.name}")` : ''} lacks ${missing.join(', ')}`);
+    }
   }
   const bound = drivers.map((d) => d.name).sort();
   const declared = [...plugin.manifest.drivers].sort();

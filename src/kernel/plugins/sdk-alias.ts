@@ -2,6 +2,8 @@ import Module from 'node:module';
 
 /** The module name plugins import the SDK by. */
 export const SDK_MODULE = '@nodepool-ts/sdk';
+/** The module name of the SDK's test kit entry. */
+export const SDK_TESTING_MODULE = '@nodepool-ts/sdk/testing';
 
 type ResolveFilename = (request: string, ...rest: unknown[]) => string;
 const ModuleInternals = Module as unknown as { _resolveFilename: ResolveFilename & { nodepoolSdk?: string } };
@@ -17,9 +19,13 @@ const ModuleInternals = Module as unknown as { _resolveFilename: ResolveFilename
 export function installSdkAlias(): void {
   if (ModuleInternals._resolveFilename.nodepoolSdk) return;
   const sdkPath = require.resolve('../../plugins/index');
+  // The test kit entry too, so a plugin that uses the fakes shares this SDK instance as well.
+  const testingPath = require.resolve('../../plugins/testing/index');
   const original = ModuleInternals._resolveFilename;
   const patched: ResolveFilename & { nodepoolSdk?: string } = function resolve(this: unknown, request, ...rest) {
-    return request === SDK_MODULE ? sdkPath : original.call(this, request, ...rest);
+    if (request === SDK_MODULE) return sdkPath;
+    if (request === SDK_TESTING_MODULE) return testingPath;
+    return original.call(this, request, ...rest);
   };
   patched.nodepoolSdk = sdkPath;
   ModuleInternals._resolveFilename = patched;

@@ -2,28 +2,39 @@ import { ModelError, optString, parseJsonBody, stringList } from './model-error'
 
 /** Component kinds registered under `/nodepool/components/<kind>/`. */
 export type ComponentKind = 'launcher' | 'pool' | 'builder';
-/** Component states (spec §2.3). */
+/** Component states. */
 export type ComponentState = 'initializing' | 'running' | 'paused' | 'stopped';
 
 /** Base content of every component record. */
 export interface ComponentRecord {
+  /** Host name of the process. */
   hostname: string;
+  /** Component kind. */
   kind: ComponentKind;
+  /** Component state. */
   state: ComponentState;
+  /** Software version (ours ends in ` nodepool-ts`). */
   version: string;
+  /** Model API version. */
   model_api: number;
   [extra: string]: unknown;
 }
 
 /** A pool component: what other launchers and Zuul read to route and decline requests. */
 export interface PoolComponentRecord extends ComponentRecord {
+  /** Always `pool`. */
   kind: 'pool';
   /** Pool launcher id; identical to what this pool writes in `declined_by` and `node.launcher`. */
   id: string;
+  /** Pool name. */
   name: string;
+  /** Provider of the pool. */
   provider_name: string;
+  /** Labels the pool can serve now. */
   supported_labels: string[];
+  /** Pool priority (lower wins). */
   priority: number;
+  /** True while a request waits for quota in this pool. */
   paused: boolean;
 }
 

@@ -1,20 +1,22 @@
 /**
- * The builder's image records (spec zk-protocol §2.4), read-only here: an ImageBuild at
+ * The builder's image records, read-only here: an ImageBuild at
  * `/nodepool/images/<image>/builds/<build>` and an ImageUpload at
  * `.../providers/<provider>/images/<seq10>`. Only the fields the listings show are kept.
  */
 import { ModelError, optNumber, optString, parseJsonBody } from './model-error';
 
-/** ImageBuild states (ZK:222-236). */
+/** ImageBuild states. */
 export const IMAGE_BUILD_STATES = ['building', 'ready', 'deleting', 'failed'] as const;
-/** ImageUpload states (ZK:335-346). */
+/** ImageUpload states. */
 export const IMAGE_UPLOAD_STATES = ['uploading', 'ready', 'deleting', 'failed'] as const;
 
 /** One diskimage build as the builder wrote it. */
 export interface ImageBuild {
+  /** Build state. */
   state: (typeof IMAGE_BUILD_STATES)[number];
   /** Unix seconds of the last state change. */
   state_time: number;
+  /** Host name of the builder that made it. */
   builder: string | null;
   /** Comma-joined sorted formats, e.g. `qcow2,raw`. */
   formats: string | null;
@@ -22,9 +24,13 @@ export interface ImageBuild {
 
 /** One upload of a build to a provider. */
 export interface ImageUpload {
+  /** Upload state. */
   state: (typeof IMAGE_UPLOAD_STATES)[number];
+  /** Unix seconds of the last state change. */
   state_time: number;
+  /** Cloud image id, once uploaded. */
   external_id: string | null;
+  /** Cloud image name. */
   external_name: string | null;
 }
 

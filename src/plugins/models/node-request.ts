@@ -1,7 +1,7 @@
 import { rawMemberText } from './raw-json';
 import { ModelError, nowSeconds, optNumber, optString, parseJsonBody, stringList } from './model-error';
 
-/** Request states of spec §2.2. */
+/** Request states, in Nodepool's spelling. */
 export const REQUEST_STATES = ['requested', 'pending', 'fulfilled', 'failed'] as const;
 /** One of {@link REQUEST_STATES}. */
 export type RequestState = (typeof REQUEST_STATES)[number];
@@ -17,7 +17,7 @@ export const REQUEST_BODY_KEYS: readonly string[] = [
   'requestor_data', 'provider', 'relative_priority', 'event_id', 'created_time', 'tenant_name',
 ];
 
-/** Request ids are `<3-digit priority>-<10-digit sequence>` (spec §1.2, §7.1). */
+/** Request ids are `<3-digit priority>-<10-digit sequence>`. */
 export const REQUEST_ID_PATTERN = /^(\d{3})-(-?\d{10})$/;
 
 /**
@@ -30,17 +30,29 @@ export class NodeRequest {
   /** znode version of the last read or write, -1 when unknown. */
   version = -1;
   private _state: RequestState = 'requested';
+  /** Unix seconds of the last state change. */
   state_time = nowSeconds();
+  /** Pool launcher ids that declined it. */
   declined_by: string[] = [];
+  /** Requested labels, in nodeset order. */
   node_types: string[] = [];
+  /** Node ids allocated to it, index-aligned with `node_types` once fulfilled. */
   nodes: string[] = [];
+  /** Whether ready nodes may be reused (false: launch new ones). */
   reuse = true;
+  /** Who asked (Zuul's system id). */
   requestor: string | null = null;
+  /** The requestor's own data, kept verbatim. */
   requestor_data: unknown = null;
+  /** Preferred provider, or null. */
   provider: string | null = null;
+  /** Order among requests of the same priority (lower first). */
   relative_priority = 0;
+  /** Zuul event id, for tracing through logs. */
   event_id: string | null = null;
+  /** Unix seconds of submission. */
   created_time: number | null = null;
+  /** Zuul tenant (for `tenant-resource-limits`). */
   tenant_name: string | null = null;
   /**
    * `requestor_data` as read and its exact source text: written back verbatim while unchanged,
@@ -52,6 +64,7 @@ export class NodeRequest {
     this.id = id;
   }
 
+  /** Request state; setting it stamps `state_time`. */
   get state(): RequestState {
     return this._state;
   }

@@ -136,4 +136,15 @@ describe('Node model', () => {
     const shallow = `{"state": "ready", "comment": "${'['.repeat(2000)}\\\" {{"}`;
     expect(Node.parse('0000000001', Buffer.from(shallow)).comment).toBe(`${'['.repeat(2000)}" {{`);
   });
+
+  it('keeps our launch record (nodepool_ts_launch) across a round trip and writes it only while set', () => {
+    const record = { machine_state: 'server creating', external_id: 'srv-1', attempt: 2, since: 1700000000 };
+    const node = parse({ state: 'building', external_id: 'srv-1', nodepool_ts_launch: record });
+    expect(node.nodepool_ts_launch).toEqual(record);
+    expect(JSON.parse(node.serialize().toString()).nodepool_ts_launch).toEqual(record);
+    node.nodepool_ts_launch = null;
+    expect(Object.keys(JSON.parse(node.serialize().toString()))).not.toContain('nodepool_ts_launch');
+    // A record without an external id cannot be resumed: read as none.
+    expect(parse({ state: 'building', nodepool_ts_launch: { machine_state: 'start', external_id: null } }).nodepool_ts_launch).toBeNull();
+  });
 });

@@ -1,6 +1,6 @@
 import { ModelError, nowSeconds, optNumber, optString, parseJsonBody, stringList } from './model-error';
 
-/** Node states of spec §2.1, in Nodepool's spelling. */
+/** Node states, in Nodepool's spelling. */
 export const NODE_STATES = [
   'init', 'building', 'testing', 'ready', 'in-use', 'used', 'hold', 'deleting', 'failed', 'aborted',
   'deleted',
@@ -13,43 +13,109 @@ export function isNodeState(value: unknown): value is NodeState {
   return typeof value === 'string' && (NODE_STATES as readonly string[]).includes(value);
 }
 
-/** The fields of a node record; see spec §2.1 for who sets what. */
+/** The fields of a node record, with Nodepool's names (the launcher, Zuul and the CLI all write some). */
 export interface NodeFields {
+  /** Node state; see {@link NODE_STATES}. */
   state: NodeState;
+  /** Unix seconds of the last state change. */
   state_time: number;
+  /** Labels the node has (one, in practice). */
   type: string[];
+  /** Provider that launched it. */
   provider: string | null;
+  /** Pool it belongs to. */
   pool: string | null;
+  /** Cloud name. */
   cloud: string | null;
+  /** Region name. */
   region: string | null;
+  /** Availability zone. */
   az: string | null;
+  /** Request id it is allocated to, or null. */
   allocated_to: string | null;
+  /** Public IPv4 address. */
   public_ipv4: string | null;
+  /** Private IPv4 address. */
   private_ipv4: string | null;
+  /** Public IPv6 address. */
   public_ipv6: string | null;
+  /** Address Zuul connects to. */
   interface_ip: string | null;
+  /** Hypervisor host id. */
   host_id: string | null;
+  /** Port Zuul connects to (written also as `ssh_port`). */
   connection_port: unknown;
+  /** How Zuul connects (`ssh`, `winrm`, ...). */
   connection_type: string | null;
+  /** Login user. */
   username: string | null;
+  /** Python interpreter path for Ansible. */
   python_path: string | null;
+  /** Shell type for Ansible. */
   shell_type: string | null;
+  /** Image (upload path or cloud image name) it was booted from. */
   image_id: string | null;
+  /** Pool launcher id that launched it. */
   launcher: string | null;
+  /** Unix seconds of creation. */
   created_time: number | null;
+  /** Cloud id of its instance. */
   external_id: unknown;
+  /** Host name (`np<id>`). */
   hostname: string | null;
+  /** Free-form comment (hold reason). */
   comment: string | null;
+  /** The requestor's data (Zuul's system id, ...). */
   user_data: unknown;
+  /** Autohold key of the job that held it. */
   hold_job: string | null;
+  /** Seconds a held node is kept, or null. */
   hold_expiration: number | null;
+  /** SSH host keys from the nodescan. */
   host_keys: string[];
+  /** Resources it uses (`cores`, `ram`, `instances`). */
   resources: Record<string, number> | null;
+  /** Slot number on a static host, or null. */
   slot: number | null;
+  /** Pool `node-attributes` and driver attributes. */
   attributes: Record<string, unknown> | null;
+  /** Tenant of the request it was launched for. */
   tenant_name: string | null;
+  /** Driver-specific data. */
   driver_data: unknown;
+  /** Requestor of the request it was launched for. */
   requestor: string | null;
+  /** Where our launch of it stands (`nodepool_ts_launch`), or null; see {@link NodeLaunchRecord}. */
+  nodepool_ts_launch: NodeLaunchRecord | null;
+}
+
+/**
+ * The launch state nodepool-ts keeps on a `building` node (key `nodepool_ts_launch`, beside
+ * Nodepool's keys, written only while set), so a launcher that takes over the node of a dead one
+ * resumes its create state machine instead of deleting the instance. Python Nodepool drops the key
+ * on read; its nodes never carry it.
+ */
+export interface NodeLaunchRecord {
+  /** The create state machine's state when last stored. */
+  machine_state: string;
+  /** The instance's cloud id at that point. */
+  external_id: unknown;
+  /** Attempt number (1-based) of the launch it belongs to. */
+  attempt: number;
+  /** Unix seconds when the launch attempt started. */
+  since: number;
+}
+
+function launchRecord(value: unknown): NodeLaunchRecord | null {
+  if (!isPlainObject(value)) return null;
+  const v = value as Record<string, unknown>;
+  if (typeof v.machine_state !== 'string' || v.external_id === null || v.external_id === undefined) return null;
+  return {
+    machine_state: v.machine_state,
+    external_id: v.external_id,
+    attempt: typeof v.attempt === 'number' ? v.attempt : 1,
+    since: typeof v.since === 'number' ? v.since : 0,
+  };
 }
 
 /** Key order of Nodepool's Node.toDict, so our bodies diff cleanly against Python's. */
@@ -62,7 +128,7 @@ const NODE_KEYS = [
   'requestor',
 ] as const;
 
-/** The set of keys every Node body we write carries (spec §2.1). */
+/** The set of keys every Node body we write carries. */
 export const NODE_BODY_KEYS: readonly string[] = NODE_KEYS;
 
 function holdExpiration(value: unknown): number | null {
@@ -119,6 +185,7 @@ export class Node implements NodeFields {
   tenant_name: string | null = null;
   driver_data: unknown = null;
   requestor: string | null = null;
+  nodepool_ts_launch: NodeLaunchRecord | null = null;
 
   constructor(id: string | null = null) {
     this.id = id;
@@ -134,13 +201,17 @@ export class Node implements NodeFields {
     this.state_time = nowSeconds();
   }
 
-  /** The body as Nodepool writes it: every key of spec §2.1, `ssh_port` mirroring the port. */
+  /**
+   * The body as Nodepool writes it: every key Nodepool writes, `ssh_port` mirroring the port,
+   * plus `nodepool_ts_launch` while set.
+   */
   toDict(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const key of NODE_KEYS) {
       out[key] = key === 'ssh_port' ? this.connection_port : (this as unknown as Record<string, unknown>)[key];
     }
     out.state = this._state;
+    if (this.nodepool_ts_launch) out.nodepool_ts_launch = this.nodepool_ts_launch;
     return out;
   }
 
@@ -151,7 +222,7 @@ export class Node implements NodeFields {
 
   /**
    * Builds a node from a body written by anyone (Nodepool, Zuul, us). Missing keys take
-   * Nodepool's read defaults; unknown keys are dropped. Throws {@link ModelError} naming `path`
+   * Nodepool's read defaults; unknown keys are dropped (`nodepool_ts_launch` is ours, kept). Throws {@link ModelError} naming `path`
    * for bad JSON or an unknown state.
    */
   static fromDict(id: string, body: Record<string, unknown>, path = `/nodepool/nodes/${id}`): Node {
@@ -180,6 +251,7 @@ export class Node implements NodeFields {
     n.slot = typeof body.slot === 'number' && Number.isInteger(body.slot) ? body.slot : null;
     n.attributes = isPlainObject(body.attributes) ? (body.attributes as Record<string, unknown>) : null;
     n.driver_data = body.driver_data ?? null;
+    n.nodepool_ts_launch = launchRecord(body.nodepool_ts_launch);
     return n;
   }
 

@@ -10,10 +10,13 @@ import { NotFoundError, QuotaError, StateMachine, type CreateRequest, type Insta
 export interface FakeInstance {
   /** Cloud id, `fake-<n>`. */
   id: string;
+  /** Host name the launcher asked for (`np<node id>`). */
   hostname: string;
+  /** Label it was created for. */
   label: string;
   /** Tags, including `nodepool_node_id`, `nodepool_pool_name`, `nodepool_provider_name`. */
   metadata: Record<string, string>;
+  /** Its address (`interface_ip`). */
   ip: string;
   /** `building` until booted, `active` after, `deleting` while a delete runs. */
   status: 'building' | 'active' | 'deleting';
@@ -57,6 +60,7 @@ export class FakeCloud {
   readonly instances = new Map<string, FakeInstance>();
   /** Number of create / delete machines started. */
   creates = 0;
+  /** Number of delete machines started. */
   deletes = 0;
   private seq = 0;
   private readonly createFaults: Fault[] = [];

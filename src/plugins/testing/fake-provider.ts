@@ -30,6 +30,7 @@ export class FakeProvider implements Provider {
     readonly cloud: FakeCloud = new FakeCloud(fakeCloudOptions(config.raw)),
   ) {}
 
+  /** The provider's name from its section. */
   get name(): string {
     return this.config.name;
   }

@@ -10,7 +10,7 @@ import type { Logger } from '../plugins/logger';
 import { NodepoolZk } from '../zk/nodepool-zk';
 import { tlsKeyWarnings } from '../zk/tls-connection';
 import { ZkClient } from '../zk/zk-client';
-import { CliError } from './request-command';
+import { CliError } from './cli-error';
 
 /** Where a subcommand finds its configuration. */
 export interface CliConfigOptions {

@@ -10,7 +10,7 @@ import type { NodepoolConfig } from '../plugins/nodepool-config';
 import type { NodepoolZk } from '../zk/nodepool-zk';
 import { imagePath } from '../zk/nodepool-paths';
 import { BadVersionError, NodeExistsError, NoNodeError } from '../zk/zk-errors';
-import { CliError } from './request-command';
+import { CliError } from './cli-error';
 
 /**
  * `image-build IMAGE`: only a diskimage of nodepool.yaml that is not paused there (Nodepool
@@ -31,8 +31,9 @@ export async function imagePauseCommand(zk: NodepoolZk, image: string, paused: b
     if (paused) await zk.client.create(path);
     else await zk.client.delete(path);
   } catch (err) {
-    // Already in the wanted state: nothing to do, as Nodepool's.
-    if ((paused && err instanceof NodeExistsError) || (!paused && err instanceof NoNodeError && (await zk.client.exists(imagePath(image))))) return 0;
+    // Already in the wanted state: nothing to do, as Nodepool's (which also unpauses an image
+    // it does not know without a word, and fails to pause one).
+    if ((paused && err instanceof NodeExistsError) || (!paused && err instanceof NoNodeError)) return 0;
     if (err instanceof NoNodeError) throw new CliError(`image ${image} not found in ZooKeeper`);
     throw err;
   }
@@ -42,7 +43,9 @@ export async function imagePauseCommand(zk: NodepoolZk, image: string, paused: b
 /** `dib-image-delete IMAGE-BUILD_ID`: the build `deleting`, unless it is still being built. */
 export async function dibImageDeleteCommand(zk: NodepoolZk, id: string, out: (t: string) => void): Promise<number> {
   const dash = id.lastIndexOf('-');
-  const [image, build] = dash > 0 ? [id.slice(0, dash), id.slice(dash + 1)] : [id, ''];
+  // Nodepool splits IMAGE-BUILD_ID at the last dash and fails on an id without one.
+  if (dash < 0) throw new CliError(`${id}: not a dib image id (IMAGE-BUILD_ID, as dib-image-list shows it)`);
+  const [image, build] = [id.slice(0, dash), id.slice(dash + 1)];
   const outcome = await markDeleting(zk, `${imagePath(image)}/builds/${build}`, 'building');
   if (outcome === 'missing') out(`Build ${id} not found\n`);
   else if (outcome === 'busy') out('Cannot delete a build in progress\n');

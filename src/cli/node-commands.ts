@@ -10,7 +10,7 @@ import { NodeDeleter } from '../plugins/node-deleter';
 import type { Node } from '../zk/models/node';
 import type { NodepoolZk } from '../zk/nodepool-zk';
 import type { CliConfigOptions } from './cli-zk';
-import { CliError } from './request-command';
+import { CliError } from './cli-error';
 import { nodeListText, providerBuilds, providerNodes } from './status-commands';
 
 /** Node lock wait of `hold` and `delete`, s (CLI:293, 319). */

@@ -30,6 +30,18 @@ describe('nodepool CLI', () => {
     expect(r.err).toContain(`${file}: nothandled: extra keys not allowed`);
   });
 
+  it('config-validate loads the plugins (built-in and NODEPOOL_TS_PLUGIN_DIRS) and fails on a plugin that does not load', async () => {
+    const plugins = path.join(tmp, 'plugins');
+    fs.mkdirSync(path.join(plugins, 'broken'), { recursive: true });
+    fs.writeFileSync(path.join(plugins, 'broken', 'package.json'), JSON.stringify({ name: 'broken', 'nodepool-ts': { entry: 'index.js' } }));
+    const r = io();
+    r.env = { NODEPOOL_TS_PLUGIN_DIRS: plugins };
+    expect(await nodepoolMain(['-c', path.resolve(__dirname, '../../config/example-nodepool.yaml'), 'config-validate'], r)).toBe(1);
+    expect(r.err).toContain(`ERROR nodepool.cmd.config_validator: plugin not loaded: ${path.join(fs.realpathSync(plugins), 'broken', 'package.json')}: "nodepool-ts.entry" index.js does not exist`);
+    // The built-in drivers still validate the example's static and openstack providers.
+    expect(r.err).not.toContain('unknown driver');
+  });
+
   it('prints help and exits 1 without a subcommand; rejects unknown commands', async () => {
     const r = io();
     expect(await nodepoolMain([], r)).toBe(1);
@@ -38,4 +50,32 @@ describe('nodepool CLI', () => {
     expect(await nodepoolMain(['no-such-command'], r2)).toBe(2);
     expect(r2.err).toMatch(/unknown command/);
   });
+
+  it('is strict: extra arguments, unknown flags and bad numbers are usage errors (exit 2) naming the problem', async () => {
+    const cases: [string[], RegExp][] = [
+      [['list', 'extra'], /^nodepool: error: too many arguments for 'list'\. Expected 0 arguments but got 1\.\n$/],
+      [['list', '--bogus'], /^nodepool: error: unknown option '--bogus'\n$/],
+      [['request', 'small', '--timeout', 'abc'], /--timeout expects a number of seconds >= 0, got "abc"/],
+      [['request', 'small', '--hold-for', '-1'], /--hold-for expects a number of seconds >= 0, got "-1"/],
+      [['request', 'small', '--priority', '1000'], /expects 1-3 digits/],
+      [['return'], /missing required argument 'id'/],
+      [['export-image-data'], /missing required argument 'path'/],
+      [['help'], /unknown command 'help'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = io();
+      expect([args, await nodepoolMain(args, r)]).toEqual([args, 2]);
+      expect(r.err).toMatch(message);
+    }
+  });
+
+  it('has every command of Nodepool\'s CLI, and --help exits 0', async () => {
+    const r = io();
+    expect(await nodepoolMain(['--help'], r)).toBe(0);
+    for (const command of ['list', 'image-list', 'dib-image-list', 'image-status', 'image-build', 'delete', 'hold', 'image-delete',
+      'dib-image-delete', 'config-validate', 'request-list', 'info', 'erase', 'image-pause', 'image-unpause', 'export-image-data', 'import-image-data']) {
+      expect(r.out).toMatch(new RegExp(`^  ${command} `, 'm'));
+    }
+  });
 });
+

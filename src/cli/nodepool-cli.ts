@@ -1,11 +1,14 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { runConfigValidate } from '../kernel/config/config-validate';
 import { loadLauncherSettings } from '../kernel/config/launcher-settings-loader';
 import { Kernel } from '../kernel/kernel';
 import { VERSION } from '../kernel/services/launcher-component';
 import { withNodepoolZk } from './cli-zk';
+import { alienImageListCommand } from './alien-image-list';
 import { deleteCommand, eraseCommand, holdCommand, type AskLine } from './node-commands';
 import { runRequestCommand } from './request-command';
+import { returnCommand } from './return-command';
+import { exportImageDataCommand, importImageDataCommand } from './image-data';
 import { dibImageDeleteCommand, imageBuildCommand, imageDeleteCommand, imagePauseCommand } from './image-changes';
 import { loadNodepoolConfig } from '../kernel/config/nodepool-config-loader';
 import { imageListingText, type ImageListing } from './image-commands';
@@ -18,6 +21,38 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** Prompts and reads one line (erase's confirmation); default: the terminal. */
   ask?: AskLine;
+  /** Aborted to interrupt `request` (waiting or holding); default: SIGINT or SIGTERM. */
+  interrupt?: AbortSignal;
+}
+
+/** SIGINT/SIGTERM as an abort signal while `run` runs (then Node's default handling again). */
+async function withProcessInterrupt<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await run(controller.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** A number-of-seconds argument: finite and >= 0, else a usage error naming the flag. */
+function seconds(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${flag} expects a number of seconds >= 0, got ${JSON.stringify(value)}`);
+    if (n > 2_000_000) throw new InvalidArgumentError(`${flag} expects at most 2000000 seconds, got ${value}`);
+    return n;
+  };
+}
+
+/** A request priority: 1-3 digits (Zuul: 100, 200, 300). */
+function priority(value: string): string {
+  if (!/^\d{1,3}$/.test(value)) throw new InvalidArgumentError(`expects 1-3 digits (Zuul uses 100, 200, 300), got ${JSON.stringify(value)}`);
+  return value.padStart(3, '0');
 }
 
 const defaultIo: CliIo = {
@@ -61,8 +96,14 @@ export async function nodepoolMain(argv: string[], io: CliIo = defaultIo): Promi
     .option('-s <secure>', 'path to secure file')
     .option('--debug', 'show DEBUG level logging', false)
     .version(`Nodepool version: ${VERSION} (nodepool-ts)`, '--version', 'show nodepool version')
+    .helpOption('-h, --help', 'show this help message and exit')
+    // Nodepool has no `help` command (argparse: invalid choice, exit 2); `-h` works everywhere.
+    .helpCommand(false)
+    // Settings that subcommands inherit: argparse is strict, and so are we.
+    .allowUnknownOption(false)
+    .allowExcessArguments(false)
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(`nodepool: ${text}`) });
 
   let exitCode = 0;
   program
@@ -73,9 +114,8 @@ export async function nodepoolMain(argv: string[], io: CliIo = defaultIo): Promi
       // Only the plugins are needed (their driver schemas); nothing connects anywhere.
       const settings = loadLauncherSettings({ env: io.env, overrides: { config: file, log: { level: 'error' } } });
       const kernel = await Kernel.create({ settings: { ...settings, tracing: { ...settings.tracing, exporter: 'none' } } });
-      for (const failure of kernel.pluginFailures) io.stderr(logLine('nodepool.cmd.config_validator', 'error', failure.message));
       exitCode = runConfigValidate({
-        file, secure: secure ?? null, drivers: kernel.drivers.all(), env: io.env,
+        file, secure: secure ?? null, drivers: kernel.drivers.all(), pluginFailures: kernel.pluginFailures, env: io.env,
         log: (line, level = 'error') => io.stderr(logLine('nodepool.cmd.config_validator', level, line)),
       });
       await kernel.stop();
@@ -83,14 +123,49 @@ export async function nodepoolMain(argv: string[], io: CliIo = defaultIo): Promi
 
   program
     .command('request')
-    .description('submit a node request (nodepool-ts addition)')
+    .description('ask for nodes (nodepool-ts addition); with --wait take them as Zuul does, hold them until Ctrl-C or --hold-for, then give them back')
     .argument('<labels...>', 'labels to request, one node each')
-    .option('--wait', 'wait until the request is fulfilled or failed and print its nodes', false)
-    .option('--timeout <seconds>', 'how long --wait waits', (v) => Number.parseFloat(v), 300)
-    .option('--priority <nnn>', 'request priority prefix (Zuul: 100, 200, 300)', '100')
-    .action(async (labels: string[], cmd: { wait: boolean; timeout: number; priority: string }) => {
-      const { c: file, s: secure } = program.opts<{ c: string; s?: string }>();
-      exitCode = await runRequestCommand({ config: file, secure, labels, ...cmd, env: io.env, out: io.stdout });
+    .option('--wait', 'wait for the nodes, lock them (in-use) and hold them; otherwise submit and exit (give them back with `nodepool return ID`)', false)
+    .option('--timeout <seconds>', 'how long --wait waits for fulfilment before deleting the request', seconds('--timeout'), 300)
+    .option('--hold-for <seconds>', 'give the nodes back after this many seconds instead of at Ctrl-C (implies --wait)', seconds('--hold-for'))
+    .option('--priority <nnn>', 'request priority prefix (Zuul: 100, 200, 300)', priority, '100')
+    .action(async (labels: string[], cmd: { wait: boolean; timeout: number; holdFor?: number; priority: string }) => {
+      const wait = cmd.wait || cmd.holdFor !== undefined;
+      const run = (interrupt: AbortSignal): Promise<number> => runRequestCommand({ ...zkOptions(), labels, ...cmd, wait, out: io.stdout, interrupt });
+      exitCode = io.interrupt ? await run(io.interrupt) : await withProcessInterrupt(run);
+    });
+
+  program
+    .command('return')
+    .description('give back a request\'s nodes (deleting the request) or one node: state used, as Zuul returns nodes (nodepool-ts addition)')
+    .argument('<id>', 'request id (100-0000000001) or node id')
+    .action(async (id: string) => {
+      exitCode = await withNodepoolZk(zkOptions(), (zk) => returnCommand(zk, id, io.stdout));
+    });
+
+  program
+    .command('export-image-data')
+    .description('Export image data from ZooKeeper')
+    .argument('<path>', 'Export file path')
+    .action(async (file: string) => {
+      exitCode = await withNodepoolZk(zkOptions(), (zk) => exportImageDataCommand(zk, file));
+    });
+
+  program
+    .command('import-image-data')
+    .description('Import image data to ZooKeeper')
+    .argument('<path>', 'Import file path')
+    .action(async (file: string) => {
+      exitCode = await withNodepoolZk(zkOptions(), (zk) => importImageDataCommand(zk, file));
+    });
+
+  program
+    .command('alien-image-list')
+    .description('list images not accounted for by nodepool')
+    .argument('[provider]', 'provider name')
+    .action(async (provider?: string) => {
+      const options = zkOptions();
+      exitCode = await withNodepoolZk(options, (zk) => alienImageListCommand(zk, provider, options, io.stdout, io.stderr));
     });
 
   const zkOptions = (): { config: string; secure?: string; env: NodeJS.ProcessEnv } => {
@@ -168,7 +243,7 @@ export async function nodepoolMain(argv: string[], io: CliIo = defaultIo): Promi
 
   program
     .command('dib-image-delete')
-    .description('delete a dib image')
+    .description('Delete a dib built image from disk along with all cloud uploads of this image')
     .argument('<id>', 'dib image id')
     .action(async (id: string) => {
       exitCode = await withNodepoolZk(zkOptions(), (zk) => dibImageDeleteCommand(zk, id, io.stdout));

@@ -1,4 +1,4 @@
-import { wantsJson } from './accept';
+import { prefersHtml, wantsJson } from './accept';
 
 describe('wantsJson (Nodepool webapp format negotiation)', () => {
   it.each([
@@ -16,5 +16,19 @@ describe('wantsJson (Nodepool webapp format negotiation)', () => {
     ['application/json;q=0', false],
   ])('Accept %p → json %p', (accept, json) => {
     expect(wantsJson(accept)).toBe(json);
+  });
+});
+
+describe('prefersHtml (the dashboard at /)', () => {
+  it.each([
+    [undefined, false],
+    ['*/*', false],
+    ['text/plain', false],
+    ['application/json', false],
+    ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', true],
+    ['text/html;q=0.5, text/plain', false],
+    ['text/html;q=0', false],
+  ])('Accept %p → html %p', (accept, html) => {
+    expect(prefersHtml(accept)).toBe(html);
   });
 });

@@ -62,3 +62,14 @@ export function wantsJson(accept: string | undefined): boolean {
   }
   return bestOffer === 'application/json';
 }
+
+/**
+ * True when the `Accept` header names `text/html` itself (as browsers do) and it is not beaten
+ * by JSON: `/` then serves the dashboard. `*\/*` alone (curl) gets the text index instead.
+ */
+export function prefersHtml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const ranges = parseAccept(accept);
+  const named = ranges.some((r) => r.type === 'text' && r.subtype === 'html' && r.q > 0);
+  return named && !wantsJson(accept) && quality('text/html', ranges) >= quality('text/plain', ranges);
+}

@@ -5,43 +5,57 @@
  */
 import type { Logger } from '../plugins/logger';
 import type { ZooKeeperClient } from '../plugins/zookeeper';
-import { parseComponent, type PoolComponentRecord } from '../zk/models/component';
+import type { ProviderConfig } from '../plugins/nodepool-config';
+import { parseComponent, type ComponentRecord, type PoolComponentRecord } from '../zk/models/component';
 import { Node } from '../zk/models/node';
 import { NodeRequest } from '../zk/models/node-request';
 import { NODE_ROOT, REQUEST_ROOT, componentPath } from '../zk/nodepool-paths';
 import { dibImageListRows, imageListRows, imageStatusRows, labelRows, nodeRow, requestRow, type StatusRow } from '../status/index';
+import { launcherRows, providerRows } from './fleet-rows';
 import { ImageTreeCache } from './image-tree-cache';
 import { NodeListRenderer } from './node-list-renderer';
 import { ZkChildrenCache, type CachedChild } from './zk-children-cache';
+
+/** What changed, for {@link StatusCache.onChange} listeners. */
+export type StatusCacheKind = 'nodes' | 'requests' | 'pools' | 'launchers';
 
 /** See the module comment. */
 export class StatusCache {
   readonly nodes: ZkChildrenCache<Node>;
   readonly requests: ZkChildrenCache<NodeRequest>;
   readonly pools: ZkChildrenCache<PoolComponentRecord>;
+  readonly launchers: ZkChildrenCache<ComponentRecord>;
   readonly images: ImageTreeCache;
   private readonly renderer = new NodeListRenderer();
+  private readonly listeners = new Set<(kind: StatusCacheKind) => void>();
 
   constructor(client: ZooKeeperClient, logger: Logger) {
+    const onChange = (kind: StatusCacheKind) => (): void => {
+      for (const listener of this.listeners) listener(kind);
+    };
     this.nodes = new ZkChildrenCache({
-      client, logger, path: NODE_ROOT, trackLocks: true,
+      client, logger, path: NODE_ROOT, trackLocks: true, onChange: onChange('nodes'),
       // An empty node znode is what a lock's ensure_path leaves for a deleted node: no node.
       parse: (id, data, path) => (data && data.length > 0 ? Node.parse(id, data, -1, path) : undefined),
     });
     this.requests = new ZkChildrenCache({
-      client, logger, path: REQUEST_ROOT,
+      client, logger, path: REQUEST_ROOT, onChange: onChange('requests'),
       parse: (id, data, path) => NodeRequest.parse(id, data, -1, path),
     });
     this.pools = new ZkChildrenCache({
-      client, logger, path: componentPath('pool'),
+      client, logger, path: componentPath('pool'), onChange: onChange('pools'),
       parse: (_name, data, path) => parseComponent(path, data) as PoolComponentRecord,
+    });
+    this.launchers = new ZkChildrenCache({
+      client, logger, path: componentPath('launcher'), onChange: onChange('launchers'),
+      parse: (_name, data, path) => parseComponent(path, data),
     });
     this.images = new ImageTreeCache(client, logger);
   }
 
-  /** Loads all four; resolves when each has a first complete copy. */
+  /** Loads all of them; resolves when each has a first complete copy. */
   async start(): Promise<void> {
-    await Promise.all([this.nodes.start(), this.requests.start(), this.pools.start(), this.images.start()]);
+    await Promise.all([this.nodes.start(), this.requests.start(), this.pools.start(), this.launchers.start(), this.images.start()]);
   }
 
   /** Drops the copies. */
@@ -49,7 +63,14 @@ export class StatusCache {
     this.nodes.stop();
     this.requests.stop();
     this.pools.stop();
+    this.launchers.stop();
     this.images.stop();
+  }
+
+  /** Calls `listener` after each change applied to the copy; returns the unsubscribe function. */
+  onChange(listener: (kind: StatusCacheKind) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** `/node-list` rows, by id; `nodeId` picks one (none when unknown). */
@@ -77,6 +98,16 @@ export class StatusCache {
   /** `/label-list` rows. */
   labelRows(): StatusRow[] {
     return labelRows(this.pools.list().map((c) => c.value));
+  }
+
+  /** `/launcher-list` rows. */
+  launcherRows(): StatusRow[] {
+    return launcherRows(this.launchers.list(), this.pools.list());
+  }
+
+  /** `/provider-list` rows; caps from `localProviders` (this launcher's nodepool.yaml). */
+  providerRows(localProviders: ReadonlyMap<string, ProviderConfig> | undefined): StatusRow[] {
+    return providerRows(this.pools.list(), this.nodes.list().map((c) => c.value), this.launchers.list(), localProviders);
   }
 
   /** `/image-list` rows (uploads). */

@@ -13,8 +13,9 @@ import type { LifecycleContribution } from '../plugins/lifecycle';
 import { LauncherSettings } from '../plugins/launcher-settings';
 import { Logger } from '../plugins/logger';
 import { Metrics, type Counter } from '../plugins/metrics';
-import { NodepoolConfigSource } from '../plugins/nodepool-config';
+import { NodepoolConfigSource, type ProviderConfig } from '../plugins/nodepool-config';
 import { ZooKeeper } from '../plugins/zookeeper';
+import { EventStream } from './event-stream';
 import { StatusCache } from './status-cache';
 import { WebRoutes } from './web-routes';
 
@@ -24,6 +25,8 @@ export interface WebAppOptions {
   listen?: { host: string; port: number };
   /** Reuse of generated bodies, ms (Nodepool: 1000). */
   cacheTtlMs?: number;
+  /** Why the launcher serves nothing now (the engine's `notReadyReason`); `/ready` answers 503 with it. */
+  readiness?: () => string | undefined;
 }
 
 /** See the module comment. */
@@ -33,6 +36,8 @@ export class WebApp implements LifecycleContribution {
   private readonly routes: WebRoutes;
   private readonly logger: Logger;
   private readonly requests: Counter;
+  private readonly events = new EventStream();
+  private unsubscribe: (() => void) | undefined;
   private server: http.Server | undefined;
   private isReady = false;
 
@@ -48,12 +53,15 @@ export class WebApp implements LifecycleContribution {
     this.routes = new WebRoutes(
       {
         ready: () => this.isReady,
+        notReady: () => (zk.client.state !== 'connected' ? `ZooKeeper ${zk.client.state}` : options.readiness?.()),
         nodeList: (json, id, fields) => this.cache.nodeList(json, id, fields),
         requestRows: () => this.cache.requestRows(),
         labelRows: () => this.cache.labelRows(),
         imageRows: () => this.cache.imageRows(),
         dibImageRows: () => this.cache.dibImageRows(),
         imageStatusRows: () => this.cache.imageStatusRows(),
+        launcherRows: () => this.cache.launcherRows(),
+        providerRows: () => this.cache.providerRows(this.localProviders()),
         metrics: () => metrics.render(),
       },
       options.cacheTtlMs,
@@ -71,6 +79,15 @@ export class WebApp implements LifecycleContribution {
     return a ? { host: a.address, port: a.port } : undefined;
   }
 
+  /** This launcher's providers (pool caps for `/provider-list`); none before a config is loaded. */
+  private localProviders(): ReadonlyMap<string, ProviderConfig> | undefined {
+    try {
+      return this.container.get<NodepoolConfigSource>(NodepoolConfigSource).current().providers;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Where to listen: settings first, then nodepool.yaml `webapp:` (default 0.0.0.0:8005). */
   private listenAddress(): { host: string; port: number } {
     if (this.options.listen) return this.options.listen;
@@ -84,6 +101,7 @@ export class WebApp implements LifecycleContribution {
 
   /** Fills the cache, then listens. */
   async start(): Promise<void> {
+    this.unsubscribe = this.cache.onChange((kind) => this.events.notify(kind));
     await this.cache.start();
     const { host, port } = this.listenAddress();
     const server = http.createServer((req, res) => void this.serve(req, res));
@@ -106,6 +124,9 @@ export class WebApp implements LifecycleContribution {
     this.isReady = false;
     const server = this.server;
     this.server = undefined;
+    this.events.close();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     if (server) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -116,6 +137,12 @@ export class WebApp implements LifecycleContribution {
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
+      if (req.url === '/events' || req.url?.startsWith('/events?')) {
+        if (req.method === 'GET' || req.method === 'HEAD') {
+          this.requests.inc({ route: 'events', code: String(this.events.attach(req, res)) });
+          return;
+        }
+      }
       const out = await this.routes.handle({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
       const body = Buffer.from(out.body, 'utf8');
       res.writeHead(out.status, { ...out.headers, 'Content-Length': String(out.status === 304 ? 0 : body.length) });

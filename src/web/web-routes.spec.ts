@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SAMPLES_DIR, loadSample } from '../../test/support/spec-samples';
 import { NODE_LIST_DETAIL_COLUMNS, pythonJsonDumps, statusTable, type StatusRow } from '../status/index';
+import { ENDPOINTS } from './dashboard-page';
 import { WebRoutes, type WebSource } from './web-routes';
 
 const sample = (name: string): string => fs.readFileSync(path.join(SAMPLES_DIR, 'cli-web', name), 'utf8');
@@ -22,6 +23,8 @@ function source(overrides: Partial<WebSource> = {}): WebSource & { nodeCalls: nu
     imageRows: () => [],
     dibImageRows: () => [],
     imageStatusRows: () => [],
+    launcherRows: () => [],
+    providerRows: () => [],
     metrics: async () => '# HELP x y\n# TYPE x counter\nx 1\n',
     ...overrides,
   };
@@ -108,5 +111,40 @@ describe('WebRoutes', () => {
     const metrics = await routes.handle(get('/metrics'));
     expect(metrics.headers['Content-Type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(metrics.body).toContain('x 1');
+  });
+
+  it('serves the dashboard to a browser at / and the list of endpoints to other clients', async () => {
+    const routes = new WebRoutes(source());
+    const browser = await routes.handle(get('/', { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' }));
+    expect([browser.status, browser.headers['Content-Type']]).toEqual([200, 'text/html; charset=utf-8']);
+    expect(browser.headers['Content-Security-Policy']).toContain("default-src 'none'");
+    for (const e of ENDPOINTS) expect(browser.body).toContain(`href="${e.path.slice(1)}"`);
+    for (const asset of ['dashboard.js', 'dashboard.css']) {
+      expect(browser.body).toContain(`"${asset}"`);
+      const res = await routes.handle(get(`/${asset}`));
+      expect(res.status).toBe(200);
+      expect(res.body.length).toBeGreaterThan(500);
+    }
+    // Nothing from elsewhere: no absolute URL in the page, script or style sheet.
+    for (const p of ['/', '/dashboard.js', '/dashboard.css']) {
+      expect((await routes.handle(get(p, { accept: 'text/html' }))).body).not.toMatch(/(https?:)?\/\/[a-z0-9]/i);
+    }
+    const curl = await routes.handle(get('/', { accept: '*/*' }));
+    expect(curl.headers['Content-Type']).toBe('text/plain; charset=UTF-8');
+    for (const e of ENDPOINTS) expect(curl.body).toContain(e.path);
+    const json = JSON.parse((await routes.handle(get('/', { accept: 'application/json' }))).body) as { path: string }[];
+    expect(json.map((e) => e.path)).toEqual(ENDPOINTS.map((e) => e.path));
+  });
+
+  it('serves /launcher-list and /provider-list like the other listings', async () => {
+    const routes = new WebRoutes(source({
+      launcherRows: () => [{ hostname: 'h1', state: 'running', version: '1', pools: ['p/main'], provider_states: { p: 'running' } }],
+      providerRows: () => [{ provider: 'p', pool: 'main', launchers: ['h1'], labels: ['a', 'b'], paused: false, nodes: 3, max_servers: 5, provider_states: {} }],
+    }));
+    expect((await routes.handle(get('/launcher-list'))).body.split('\n')[1]).toMatch(/^\| Hostname +\| State +\| Version +\| Pools +\| Provider States +\|$/);
+    expect((await routes.handle(get('/launcher-list.json'))).body).toContain('"provider_states": {"p": "running"}');
+    const text = (await routes.handle(get('/provider-list'))).body.split('\n');
+    expect(text[3]).toMatch(/^\| p +\| main +\| h1 +\| a,b +\| False +\| 3 +\| 5 +\| \{\} +\|$/);
+    expect(JSON.parse((await routes.handle(get('/provider-list', { accept: 'application/json' }))).body)).toEqual([expect.objectContaining({ provider: 'p', nodes: 3 })]);
   });
 });

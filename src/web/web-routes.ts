@@ -5,14 +5,18 @@
  */
 import {
   DIB_IMAGE_LIST_COLUMNS, IMAGE_LIST_COLUMNS, IMAGE_STATUS_COLUMNS, LABEL_LIST_COLUMNS, REQUEST_LIST_COLUMNS, pythonJsonDumps,
-  statusTable, type StatusColumn, type StatusRow,
+  WEB_CELL_MAX, statusTable, type StatusColumn, type StatusRow,
 } from '../status/index';
-import { wantsJson } from './accept';
+import { prefersHtml, wantsJson } from './accept';
+import { DASHBOARD_CSP, ENDPOINTS, dashboardAssets, endpointIndexText } from './dashboard-page';
+import { LAUNCHER_LIST_COLUMNS, PROVIDER_LIST_COLUMNS } from './fleet-rows';
 
 /** Where the listings come from. */
 export interface WebSource {
   /** True once the launcher has started. */
   ready(): boolean;
+  /** Once started: why the launcher serves nothing now (no provider running, ZooKeeper away), or undefined. */
+  notReady?(): string | undefined;
   /** The `/node-list` body: JSON or text (with `fields`), all nodes or the one `nodeId`. */
   nodeList(json: boolean, nodeId: string | undefined, fields: readonly string[] | undefined): string;
   requestRows(): StatusRow[];
@@ -23,6 +27,10 @@ export interface WebSource {
   dibImageRows(): StatusRow[];
   /** `/image-status`: one row per image. */
   imageStatusRows(): StatusRow[];
+  /** `/launcher-list`: one row per launcher component. */
+  launcherRows(): StatusRow[];
+  /** `/provider-list`: one row per provider pool. */
+  providerRows(): StatusRow[];
   /** Prometheus text exposition of the kernel's registry. */
   metrics(): Promise<string>;
 }
@@ -52,7 +60,7 @@ const TEXT = 'text/plain; charset=UTF-8';
 type Listing = (source: WebSource, query: URLSearchParams, json: boolean, fields: readonly string[] | undefined) => string;
 
 function rowsListing(columns: readonly StatusColumn[], rows: (source: WebSource) => StatusRow[]): Listing {
-  return (source, _query, json, fields) => (json ? pythonJsonDumps(rows(source)) : statusTable(columns, rows(source), fields));
+  return (source, _query, json, fields) => (json ? pythonJsonDumps(rows(source)) : statusTable(columns, rows(source), fields, undefined, WEB_CELL_MAX));
 }
 
 const LISTINGS: Record<string, Listing> = {
@@ -63,6 +71,9 @@ const LISTINGS: Record<string, Listing> = {
   '/image-list': rowsListing(IMAGE_LIST_COLUMNS, (s) => s.imageRows()),
   '/dib-image-list': rowsListing(DIB_IMAGE_LIST_COLUMNS, (s) => s.dibImageRows()),
   '/image-status': rowsListing(IMAGE_STATUS_COLUMNS, (s) => s.imageStatusRows()),
+  // Ours (the dashboard's data); Nodepool has no such listings.
+  '/launcher-list': rowsListing(LAUNCHER_LIST_COLUMNS, (s) => s.launcherRows()),
+  '/provider-list': rowsListing(PROVIDER_LIST_COLUMNS, (s) => s.providerRows()),
 };
 
 interface CachedBody {
@@ -94,15 +105,24 @@ export class WebRoutes {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return { status: 405, headers: { 'Content-Type': TEXT, Allow: 'GET, HEAD' }, body: 'Method Not Allowed', route: 'other' };
     }
+    if (path === '/health') {
+      // Liveness: the process answers. Readiness (may it get work) is /ready.
+      return { status: 200, headers: { 'Content-Type': TEXT }, body: 'OK', route: 'health' };
+    }
     if (path === '/ready') {
       // Never cached: a load balancer polls it to learn when the launcher is up.
-      return this.source.ready()
+      if (!this.source.ready()) return { status: 503, headers: { 'Content-Type': TEXT }, body: 'Service Unavailable', route: 'ready' };
+      const reason = this.source.notReady?.();
+      return reason === undefined
         ? { status: 200, headers: { 'Content-Type': TEXT }, body: 'OK', route: 'ready' }
-        : { status: 503, headers: { 'Content-Type': TEXT }, body: 'Service Unavailable', route: 'ready' };
+        : { status: 503, headers: { 'Content-Type': TEXT }, body: `Service Unavailable: ${reason}`, route: 'ready' };
     }
     if (path === '/metrics') {
       return { status: 200, headers: { 'Content-Type': PROMETHEUS_CONTENT_TYPE }, body: await this.source.metrics(), route: 'metrics' };
     }
+    if (path === '/') return indexPage(header(req, 'accept'));
+    const asset = path === '/dashboard.js' || path === '/dashboard.css' ? dashboardAssets().get(path) : undefined;
+    if (asset) return { status: 200, headers: { 'Content-Type': asset.contentType, 'Cache-Control': 'no-cache' }, body: asset.body, route: 'dashboard' };
     let json = wantsJson(header(req, 'accept'));
     if (path.endsWith('.json')) {
       path = path.slice(0, -'.json'.length);
@@ -136,6 +156,18 @@ export class WebRoutes {
     if (this.cache.size < 64) return;
     for (const [key, value] of this.cache) if (nowMs - value.generatedMs >= this.cacheTtlMs) this.cache.delete(key);
   }
+}
+
+/** `/`: the dashboard for a browser, else the list of endpoints (text, or JSON when asked). */
+function indexPage(accept: string | undefined): WebResponse {
+  const vary = { Vary: 'Accept', 'Cache-Control': 'no-cache' };
+  if (prefersHtml(accept)) {
+    const page = dashboardAssets().get('/') as { contentType: string; body: string };
+    const headers = { ...vary, 'Content-Type': page.contentType, 'Content-Security-Policy': DASHBOARD_CSP, 'X-Content-Type-Options': 'nosniff' };
+    return { status: 200, headers, body: page.body, route: 'dashboard' };
+  }
+  if (wantsJson(accept)) return { status: 200, headers: { ...vary, 'Content-Type': 'application/json' }, body: JSON.stringify(ENDPOINTS), route: 'index' };
+  return { status: 200, headers: { ...vary, 'Content-Type': TEXT }, body: endpointIndexText(), route: 'index' };
 }
 
 function notFound(): WebResponse {

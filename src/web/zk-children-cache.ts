@@ -29,6 +29,8 @@ export interface ZkChildrenCacheOptions<T> {
   /** Track `<child>/lock` contenders (node locks). */
   trackLocks?: boolean;
   logger: Logger;
+  /** Called after each applied change (the dashboard's event stream); must not throw. */
+  onChange?: () => void;
 }
 
 /** One cached child. */
@@ -104,6 +106,11 @@ export class ZkChildrenCache<T> {
     return this.changes;
   }
 
+  private changed(): void {
+    this.changes++;
+    this.options.onChange?.();
+  }
+
   private async sync(): Promise<void> {
     const gen: Generation<T> = { entries: new Map(), onParent: () => undefined, sorted: undefined };
     gen.onParent = () => {
@@ -113,7 +120,7 @@ export class ZkChildrenCache<T> {
     await this.listChildren(gen);
     if (this.live === gen) {
       this.served = gen;
-      this.changes++;
+      this.changed();
     }
   }
 
@@ -121,7 +128,7 @@ export class ZkChildrenCache<T> {
   private async guard(gen: Generation<T>, fn: () => Promise<void>): Promise<void> {
     try {
       await fn();
-      if (this.live === gen) this.changes++;
+      if (this.live === gen) this.changed();
     } catch (err) {
       if (this.live !== gen || this.stopped) return;
       this.options.logger.warn(`cache of ${this.options.path}: read failed, rebuilding`, { err: (err as Error).message });
@@ -180,7 +187,7 @@ export class ZkChildrenCache<T> {
         if (event.type === 'deleted') {
           gen.entries.delete(name);
           gen.sorted = undefined;
-          this.changes++;
+          this.changed();
         } else void this.guard(gen, () => this.readData(gen, entry));
       },
       onChildren: (event) => {

@@ -301,7 +301,7 @@ describe('errors', () => {
   it('unknown commands and missing arguments are one-line errors', async () => {
     const r = await run(['info']);
     expect(r.code).toBe(2);
-    expect(r.err).toBe("error: missing required argument 'provider'\n");
-    expect((await run(['frobnicate'])).err).toMatch(/^error: unknown command 'frobnicate'\n$/);
+    expect(r.err).toBe("nodepool: error: missing required argument 'provider'\n");
+    expect((await run(['frobnicate'])).err).toMatch(/^nodepool: error: unknown command 'frobnicate'\n$/);
   });
 });

@@ -190,7 +190,7 @@ describe('two kernels in one process', () => {
 
 describe('nodepool-launcher process', () => {
   async function runUntilRegistered(args: string[], hostname: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ exit: Promise<number | null>; stderr: () => string; kill: (s: NodeJS.Signals) => void }> {
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/nodepool-launcher'), ...args], {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/nodepool-launcher'), '-f', ...args], {
       // Any free loopback port: the default 0.0.0.0:8005 may be taken on a shared machine.
       env: { ...process.env, NODEPOOL_TS_HOSTNAME: hostname, NODEPOOL_TS_LOG_FORMAT: 'json', NODEPOOL_TS_WEB_PORT: '0', NODEPOOL_TS_WEB_LISTEN_ADDRESS: '127.0.0.1', ...extraEnv },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -248,7 +248,7 @@ describe('nodepool-launcher process', () => {
 
   it('says clearly when no ZooKeeper is configured', async () => {
     const file = writeConfig('none.yaml', STATIC_PROVIDER('static-n', '127.0.0.7'), false);
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/nodepool-launcher'), '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/nodepool-launcher'), '-f', '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (d) => (err += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));

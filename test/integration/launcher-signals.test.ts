@@ -38,7 +38,7 @@ test('-l logging config, -p pid file, SIGUSR2 dump, SIGUSR1 graceful stop', asyn
   const logFile = path.join(tmp, 'launcher.log');
   const logConfig = path.join(tmp, 'logging.conf');
   fs.writeFileSync(logConfig, `[loggers]\nkeys=root\n[handlers]\nkeys=f\n[logger_root]\nlevel=INFO\nhandlers=f\n[handler_f]\nclass=logging.handlers.WatchedFileHandler\nargs=('${logFile}',)\n`);
-  const child = spawn(process.execPath, [path.resolve(__dirname, '../../bin/nodepool-launcher'), '-c', config, '-p', pidfile, '-l', logConfig, '--no-webapp'], {
+  const child = spawn(process.execPath, [path.resolve(__dirname, '../../bin/nodepool-launcher'), '-f', '-c', config, '-p', pidfile, '-l', logConfig, '--no-webapp'], {
     env: { ...process.env, NODEPOOL_TS_LOG_FORMAT: 'json', NODEPOOL_TS_TRACING_EXPORTER: 'none', NODEPOOL_TS_HOSTNAME: 'signals-test' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -36,7 +36,7 @@ interface Running {
 }
 
 async function startLauncher(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/nodepool-launcher'), '-c', config, ...args], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/nodepool-launcher'), '-f', '-c', config, ...args], {
     env: { ...process.env, NODEPOOL_TS_LOG_FORMAT: 'json', NODEPOOL_TS_HOSTNAME: `web-${process.pid}` },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

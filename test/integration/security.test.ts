@@ -82,7 +82,7 @@ interface Running {
 }
 
 function startLauncher(files: { config: string; secure: string }, extraEnv: NodeJS.ProcessEnv = {}): Running {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/nodepool-launcher'), '-c', files.config, '-s', files.secure], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/nodepool-launcher'), '-f', '-c', files.config, '-s', files.secure], {
     env: {
       ...process.env, OS_CLIENT_CONFIG_FILE: cloudsYaml, NODEPOOL_TS_LOG_FORMAT: 'json', NODEPOOL_TS_LOG_LEVEL: 'debug',
       NODEPOOL_TS_TRACING_EXPORTER: 'console', NODEPOOL_TS_HOSTNAME: `security-${process.pid}`, ...extraEnv,
@@ -128,11 +128,18 @@ test('launcher, CLI and web app over mutual TLS: a request is served and no secr
     expect(run.output()).toMatch(/ZooKeeper TLS key file .* is readable by group or others \(mode 0640\)/);
     expect(run.output()).toMatch(/"tls":true/);
 
-    // The CLI over TLS: submit and wait (through the secure port only), then every listing.
+    // The CLI over TLS: submit (through the secure port only), then every listing. Without
+    // --wait (which would hold the nodes until Ctrl-C) the requests stay and keep their nodes.
     // One request per provider (one request is served by one pool).
-    for (const req of await Promise.all(['small', 'appcred-small'].map((l) => cli(files, ['request', l, '--wait', '--timeout', '60'])))) {
+    for (const req of await Promise.all(['small', 'appcred-small'].map((l) => cli(files, ['request', l])))) {
       seen.push(req.out);
-      expect([req.code, req.out]).toEqual([0, expect.stringMatching(/fulfilled/)]);
+      expect([req.code, req.out]).toEqual([0, expect.stringMatching(/submitted/)]);
+    }
+    for (let i = 0; ; i++) {
+      const requests = JSON.parse((await http('GET', '/request-list.json')).body) as Array<{ state: string }>;
+      if (requests.length === 2 && requests.every((r) => r.state === 'fulfilled')) break;
+      if (i > 600) throw new Error(`requests not fulfilled: ${JSON.stringify(requests)}`);
+      await new Promise((r) => setTimeout(r, 100));
     }
     for (const args of [['list'], ['list', '--detail'], ['list', '--json'], ['request-list', '--json'], ['label-list'], ['info', 'sim-password'], ['info', 'sim-appcred'], ['config-validate']]) {
       const r = await cli(files, args);
@@ -145,7 +152,7 @@ test('launcher, CLI and web app over mutual TLS: a request is served and no secr
     const before = await http('GET', '/node-list.json');
     expect(before.status).toBe(200);
     expect(JSON.parse(before.body)).toHaveLength(2);
-    for (const p of ['/ready', '/node-list', '/request-list', '/request-list.json', '/label-list.json', '/metrics', '/image-list']) {
+    for (const p of ['/ready', '/node-list', '/request-list', '/request-list.json', '/label-list.json', '/metrics', '/image-list', '/launcher-list.json', '/provider-list.json']) {
       const r = await http('GET', p);
       expect([p, r.status]).toEqual([p, 200]);
       seen.push(r.body);

@@ -53,7 +53,7 @@ function startProcess(name: string, body: string): { child: ChildProcess; exit: 
   const file = h.writeConfig(name, body);
   const { port } = collector.address() as AddressInfo;
   const child = spawn(process.execPath, [
-    path.join(ROOT, 'bin/nodepool-launcher'), '-c', file, '--no-web',
+    path.join(ROOT, 'bin/nodepool-launcher'), '-f', '-c', file, '--no-web',
     '--plugin-dirs', `${REPO_PLUGINS},${TEST_PLUGINS}`,
     '--tracing-exporter', 'otlp', '--tracing-endpoint', `http://127.0.0.1:${port}/v1/traces`,
   ], { env: { ...process.env, NODEPOOL_TS_HOSTNAME: name, NODEPOOL_TS_LOG_FORMAT: 'json' }, stdio: ['ignore', 'ignore', 'pipe'] });

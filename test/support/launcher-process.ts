@@ -28,7 +28,7 @@ export interface LauncherProcess {
  * "launcher running". `sessionTimeoutSec` short keeps the wait for its session's expiry short.
  */
 export async function startLauncherProcess(configFile: string, hostname: string, sessionTimeoutSec = 4): Promise<LauncherProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/nodepool-launcher'), '-c', configFile], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/nodepool-launcher'), '-f', '-c', configFile], {
     env: {
       ...process.env,
       NODEPOOL_TS_HOSTNAME: hostname,

@@ -94,7 +94,12 @@ describe('Keystone session', () => {
 
   test('picks endpoints by region; an unknown region fails with a clear message', async () => {
     await expect(client({}, 'sim', 'RegionOne').listServers()).resolves.toEqual([]);
-    await expect(client({}, 'sim', 'Nowhere').listServers()).rejects.toThrow('no public compute endpoint in region Nowhere');
+    // As openstacksdk: a region the cloud entry does not list is refused before any call ...
+    expect(() => client({}, 'sim', 'Nowhere')).toThrow('region Nowhere is not a valid region name for cloud sim; valid choices are RegionOne');
+    // ... and one the entry leaves open must be in the catalog.
+    const open = writeCloudsYaml(sim, { base: proxy.url, cloudExtra: { region_name: null } });
+    const creds = loadCloudCredentials('sim', 'Nowhere', { OS_CLIENT_CONFIG_FILE: open, HOME: '/nonexistent' });
+    await expect(new OpenStackClient(new KeystoneSession(creds, FAST)).listServers()).rejects.toThrow('no public compute endpoint in region Nowhere');
   });
 });
 

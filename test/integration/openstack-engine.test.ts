@@ -102,4 +102,19 @@ describe('engine + openstack driver', () => {
     await cleanup.pass();
     expect(sim.state.floatingIps.has(fip.id)).toBe(false);
   });
+
+  it('availability-zones: each request launches into one listed zone, all its nodes together', async () => {
+    // The cloud lists only `nova`; the pool's zones must win over the cloud's list.
+    await h.startLauncher('a', CONFIG.replace('        max-servers: 5\n', '        max-servers: 5\n        availability-zones: [az2, az3]\n'));
+    for (let i = 0; i < 2; i++) {
+      const req = await h.zuul.waitFor((await h.zuul.submit({ labels: ['small', 'small'] })).id, ['fulfilled', 'failed'], 20000);
+      expect(req.state).toBe('fulfilled');
+      const nodes = await Promise.all(req.nodes.map(async (id) => (await h.zk.getNode(id))!));
+      const zones = new Set(nodes.map((n) => sim.state.servers.get(String(n.external_id))?.az));
+      expect(zones.size).toBe(1);
+      expect(['az2', 'az3']).toContain([...zones][0]);
+      expect(nodes.map((n) => n.az)).toEqual([...zones, ...zones]);
+      await h.zuul.release(await h.zuul.accept(req));
+    }
+  });
 });

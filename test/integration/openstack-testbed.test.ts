@@ -192,9 +192,9 @@ describeTestbed('OpenStack provider on the real testbed', () => {
     const ports = { keystone: 5000, nova: 8774, glance: 9292, neutron: 9696 };
     const proxies: Record<string, FaultProxy> = {};
     for (const [name, port] of Object.entries(ports)) proxies[name] = await FaultProxy.start(`http://127.0.0.1:${port}`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'testbed-proxy-'));
     try {
       for (const [name, port] of Object.entries(ports)) proxies.keystone.rewrite(`http://127.0.0.1:${port}`, proxies[name].url);
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'testbed-proxy-'));
       const cloudsFile = path.join(dir, 'clouds.yaml');
       fs.writeFileSync(cloudsFile, fs.readFileSync(testbed.available ? testbed.cloudsFile : '', 'utf8').replace('http://127.0.0.1:5000', proxies.keystone.url));
       const config = openstackProviderConfig(PROVIDER);
@@ -227,6 +227,7 @@ describeTestbed('OpenStack provider on the real testbed', () => {
       expect((await c.listFloatingIps()).filter((f) => f.floating_ip_address === node.public_ipv4)).toEqual([]);
     } finally {
       for (const p of Object.values(proxies)) await p.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -148,10 +148,13 @@ export class CloudResources {
     );
   }
 
-  /** The first external network, or null when the cloud has none (then no floating IPs). */
-  externalNetwork(): Promise<Network | null> {
+  /**
+   * The external network floating IPs come from: clouds.yaml's `nat_source` network (by name or
+   * id) when set, else the first external one; null when the cloud has none (then no floating IPs).
+   */
+  externalNetwork(natSource?: string | null): Promise<Network | null> {
     this.externalNet ??= this.client.externalNetworks().then(
-      (nets) => nets[0] ?? null,
+      (nets) => (natSource ? nets.find((n) => n.name === natSource || n.id === natSource) : nets[0]) ?? null,
       (err: unknown) => {
         this.externalNet = null;
         throw err;

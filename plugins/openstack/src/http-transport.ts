@@ -5,6 +5,8 @@
  * turned into {@link QuotaError}.
  */
 import { QuotaError } from '@nodepool-ts/sdk';
+import { Agent, fetch, type Response } from 'undici';
+import type { CloudTls } from './clouds-yaml';
 
 /** An API answered with an error status. */
 export class OpenStackApiError extends Error {
@@ -88,6 +90,8 @@ export interface TransportOptions {
   maxBackoffMs?: number;
   /** Told about every attempt (for API metrics): status 0 when no answer came. */
   onCall?: (call: CallRecord) => void;
+  /** clouds.yaml TLS settings (CA, client certificate, `verify: false`); default: system CAs. */
+  tls?: CloudTls;
 }
 
 /** One HTTP attempt, as reported to {@link TransportOptions.onCall}. */
@@ -129,6 +133,7 @@ export class HttpTransport {
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly onCall: TransportOptions['onCall'];
+  private readonly dispatcher: Agent | undefined;
 
   constructor(options: TransportOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 30000;
@@ -136,6 +141,13 @@ export class HttpTransport {
     this.backoffMs = options.backoffMs ?? 500;
     this.maxBackoffMs = options.maxBackoffMs ?? 8000;
     this.onCall = options.onCall;
+    const tls = options.tls;
+    if (tls && (!tls.verify || tls.ca || tls.cert)) {
+      // As with requests' `verify=<bundle>`, a `cacert` replaces the system CAs for this cloud.
+      this.dispatcher = new Agent({
+        connect: { rejectUnauthorized: tls.verify, ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key ?? undefined } : {}) },
+      });
+    }
   }
 
   /**
@@ -172,6 +184,7 @@ export class HttpTransport {
           headers: { Accept: 'application/json', ...(req.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...req.headers },
           body: req.body !== undefined ? JSON.stringify(req.body) : undefined,
           signal: AbortSignal.timeout(this.timeoutMs),
+          dispatcher: this.dispatcher,
         });
         text = await res.text();
         report(res.status);

@@ -61,7 +61,7 @@ export class KeystoneSession {
     private readonly cloud: CloudCredentials,
     options: KeystoneSessionOptions = {},
   ) {
-    this.transport = new HttpTransport(options);
+    this.transport = new HttpTransport({ ...options, tls: options.tls ?? cloud.tls });
     this.rateMs = Math.max(0, (options.rate ?? 0) * 1000);
   }
 

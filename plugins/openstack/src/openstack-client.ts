@@ -46,6 +46,10 @@ export interface Image {
   id: string;
   name: string;
   status: string;
+  /** Set by a Nodepool builder on its uploads (Glance v2 keeps properties as top-level keys). */
+  nodepool_build_id?: string;
+  /** Glance v1 style (and openstacksdk's normalized form). */
+  properties?: Record<string, unknown>;
 }
 
 /** A Neutron network. */

@@ -1,12 +1,13 @@
 import {
   parseConfigYaml, validateProviderSection, type DiskImageConfig, type NodepoolConfig, type ProviderConfig,
 } from '@nodepool-ts/sdk';
+import { unservableLabels } from './openstack-provider';
 import { openstackCrossCheck, openstackPoolLabels, openstackProviderSchema } from './openstack-provider-schema';
 
 const driver = { name: 'openstack', providerSchema: openstackProviderSchema, poolLabels: openstackPoolLabels };
 
-function load(text: string): ReturnType<typeof validateProviderSection> {
-  return validateProviderSection(driver, parseConfigYaml(text, 'nodepool.yaml'), 0, 'nodepool.yaml');
+function load(text: string, options: { runtime?: boolean } = {}): ReturnType<typeof validateProviderSection> {
+  return validateProviderSection(driver, parseConfigYaml(text, 'nodepool.yaml'), 0, 'nodepool.yaml', undefined, { ignoreUnknownKeys: options.runtime === true });
 }
 const issues = (text: string): string[] => load(text).issues.map((i) => `${i.path}: ${i.message}`);
 
@@ -100,8 +101,11 @@ describe('openstack provider schema', () => {
     expect(labels[1]).toMatchObject({ networks: ['private'], 'host-key-checking': false, 'volume-size': 100 });
   });
 
-  it('requires cloud (config_validate: required key not provided @ data[cloud])', () => {
+  it('requires cloud (config_validate: required key not provided @ data[cloud]); the launcher runs without it', () => {
     expect(issues('name: c\n')).toEqual(['providers[0].cloud: required key not provided']);
+    const runtime = validateProviderSection(driver, parseConfigYaml('name: c\n', 'nodepool.yaml'), 0, 'nodepool.yaml', undefined, { ignoreUnknownKeys: true });
+    expect(runtime.config?.name).toBe('c');
+    expect(runtime.issues).toEqual([{ path: 'providers[0].cloud', message: 'required key not provided', runtimeOptional: true }]);
   });
 
   it('takes image-id or image-name, not both', () => {
@@ -127,7 +131,7 @@ pools:
     ]);
   });
 
-  it('cross-check: diskimages must exist in the main list and the provider; cloud-images in the provider', () => {
+  it('cross-check: diskimages must exist in the main list; cloud-images in the provider', () => {
     const { config } = load(`
 name: cloud1
 cloud: x
@@ -148,8 +152,27 @@ pools:
     expect(openstackCrossCheck(config!, configOf(config!, ['known', 'main-only']))).toEqual([
       'diskimages[1].name: diskimage not-in-main in provider cloud1 is not defined in the main diskimages list',
       'pools[0].labels[1].diskimage: label b in provider cloud1 uses diskimage nowhere which is not defined in the main diskimages list',
-      "pools[0].labels[2].diskimage: label c in provider cloud1 uses diskimage main-only which is not in the provider's diskimages",
       'pools[0].labels[4].cloud-image: cloud-image missing does not exist in provider cloud1 but is referenced in label e',
+    ]);
+  });
+
+  it("warns of labels Nodepool's launcher loads but never serves: no image, or a diskimage the provider lacks", () => {
+    const { config } = load(`
+name: cloud1
+cloud: x
+diskimages:
+  - name: known
+pools:
+  - name: main
+    labels:
+      - {name: a, diskimage: known, min-ram: 1}
+      - {name: b, min-ram: 1}
+      - {name: c, diskimage: main-only}
+`, { runtime: true });
+    expect(config).toBeDefined();
+    expect(unservableLabels(config!)).toEqual([
+      'providers cloud1 pools[0].labels[1]: label b has neither diskimage nor cloud-image: it is never ready',
+      "providers cloud1 pools[0].labels[2]: label c uses diskimage main-only, which is not in the provider's diskimages: it is never ready",
     ]);
   });
 });

@@ -33,6 +33,21 @@ describe('serverIps', () => {
     expect(serverIps(srv, null, true).interfaceIp).toBe('10.0.0.5');
   });
 
+  it('clouds.yaml networks: routes_externally makes a fixed address public (no floating IP), nat_destination picks the one to NAT', () => {
+    const nets = { external4: ['corp'], external6: [], internal4: ['a', 'b'], natDestination: 'b', natSource: null, defaultInterface: null };
+    const srv = server({
+      a: [{ addr: '10.0.0.5', version: 4, 'OS-EXT-IPS:type': 'fixed' }],
+      b: [{ addr: '10.1.0.7', version: 4, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': 'fa:b' }],
+    });
+    const ips = serverIps(srv, null, false, nets);
+    expect(ips).toMatchObject({ publicIpv4: null, privateIpv4: '10.0.0.5', fixedIpv4: { addr: '10.1.0.7', mac: 'fa:b' } });
+    const routed = serverIps(server({ corp: [{ addr: '10.9.0.3', version: 4, 'OS-EXT-IPS:type': 'fixed' }] }), null, false, nets);
+    expect(routed).toMatchObject({ publicIpv4: '10.9.0.3', interfaceIp: '10.9.0.3' });
+    expect(needsFloatingIp(routed)).toBe(false);
+    // Without the network config the same server would want a floating IP.
+    expect(needsFloatingIp(serverIps(server({ corp: [{ addr: '10.9.0.3', version: 4, 'OS-EXT-IPS:type': 'fixed' }] })))).toBe(true);
+  });
+
   it('a public fixed address needs no floating IP; private falls back to it', () => {
     const ips = serverIps(server({ public: [{ addr: '203.0.113.9', version: 4 }] }));
     expect(ips).toMatchObject({ publicIpv4: '203.0.113.9', privateIpv4: '203.0.113.9', interfaceIp: '203.0.113.9' });

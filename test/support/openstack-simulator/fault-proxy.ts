@@ -4,6 +4,7 @@
  * the request).
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** One kind of fault, applied to the next `count` matching requests. */
@@ -39,10 +40,16 @@ export class FaultProxy {
     private readonly target: URL,
   ) {}
 
-  /** Starts a proxy on a free 127.0.0.1 port forwarding to `targetUrl`. */
-  static async start(targetUrl: string): Promise<FaultProxy> {
+  /**
+   * Starts a proxy on a free 127.0.0.1 port forwarding to `targetUrl`. With `tls` it serves HTTPS
+   * (a TLS-terminating front for a plain-HTTP cloud); `tls.ca` makes it require a client certificate.
+   */
+  static async start(targetUrl: string, tls?: { cert: string; key: string; ca?: string }): Promise<FaultProxy> {
     let proxy: FaultProxy | undefined;
-    const server = http.createServer((req, res) => void proxy?.handle(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => void proxy?.handle(req, res);
+    const server = tls
+      ? https.createServer({ cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handler)
+      : http.createServer(handler);
     proxy = new FaultProxy(server, new URL(targetUrl));
     const p = proxy;
     server.on('connection', (s) => {
@@ -53,9 +60,9 @@ export class FaultProxy {
     return proxy;
   }
 
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://127.0.0.1:<port>` (`https` when serving TLS). */
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `${this.server instanceof https.Server ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   /**

@@ -5,18 +5,21 @@
 import { BenchEnv, report, type BenchResult } from './support/bench-env';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { hostile } from './scenarios/hostile-scenario';
 import { metastatic } from './scenarios/metastatic-scenario';
 import { mixedFleet } from './scenarios/mixed-fleet-scenario';
-import { burst, recycle, scale, sequential, twoLaunchers } from './scenarios/static-scenarios';
+import { burst, fourLaunchers, recycle, scale, sequential, twoLaunchers } from './scenarios/static-scenarios';
 
 const SCENARIOS: Record<string, (env: BenchEnv, args: string[]) => Promise<BenchResult>> = {
   sequential,
   recycle,
   burst,
   'two-launchers': twoLaunchers,
+  'four-launchers': fourLaunchers,
   scale,
   metastatic,
   'mixed-fleet': mixedFleet,
+  hostile,
 };
 
 async function main(): Promise<void> {

@@ -4,6 +4,24 @@
  */
 import { BenchEnv, percentile, round, staticBody, type BenchResult } from '../support/bench-env';
 import { runJobs } from '../support/job-runner';
+import { ZooKeeper } from '../../src/plugins/zookeeper';
+import type { ZkClient } from '../../src/zk/zk-client';
+
+/**
+ * `BENCH_OPS=paths`: counts the launcher client's operations by operation and path shape (ids
+ * replaced by `*`), to see where a scenario's ZooKeeper ops go. Returns the counts so far.
+ */
+function countByPath(client: ZkClient): () => Record<string, number> {
+  const counts: Record<string, number> = {};
+  const target = client as unknown as { run: (path: string, operation: string, ...rest: unknown[]) => unknown };
+  const run = target.run.bind(client);
+  target.run = (path, operation, ...rest) => {
+    const key = `${operation} ${path.replace(/[0-9a-f]{32}/g, '*').replace(/\d{10}/g, '*')}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+    return run(path, operation, ...rest);
+  };
+  return () => ({ ...counts });
+}
 
 export async function metastatic(env: BenchEnv): Promise<BenchResult> {
   const backingHosts = 13; // 52 slots of 4
@@ -15,8 +33,13 @@ export async function metastatic(env: BenchEnv): Promise<BenchResult> {
   // Warm-up: the first requests also acquire the backing nodes; measured separately.
   const warm = await runJobs(env.zuul, { total: 20, concurrency: 20, labels: ['user-label'] });
   const ops0 = BenchEnv.operations(meta);
+  const byPath = process.env.BENCH_OPS === 'paths' ? countByPath(meta.kernel.container.get<ZooKeeper>(ZooKeeper).client as unknown as ZkClient) : undefined;
   const run = await runJobs(env.zuul, { total: 200, concurrency: 20, labels: ['user-label'] });
   const ops = BenchEnv.operations(meta) - ops0;
+  if (byPath) {
+    const rows = Object.entries(byPath()).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${(n / 200).toFixed(2).padStart(7)}  ${k}`);
+    console.log(`ops per request by path:\n${rows.join('\n')}`);
+  }
   return {
     scenario: 'metastatic',
     parameters: { requests: 200, outstanding: 20, backingNodes: backingHosts, maxParallelJobs: 4 },

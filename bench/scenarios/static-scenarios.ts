@@ -1,5 +1,6 @@
 /**
- * Static-label scenarios of issue 7: `sequential`, `recycle`, `burst`, `two-launchers`, `scale`.
+ * Static-label scenarios of issue 7: `sequential`, `recycle`, `burst`, `two-launchers`, `scale`;
+ * `four-launchers` of issue 17.
  * Each starts its own ZooKeeper and launcher(s); the engine runs with its default timings (the
  * request watch is what makes it fast, not a short poll).
  */
@@ -42,9 +43,13 @@ export async function sequential(env: BenchEnv): Promise<BenchResult> {
 
 async function recycleOn(env: BenchEnv, name: string, launchers: number): Promise<BenchResult> {
   const total = 200;
-  const perLauncher = 50 / launchers;
-  for (let i = 0; i < launchers; i++) {
-    await env.launcher(`${name}-${i}`, staticBody(`static-${name}-${i}`, perLauncher, { offset: i * perLauncher }));
+  // 50 hosts split as evenly as whole hosts go (4 launchers: 13, 13, 12, 12).
+  for (let i = 0, offset = 0; i < launchers; i++) {
+    const hosts = Math.floor(50 / launchers) + (i < 50 % launchers ? 1 : 0);
+    // BENCH_RENDEZVOUS_MS=0 turns the work split off (every launcher races, as before issue 17).
+    const rendezvousDelayMs = process.env.BENCH_RENDEZVOUS_MS ? Number(process.env.BENCH_RENDEZVOUS_MS) : undefined;
+    await env.launcher(`${name}-${i}`, staticBody(`static-${name}-${i}`, hosts, { offset }), { rendezvousDelayMs });
+    offset += hosts;
   }
   await env.waitReady(50);
   const watcher = new ReadyWatcher(env.client);
@@ -78,6 +83,11 @@ export async function recycle(env: BenchEnv): Promise<BenchResult> {
 /** `recycle` with two launchers, each with half of the hosts. */
 export async function twoLaunchers(env: BenchEnv): Promise<BenchResult> {
   return recycleOn(env, 'two-launchers', 2);
+}
+
+/** `recycle` with four launchers (issue 17: more launchers must add capacity). */
+export async function fourLaunchers(env: BenchEnv): Promise<BenchResult> {
+  return recycleOn(env, 'four-launchers', 4);
 }
 
 /** 50 requests at once on 50 ready nodes. */

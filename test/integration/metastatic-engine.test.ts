@@ -21,6 +21,8 @@ import { MetastaticHarness, META, OWNER, waitUntil } from '../support/metastatic
 import { CaptureLogger } from '../support/capture-logger';
 import { testSettings } from '../support/test-settings';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
+import { ZooKeeper } from '../../src/plugins/zookeeper';
+import type { ZkClient } from '../../src/zk/zk-client';
 
 jest.setTimeout(60000);
 
@@ -87,6 +89,18 @@ async function launchOn(provider: MetastaticProvider): Promise<Node> {
   return node;
 }
 
+/** Node paths of the one-transaction deletes (`deleted` + lock dir + node) a kernel sends from now on. */
+function deleteTransactions(launcher: Launcher): string[] {
+  const client = launcher.kernel.container.get<ZooKeeper>(ZooKeeper).client as unknown as ZkClient;
+  const paths: string[] = [];
+  const multi = client.multi.bind(client);
+  client.multi = async (ops) => {
+    if (ops[0]?.op === 'set' && ops.some((o) => o.op === 'delete' && o.path === ops[0].path)) paths.push(ops[0].path);
+    return multi(ops);
+  };
+  return paths;
+}
+
 /** Zuul returns the node: `used`, unlocked; the owning engine's deleted-node worker deletes it. */
 async function returnNode(node: Node): Promise<void> {
   node.state = 'used';
@@ -98,7 +112,11 @@ describe('metastatic in launcher kernels: rolling restart', () => {
   it('L1 releases X while L2 still has a record; L2 serves the next node on a new backing node', async () => {
     await h.startStatic(['127.0.0.1', '127.0.0.2']);
     const l1 = await startMetaKernel('meta-old');
+    const deletes = deleteTransactions(l1.launcher);
     const n1 = await launchOn(l1.provider);
+    // Held `building` by its launch throughout: the engine's deleted-node worker never tried it
+    // (it used to, on every change of the node, up to 20 times each).
+    expect(deletes.filter((p) => p === `/nodepool/nodes/${n1.id}`)).toEqual([]);
     const x = (n1.driver_data as { backing_node: string }).backing_node;
     expect(await h.backing(x)).toMatchObject({ state: 'in-use', contenders: [OWNER], persistent: true });
 

@@ -211,6 +211,20 @@ describe('metastatic provider', () => {
     expect((n2.driver_data as { backing_node: string }).backing_node).not.toBe(x);
   });
 
+  it('only a backing node with a free slot is verified in ZooKeeper (three reads each), not the full ones', async () => {
+    const a = await h.startMeta(metastaticConfig(LABEL('        max-parallel-jobs: 1\n')), new TestClock());
+    await h.startStatic(['127.0.0.1', '127.0.0.2']);
+    const { node: n1 } = await h.launch(a, 'user-label');
+    const { node: n2 } = await h.launch(a, 'user-label');
+    const [x, y] = [n1, n2].map((n) => (n.driver_data as { backing_node: string }).backing_node);
+    expect(x).not.toBe(y);
+    await h.remove(a, n2); // Y has a free slot; X, first in order, is full
+    const get = jest.spyOn(a.provider.repository, 'get');
+    const { node: n3 } = await h.launch(a, 'user-label');
+    expect((n3.driver_data as { backing_node: string }).backing_node).toBe(y);
+    expect(get.mock.calls.map(([id]) => id)).not.toContain(x);
+  });
+
   it('nodescan failure retires the backing node (failed persisted) and the retry uses another one', async () => {
     const clock = new TestClock();
     // Port 1 on loopback is closed: every scan fails within boot-timeout.

@@ -247,8 +247,10 @@ export class SlotAllocator {
   }
 
   /**
-   * Puts the node into the first free slot of a usable backing node of its label. Each candidate
-   * is verified in ZooKeeper first; one that is no longer ours is pruned and the search goes on.
+   * Puts the node into the first free slot of a usable backing node of its label. Free slots
+   * are counted from the occupants first, so only a candidate that has one is verified in
+   * ZooKeeper (three reads each: verifying full ones cost most of an allocation's reads); one
+   * that is no longer ours is pruned and the search goes on.
    */
   private async takeFreeSlot(req: SlotRequest): Promise<AllocationResult | undefined> {
     const cfg = this.labelConfig(req.label);
@@ -261,6 +263,9 @@ export class SlotAllocator {
           record.failed = true; // max-age: no new slots; released once empty
           continue;
         }
+        const others = (occupants.get(record.backingNodeId as string) ?? []).filter((o) => o.nodeId !== req.nodeId);
+        const slot = layoutSlots(record.slots, others).free[0];
+        if (slot === undefined) continue;
         const found = await this.repo.get(record.backingNodeId as string);
         if (found.missing) {
           this.prune(record, found.detail);
@@ -270,10 +275,6 @@ export class SlotAllocator {
           record.failed = true; // retired by another launcher's nodescan failure
           continue;
         }
-        const others = (occupants.get(record.backingNodeId as string) ?? []).filter((o) => o.nodeId !== req.nodeId);
-        const layout = layoutSlots(record.slots, others);
-        const slot = layout.free[0];
-        if (slot === undefined) continue;
         await this.repo.writeClaim(req.nodeId, this.driverData(req, record.backingNodeId as string, slot));
         this.allocations.set(req.nodeId, { record, slot });
         this.log.info('allocated slot', { node: req.nodeId, backing_node: record.backingNodeId, slot });

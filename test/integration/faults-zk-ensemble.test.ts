@@ -12,6 +12,7 @@ import type { FakeProvider } from '../../src/plugins/testing/fake-provider';
 import { EngineHarness } from '../support/engine-harness';
 import { expectSettled, RequestLoad } from '../support/fault-load';
 import { FAULT_SCALE, scaled } from '../support/fault-scale';
+import { skipBecause } from '../support/skip-reasons';
 import { ZooKeeperEnsemble } from '../support/zookeeper-ensemble';
 
 jest.setTimeout(300_000 * FAULT_SCALE);
@@ -27,6 +28,7 @@ const fakeBody = (provider: string): string =>
 const instances = (l: Launcher): string[] => [...(l.engine.runtimes.get('fake-a')!.provider as FakeProvider).cloud.instances.keys()];
 
 if (!enabled) {
+  skipBecause('three ZooKeeper JVMs are too heavy for the default run; NODEPOOL_TS_FAULTS_ENSEMBLE=1 (npm run test:faults) runs it');
   it.skip('ZooKeeper ensemble faults: set NODEPOOL_TS_FAULTS_ENSEMBLE=1 (npm run test:faults) to run', () => undefined);
 } else {
   let ensemble: ZooKeeperEnsemble;

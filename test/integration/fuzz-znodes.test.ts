@@ -3,7 +3,8 @@
  * fixed seed, written into /nodepool/requests, /nodepool/nodes and the pool components while a launcher with a static
  * provider serves valid Zuul-style jobs. Every valid job must complete; every unreadable record
  * must be logged with its znode path, once per version (no storm); the launcher, its web API and
- * `nodepool list` / `request-list` keep working.
+ * `nodepool list` / `request-list` keep working. Bounded by work, not wall time: a fixed number of
+ * records, at most HEAVY_EACH of each 100-700 KB kind per target, and waits on conditions.
  */
 import { Writable } from 'node:stream';
 import { nodepoolMain } from '../../src/cli/nodepool-cli';
@@ -14,13 +15,15 @@ import { Node } from '../../src/zk/models/node';
 import { NodeRequest } from '../../src/zk/models/node-request';
 import { WebApp } from '../../src/web/web-app';
 import { EngineHarness, FAST_ENGINE, sleep, waitUntil } from '../support/engine-harness';
-import { BODY_KINDS, Rng, malformedBody } from '../support/fuzz';
+import { KindPicker, Rng, malformedBody } from '../support/fuzz';
 import { REPO_PLUGINS, testSettings } from '../support/test-settings';
 
 jest.setTimeout(180000);
 
 const SEED = 20261126;
 const CASES = 320;
+/** Bodies of each heavy kind (fuzz.ts HEAVY_KINDS) per target: nodes, requests, pool records. */
+const HEAVY_EACH = 2;
 const h = new EngineHarness();
 let launcher: Launcher;
 let webApp: WebApp | undefined;
@@ -79,8 +82,20 @@ function unreadable(kind: 'node' | 'request', id: string, data: Buffer, path: st
   }
 }
 
+const logTexts: string[] = [];
 function linesNaming(path: string): Array<Record<string, unknown>> {
-  return logLines.filter((l) => JSON.stringify(l).includes(path));
+  for (let i = logTexts.length; i < logLines.length; i++) logTexts.push(JSON.stringify(logLines[i]));
+  return logLines.filter((_, i) => logTexts[i].includes(path));
+}
+
+/** `n` passes of each worker that reads the records, so that a per-pass log storm shows. */
+async function workerPasses(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    for (const worker of [...launcher.engine.pools, launcher.engine.cleanup]) {
+      worker?.wake();
+      await worker?.idle();
+    }
+  }
 }
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -93,22 +108,28 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 
 test('a launcher serves valid jobs among hundreds of malformed records and logs each bad one by path, once per version', async () => {
   const rng = new Rng(SEED);
+  const kinds = new KindPicker(rng, HEAVY_EACH);
   const bad: Array<{ path: string; kind: string; versions: number }> = [];
   // Valid jobs run all along; two static hosts serve them one after another.
   const jobs = Array.from({ length: 8 }, (_, i) => sleep(i * 300).then(() => h.zuul.runJob({ labels: ['small'], holdMs: 30, timeoutMs: 120000 })));
 
-  for (let i = 0; i < CASES; i++) {
+  // Written eight at a time (ZooKeeper commits them together), a short pause every 40.
+  const records = Array.from({ length: CASES }, (_, i) => {
     const what = i % 2 === 0 ? 'request' : 'node';
-    const kind = BODY_KINDS[rng.int(BODY_KINDS.length)];
-    const data = malformedBody(rng, kind, what === 'node' ? VALID_NODE : VALID_REQUEST);
-    const path = await h.client.create(what === 'node' ? '/nodepool/nodes/' : '/nodepool/requests/300-', data, { sequential: true, makeParents: true });
-    const id = path.slice(path.lastIndexOf('/') + 1);
-    if (unreadable(what, id, data, path)) bad.push({ path, kind, versions: 1 });
-    if (i % 40 === 39) await sleep(100);
+    const kind = kinds.next(what);
+    return { what, kind, data: malformedBody(rng, kind, what === 'node' ? VALID_NODE : VALID_REQUEST) } as const;
+  });
+  for (let i = 0; i < CASES; i += 8) {
+    await Promise.all(records.slice(i, i + 8).map(async ({ what, kind, data }) => {
+      const path = await h.client.create(what === 'node' ? '/nodepool/nodes/' : '/nodepool/requests/300-', data, { sequential: true, makeParents: true });
+      const id = path.slice(path.lastIndexOf('/') + 1);
+      if (unreadable(what, id, data, path)) bad.push({ path, kind, versions: 1 });
+    }));
+    if (i % 40 === 32) await sleep(100);
   }
   // Pool components are read on every pool pass (decline and yield rules) and by the web app.
   for (let i = 0; i < 40; i++) {
-    const kind = BODY_KINDS[rng.int(BODY_KINDS.length)];
+    const kind = kinds.next('pool');
     const data = malformedBody(rng, kind, VALID_POOL);
     const path = await h.client.create('/nodepool/components/pool/fuzz-pool-', data, { sequential: true, makeParents: true });
     try {
@@ -128,9 +149,11 @@ test('a launcher serves valid jobs among hundreds of malformed records and logs 
   expect(results).toHaveLength(8);
   expect(bad.length).toBeGreaterThan(100);
 
-  // Every unreadable record named in the log; let the launcher run a few more passes first so a
+  // Every unreadable record named in the log; then a few more passes of every worker, so that a
   // per-pass storm would show.
-  await sleep(3000);
+  await waitUntil('every unreadable record logged', async () => bad.every((b) => linesNaming(b.path).length > 0), 60_000)
+    .catch(() => undefined); // the expectation below names the missing ones
+  await workerPasses(3);
   const missing = bad.filter((b) => linesNaming(b.path).length === 0);
   expect(missing.map((m) => `${m.path} (${m.kind})`)).toEqual([]);
   const storms = bad

@@ -65,6 +65,34 @@ export const BODY_KINDS = [
 export type BodyKind = (typeof BODY_KINDS)[number];
 
 /**
+ * Kinds whose bodies are 100 KB to 700 KB: ZooKeeper stores each, and every cache, table and CLI
+ * listing reads and parses it again. A few of each find what twenty do; twenty of each made the
+ * znode fuzz test take four minutes on a busy two-core machine.
+ */
+export const HEAVY_KINDS: ReadonlySet<BodyKind> = new Set<BodyKind>(['huge-value', 'deep-arrays', 'deep-objects']);
+
+/**
+ * Picks body kinds for a fuzz run bounded by work, not by wall time: uniform over every kind
+ * until a heavy kind has come up `heavyEach` times for one target, then over the others. The
+ * same seed gives the same sequence.
+ */
+export class KindPicker {
+  private readonly heavyUsed = new Map<string, number>();
+  constructor(private readonly rng: Rng, private readonly heavyEach: number) {}
+
+  /** The next kind for a body of `target` (e.g. 'node' or 'request': each has its own budget). */
+  next(target: string): BodyKind {
+    const kind = BODY_KINDS[this.rng.int(BODY_KINDS.length)];
+    if (!HEAVY_KINDS.has(kind)) return kind;
+    const key = `${target}:${kind}`;
+    const used = this.heavyUsed.get(key) ?? 0;
+    if (used >= this.heavyEach) return this.rng.pick(BODY_KINDS.filter((k) => !HEAVY_KINDS.has(k)));
+    this.heavyUsed.set(key, used + 1);
+    return kind;
+  }
+}
+
+/**
  * One malformed body derived from `valid` (a good record of the kind being fuzzed). Some kinds
  * still parse (wrong types are read with Nodepool's defaults); the tests classify each body
  * with the real parser rather than assuming.
@@ -95,8 +123,11 @@ export function malformedBody(rng: Rng, kind: BodyKind, valid: Record<string, un
       return Buffer.from(JSON.stringify(body));
     }
     case 'huge-value':
-      // Below ZooKeeper's 1 MiB jute.maxbuffer, above anything sane.
-      return Buffer.from(JSON.stringify({ ...valid, comment: 'c'.repeat(600_000), hostname: 'h'.repeat(100_000) }));
+      // Below ZooKeeper's 1 MiB jute.maxbuffer, above anything sane. The bulk is in a key no table
+      // shows; the shown fields are 40 times the longest real hostname: a shown value widens every
+      // row of the text tables (web /node-list, `nodepool list`), and 600 KB there made each such
+      // answer 45 MB and the fuzz test minutes long.
+      return Buffer.from(JSON.stringify({ ...valid, comment: 'c'.repeat(10_000), hostname: 'h'.repeat(10_000), padding: 'p'.repeat(600_000) }));
     case 'huge-number':
       return Buffer.from(text.replace(/^\{/, '{"state_time": 1e400, "created_time": -1e400, "relative_priority": 99999999999999999999999, "slot": 1e308, '));
     case 'deep-arrays':

@@ -28,6 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ZkClient } from '../../src/zk/zk-client';
 import { startLocalZooKeeper, type ZooKeeperServer } from '../../src/cli/local-zookeeper';
+import { skipBecause } from './skip-reasons';
 import { generateTestCerts, type TestCerts } from './tls-certs';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -55,6 +56,8 @@ export function detectPeer(): PeerStatus {
   if (!status.available && process.env.NODEPOOL_TS_REQUIRE_PEER === '1') {
     throw new Error(`the Python Nodepool peer is required (NODEPOOL_TS_REQUIRE_PEER=1) but ${status.reason}`);
   }
+  // The caller skips its tests: the summary reporter prints this beside each of them.
+  if (!status.available) skipBecause(`Python Nodepool peer: ${status.reason}`);
   return status;
 }
 
@@ -122,7 +125,7 @@ export async function startPeerZooKeeper(): Promise<PeerZooKeeper> {
   const certs = generateTestCerts();
   let server: ZooKeeperServer;
   try {
-    server = await startLocalZooKeeper({ tls: { serverKeyAndCert: certs.serverKeyAndCert, ca: certs.ca } });
+    server = await startLocalZooKeeper({ tls: { serverKeyAndCert: certs.serverKeyAndCert, ca: certs.ca }, fsync: false });
   } catch (err) {
     certs.cleanup();
     throw err;

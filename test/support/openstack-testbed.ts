@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { skipBecause } from './skip-reasons';
 
 /** Where the testbed's clouds.yaml is, or why the testbed cannot be used. */
 export type TestbedStatus = { available: true; cloudsFile: string } | { available: false; reason: string };
@@ -19,6 +20,8 @@ export function detectTestbed(): TestbedStatus {
   if (!status.available && process.env.NODEPOOL_TS_REQUIRE_OPENSTACK === '1') {
     throw new Error(`the OpenStack testbed is required (NODEPOOL_TS_REQUIRE_OPENSTACK=1) but ${status.reason}`);
   }
+  // The caller skips its tests: the summary reporter prints this beside each of them.
+  if (!status.available) skipBecause(`OpenStack testbed: ${status.reason}`);
   return status;
 }
 

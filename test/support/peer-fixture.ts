@@ -19,12 +19,11 @@ import {
 import { testSettings } from './test-settings';
 
 /**
- * `describe` when the peer is there, else `describe.skip` after one line saying why (CI sets
- * NODEPOOL_TS_REQUIRE_PEER=1, and then a missing peer fails instead, see detectPeer).
+ * `describe` when the peer is there, else `describe.skip`, and detectPeer records why for the
+ * summary reporter (CI sets NODEPOOL_TS_REQUIRE_PEER=1, and then a missing peer fails instead).
  */
 export function describeWithPeer(name: string, fn: (fixture: PeerFixture) => void): void {
   const peer = detectPeer();
-  if (!peer.available) console.warn(`Python Nodepool peer tests skipped (${name}): ${peer.reason}`);
   const fixture = new PeerFixture(peer.available ? peer.tarball : '');
   (peer.available ? describe : describe.skip)(name, () => {
     beforeAll(() => fixture.open());

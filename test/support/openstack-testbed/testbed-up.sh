@@ -2,9 +2,13 @@
 # Bring up the real OpenStack testbed (Keystone, Nova with the fake virt driver, Placement, Glance,
 # Neutron on 127.0.0.1) for test/integration/openstack-testbed.test.ts, and write a clouds.yaml for it.
 #   - packages missing  -> says to run install.sh (as root) and exits 2
-#   - never set up      -> setup.sh + networks.sh (~1 min), then clouds.yaml
+# Then, from the services' own state (testbed-state.sh: MariaDB and RabbitMQ, which outlive the
+# work folder), not from a file:
+#   - nothing there     -> setup.sh + networks.sh (~1 min), then clouds.yaml
+#   - leftovers         -> (an earlier setup whose work folder is gone, an interrupted setup)
+#                          stops what runs, wipe.sh, then as above
 #   - set up, stopped   -> start-all.sh and waits for the APIs
-#   - already running   -> only (re)writes clouds.yaml
+#   - already running   -> checks that a server boots, (re)writes clouds.yaml
 # Stop it with: OS_TESTBED_DIR=<dir> test/support/openstack-testbed/stop-all.sh
 # Work folder: $OS_TESTBED_DIR (default /var/tmp/nodepool-ts-openstack-testbed).
 set -e
@@ -34,20 +38,39 @@ no_amqp_heartbeats() {
   done
   return 0
 }
-if [ -f "$P/.setup-done" ]; then
-  no_amqp_heartbeats
-  if ! answers 5000; then
-    echo "testbed-up: starting the existing testbed in $P"
-    "$P"/start-all.sh
-  fi
-  wait_apis
-else
-  echo "testbed-up: first setup in $P (about a minute)"
-  mkdir -p "$P"
-  "$HERE"/setup.sh
-  "$P"/networks.sh
-  touch "$P/.setup-done"
-fi
+# This checkout's scripts: start-all.sh and stop-all.sh run from the work folder.
+mkdir -p "$P"
+[ "$HERE" = "$(cd "$P" && pwd)" ] || cp -r "$HERE"/pylib "$HERE"/*.sh "$HERE"/adminrc "$P"/
+"$HERE"/start-infra.sh
+state=$("$HERE"/testbed-state.sh) || true
+echo "testbed-up: $state"
+case "${state%%:*}" in
+  start)
+    no_amqp_heartbeats
+    if ! answers 5000; then
+      echo "testbed-up: starting the existing testbed in $P"
+      "$P"/start-all.sh
+    fi
+    wait_apis ;;
+  wipe|setup)
+    if [ "${state%%:*}" = wipe ]; then
+      # Services of that setup that still run hold its data: stop them (by their pid files) first.
+      if answers 5000 || answers 8774 || answers 9696; then
+        "$HERE"/stop-all.sh
+        for port in 5000 8778 9292 9696 8774; do
+          ! answers $port || { echo "testbed-up: something still answers on port $port, not started from $P/pids; stop it first"; exit 1; }
+        done
+        "$HERE"/start-infra.sh
+      fi
+      echo "testbed-up: wiping the leftovers"
+      "$HERE"/wipe.sh
+    fi
+    echo "testbed-up: first setup in $P (about a minute)"
+    "$HERE"/setup.sh
+    "$P"/networks.sh
+    touch "$P/.setup-done" ;;
+  *) echo "testbed-up: cannot tell the testbed's state: $state"; exit 1 ;;
+esac
 # Ready means "a server really boots", not "the APIs answer". Pitfalls seen on restarts:
 #  - `compute service list` shows nova-compute `up` from the previous run's heartbeat for up to a
 #    minute, while the new nova-compute is still waiting for the conductor: boots then fail. So wait

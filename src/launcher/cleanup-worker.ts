@@ -9,6 +9,7 @@ import { deleteExpiredHeldNodes } from './cleanup/hold-expiry';
 import { resetLostRequests } from './cleanup/lost-requests';
 import { deleteOverageReadyNodes } from './cleanup/max-ready-age';
 import { removeEmptyNodes } from './cleanup/empty-nodes';
+import { deleteOrphanedInitNodes } from './cleanup/orphan-init-nodes';
 import { removeStaleRequestLocks } from './cleanup/stale-request-locks';
 import { resumeJudge } from './launch-resume';
 import { LeakDetector } from './leak-detector';
@@ -105,6 +106,7 @@ export class CleanupWorker {
       });
     }
     await this.task('lost requests', () => resetLostRequests({ ...ctx, nodeLockTimeout: 10, providers, mayResume: this.mayResume }));
+    await this.task('orphaned init nodes', () => deleteOrphanedInitNodes({ ...ctx, providers }));
     await this.task('max-ready-age', () => deleteOverageReadyNodes({ ...ctx, config: ours }));
     await this.task('hold expiry', () => deleteExpiredHeldNodes({ ...ctx, config: ours }));
     await this.task('empty node znodes', () => removeEmptyNodes(ctx));

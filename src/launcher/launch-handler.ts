@@ -260,8 +260,16 @@ export class LaunchHandler {
     node.az = this.az;
     if (pool.nodeAttributes) node.attributes = { ...pool.nodeAttributes };
     await zk.storeNode(node);
-    const lock = await zk.lockNode(node, { blocking: false });
-    if (!lock) throw new Error(`cannot lock node ${node.id} we just created`);
+    const lock = await zk.lockNode(node, { blocking: false }).catch((err: unknown) => {
+      this.log.warn('cannot lock node we just created', { node: node.id, err: (err as Error).message });
+      return undefined;
+    });
+    if (!lock) {
+      // Never launched: give it up now (the orphaned-init cleanup catches it if this write fails too).
+      node.state = 'deleting';
+      await zk.storeNode(node).catch(() => undefined);
+      throw new Error(`cannot lock node ${node.id} we just created`);
+    }
     try {
       node.state = 'building';
       await zk.storeNode(node);

@@ -8,6 +8,8 @@ import { resetLostRequests } from '../../src/launcher/cleanup/lost-requests';
 import { deleteOverageReadyNodes } from '../../src/launcher/cleanup/max-ready-age';
 import { MIN_READY_REQUESTOR, MinReady } from '../../src/launcher/cleanup/min-ready';
 import { removeEmptyNodes } from '../../src/launcher/cleanup/empty-nodes';
+import { deleteOrphanedInitNodes } from '../../src/launcher/cleanup/orphan-init-nodes';
+import type { Provider } from '../../src/plugins/driver';
 import { removeStaleRequestLocks } from '../../src/launcher/cleanup/stale-request-locks';
 import type { LabelConfig, PoolConfig, ProviderConfig } from '../../src/plugins/nodepool-config';
 import { KazooLock } from '../../src/zk/kazoo-lock';
@@ -209,6 +211,27 @@ describe('deleteOverageReadyNodes', () => {
     for (const kept of [young, allocated, foreign, unaged, locked]) expect((await readNode(zk, kept.id)).state).toBe('ready');
     expect((await readNode(zk, inUse.id)).state).toBe('in-use');
     expect(await other.getChildren(nodeLockPath(locked.id as string))).toEqual([lock.node]);
+    await lock.release();
+  });
+});
+
+describe('deleteOrphanedInitNodes', () => {
+  test('marks unlocked init nodes of our providers deleting once they are 10 s old; live launches and others are kept', async () => {
+    const { zk, other, logger } = await tree('orphan-init');
+    const providers = new Map([['p1', {} as Provider]]);
+    const base = { state: 'init' as const, provider: 'p1', type: ['small'], allocated_to: '100-0000000001' };
+    const orphan = await makeNode(zk, { ...base, state_time: T - 10 });
+    const young = await makeNode(zk, { ...base, state_time: T - 9 });
+    const foreign = await makeNode(zk, { ...base, provider: 'p2', state_time: T - 60 });
+    const building = await makeNode(zk, { ...base, state: 'building', state_time: T - 60 });
+    const locked = await makeNode(zk, { ...base, state_time: T - 60 });
+    const lock = await holdLock(other, nodeLockPath(locked.id as string));
+
+    expect(await deleteOrphanedInitNodes({ zk, logger, providers, now: () => T })).toEqual([orphan.id]);
+
+    expect((await readNode(zk, orphan.id)).state).toBe('deleting');
+    for (const kept of [young, foreign, locked]) expect((await readNode(zk, kept.id)).state).toBe('init');
+    expect((await readNode(zk, building.id)).state).toBe('building');
     await lock.release();
   });
 });

@@ -145,7 +145,8 @@ describePeer('Python nodepool CLI on records of our launcher', () => {
     expect(await zk.isNodeLocked(held.id as string)).toBe(false);
 
     const del = await runPythonCli(sourceRoot, config, ['delete', deleted.id as string]);
-    expect(del.code).toBe(0);
+    // With its stderr, so a failure says why (a lock held elsewhere, a traceback).
+    expect({ code: del.code, stderr: del.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
     const fresh = await waitForReRegistered(provider, deleted);
     expect(fresh.slot).toBe(deleted.slot);
     // The held node is left alone by our cleanup (no hold_expiration) and keeps its slot.

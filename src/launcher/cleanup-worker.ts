@@ -10,6 +10,7 @@ import { resetLostRequests } from './cleanup/lost-requests';
 import { deleteOverageReadyNodes } from './cleanup/max-ready-age';
 import { removeEmptyNodes } from './cleanup/empty-nodes';
 import { deleteOrphanedInitNodes } from './cleanup/orphan-init-nodes';
+import { failUnreadableRequests } from './cleanup/unreadable-requests';
 import { removeStaleRequestLocks } from './cleanup/stale-request-locks';
 import { resumeJudge } from './launch-resume';
 import { LeakDetector } from './leak-detector';
@@ -106,6 +107,7 @@ export class CleanupWorker {
       });
     }
     await this.task('lost requests', () => resetLostRequests({ ...ctx, nodeLockTimeout: 10, providers, mayResume: this.mayResume }));
+    await this.task('unreadable requests', () => failUnreadableRequests(ctx));
     await this.task('orphaned init nodes', () => deleteOrphanedInitNodes({ ...ctx, providers }));
     await this.task('max-ready-age', () => deleteOverageReadyNodes({ ...ctx, config: ours }));
     await this.task('hold expiry', () => deleteExpiredHeldNodes({ ...ctx, config: ours }));

@@ -253,6 +253,11 @@ export interface ZooKeeper {
    */
   emptyNodeIds?(): string[] | undefined;
   /**
+   * Ids of request znodes whose body cannot be read (not a request, or over the size bound), from
+   * the cache (undefined before it is synced).
+   */
+  unreadableRequestIds?(): string[] | undefined;
+  /**
    * Ids of every node znode the cache holds, readable or not, without a ZooKeeper read (a new
    * array); undefined while the cache is not synced.
    */

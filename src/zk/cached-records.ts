@@ -99,6 +99,12 @@ export class CachedRecords {
     return records;
   }
 
+  /** Ids of cached request znodes whose body cannot be read (over the size bound, not a request); undefined while not synced. */
+  unreadableRequestIds(): string[] | undefined {
+    if (!this.request?.isSynced) return undefined;
+    return this.request.values().filter((e) => e.data.length > 0 && this.requestOf(e) === undefined).map((e) => e.id);
+  }
+
   /** Ids of cached node znodes with an empty body; undefined while not synced. */
   emptyNodeIds(): string[] | undefined {
     if (!this.node?.isSynced) return undefined;

@@ -100,6 +100,10 @@ export class NodepoolZk implements ZooKeeper {
     return this.caches.emptyNodeIds();
   }
 
+  unreadableRequestIds(): string[] | undefined {
+    return this.caches.unreadableRequestIds();
+  }
+
   cachedNodeIds(): string[] | undefined {
     return this.caches.node?.isSynced ? this.caches.node.ids() : undefined;
   }

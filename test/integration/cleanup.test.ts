@@ -9,6 +9,7 @@ import { deleteOverageReadyNodes } from '../../src/launcher/cleanup/max-ready-ag
 import { MIN_READY_REQUESTOR, MinReady } from '../../src/launcher/cleanup/min-ready';
 import { removeEmptyNodes } from '../../src/launcher/cleanup/empty-nodes';
 import { deleteOrphanedInitNodes } from '../../src/launcher/cleanup/orphan-init-nodes';
+import { failUnreadableRequests } from '../../src/launcher/cleanup/unreadable-requests';
 import type { Provider } from '../../src/plugins/driver';
 import { removeStaleRequestLocks } from '../../src/launcher/cleanup/stale-request-locks';
 import type { LabelConfig, PoolConfig, ProviderConfig } from '../../src/plugins/nodepool-config';
@@ -212,6 +213,36 @@ describe('deleteOverageReadyNodes', () => {
     expect((await readNode(zk, inUse.id)).state).toBe('in-use');
     expect(await other.getChildren(nodeLockPath(locked.id as string))).toEqual([lock.node]);
     await lock.release();
+  });
+});
+
+describe('failUnreadableRequests', () => {
+  test('fails requests nobody can read (not JSON, over the size bound); readable and locked ones are kept', async () => {
+    const { zk, other, logger } = await tree('unreadable-requests');
+    await zk.client.ensurePath('/nodepool/requests');
+    const body = (extra: Record<string, unknown>): Buffer => Buffer.from(JSON.stringify({ state: 'requested', node_types: ['small'], ...extra }));
+    await zk.client.create(requestPath('100-0000000001'), Buffer.from('{not json'));
+    await zk.client.create(requestPath('100-0000000002'), body({ requestor: 'x'.repeat(300 * 1024) }));
+    await zk.client.create(requestPath('100-0000000003'), body({}));
+    await zk.client.create(requestPath('100-0000000004'), Buffer.from('[1, 2]'));
+    const lock = await holdLock(other, requestLockPath('100-0000000004'));
+    await zk.startCache();
+    try {
+      for (let i = 0; i < 100 && (zk.unreadableRequestIds()?.length ?? 0) < 3; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(zk.unreadableRequestIds()?.sort()).toEqual(['100-0000000001', '100-0000000002', '100-0000000004']);
+
+      expect((await failUnreadableRequests({ zk, logger })).sort()).toEqual(['100-0000000001', '100-0000000002']);
+
+      for (const id of ['100-0000000001', '100-0000000002']) {
+        const { data } = await zk.client.get(requestPath(id));
+        expect(JSON.parse(String(data))).toMatchObject({ state: 'failed', node_types: [] });
+      }
+      expect(JSON.parse(String((await zk.client.get(requestPath('100-0000000003'))).data)).state).toBe('requested');
+      expect(String((await zk.client.get(requestPath('100-0000000004'))).data)).toBe('[1, 2]');
+    } finally {
+      zk.stopCache();
+      await lock.release();
+    }
   });
 });
 

@@ -157,7 +157,9 @@ test('a launcher serves valid jobs among hundreds of malformed records and logs 
   const missing = bad.filter((b) => linesNaming(b.path).length === 0);
   expect(missing.map((m) => `${m.path} (${m.kind})`)).toEqual([]);
   const storms = bad
-    .map((b) => ({ ...b, count: linesNaming(b.path).length }))
+    // The cleanup fails an unreadable request (one line saying so, and a readable version of
+    // ours in between): not a report of the bad version.
+    .map((b) => ({ ...b, count: linesNaming(b.path).filter((l) => !JSON.stringify(l).includes('cannot be read')).length }))
     // The engine's record cache and the web app's cache each report a version once.
     .filter((b) => b.count > 2 * b.versions + 1);
   expect(storms.map((s) => `${s.path} (${s.kind}) logged ${s.count} times`)).toEqual([]);

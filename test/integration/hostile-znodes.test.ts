@@ -103,6 +103,12 @@ test('hundreds of hostile znodes under load: bounded parsing, CPU, log lines; no
   expect(states.filter((s) => s === 'failed').length).toBeGreaterThan(50);
   await waitUntil('both nodes ready again', async () => (await readyNodes()).length === 2);
 
+  // Unreadable requests (not JSON, not a request, over the size bound) are failed too, by the
+  // cleanup: none is left for its requestor to wait on.
+  const oversizedRequest = created.find((r) => r.what === 'request' && r.data.length > MAX_BODY_BYTES)!;
+  await waitUntil('unreadable requests failed', async () => (zk.unreadableRequestIds()?.length ?? 1) === 0, 30000);
+  expect((await h.zk.getNodeRequest(oversizedRequest.path.slice(oversizedRequest.path.lastIndexOf('/') + 1)))?.state).toBe('failed');
+
   // Parsed once per version: with nothing changing, more passes and reads parse nothing.
   await sleep(1000);
   const parsed = zk.parseCounts();

@@ -1286,6 +1286,7 @@ export interface ZooKeeper {
     getNode(id: string): Promise<Node | undefined>;
     getNodeIds(): Promise<string[]>;
     emptyNodeIds?(): string[] | undefined;
+    unreadableRequestIds?(): string[] | undefined;
     cachedNodeIds?(): string[] | undefined;
     getNodes(filter?: (node: Node) => boolean): Promise<Node[]>;
     createNode(node: Node): Promise<Node>;

@@ -62,10 +62,15 @@ export class CachedRecords {
   /** A copy of the request a cached entry holds; undefined when empty or unreadable. */
   requestOf(entry: CachedZnode | undefined): NodeRequest | undefined {
     if (!entry || entry.data.length === 0) return undefined;
+    const request = this.parsedRequest(entry);
+    return request && copyRequest(request);
+  }
+
+  /** The memoised parse of a cached request body (not a copy: read only). */
+  private parsedRequest(entry: CachedZnode): NodeRequest | undefined {
     const { id, data, version } = entry;
     const path = requestPath(id);
-    const request = this.parser.cached('request', path, version, data, () => NodeRequest.parse(id, data, version, path));
-    return request && copyRequest(request);
+    return this.parser.cached('request', path, version, data, () => NodeRequest.parse(id, data, version, path));
   }
 
   /** Copies of the cached nodes `filter` accepts; undefined while the cache is not synced. */
@@ -102,7 +107,7 @@ export class CachedRecords {
   /** Ids of cached request znodes whose body cannot be read (over the size bound, not a request); undefined while not synced. */
   unreadableRequestIds(): string[] | undefined {
     if (!this.request?.isSynced) return undefined;
-    return this.request.values().filter((e) => e.data.length > 0 && this.requestOf(e) === undefined).map((e) => e.id);
+    return this.request.values().filter((e) => e.data.length > 0 && this.parsedRequest(e) === undefined).map((e) => e.id);
   }
 
   /** Ids of cached node znodes with an empty body; undefined while not synced. */

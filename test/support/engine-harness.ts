@@ -16,19 +16,16 @@ import { CaptureLogger } from './capture-logger';
 import { REPO_PLUGINS, testSettings } from './test-settings';
 import { ZuulRequestor } from './zuul-requestor';
 import { startZooKeeper, type ZooKeeperServer } from './zookeeper-server';
+import { TEST_ENGINE_TIMINGS } from '../../src/cli/test-launcher-main';
 
 /** Plugin root holding the SDK's fake driver as a plugin. */
 export const TEST_PLUGINS = path.resolve(__dirname, 'plugins');
 
-/** Fast engine timings for tests (a watch still has to wake the pools). */
-export const FAST_ENGINE: LauncherEngineOptions = {
-  poolPollIntervalMs: 300,
-  deletedNodeIntervalMs: 200,
-  cleanupIntervalMs: 500,
-  mainLoopIntervalMs: 200,
-  launchPollMs: 20,
-  quotaCacheMs: 0,
-};
+/**
+ * Fast engine timings for tests (a watch still has to wake the pools): the same periods as the
+ * SDK test kit's launcher (`nodepool-test-launcher`), so out-of-tree drivers are tested as ours are.
+ */
+export const FAST_ENGINE: LauncherEngineOptions = TEST_ENGINE_TIMINGS;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

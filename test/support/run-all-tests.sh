@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: the type check and jest side by side. The type check is one core's work for most of a
-# minute and jest runs one worker, so on a 2-core machine running them in turn wastes that minute.
+# minute, beside the jest workers; run in turn it would add that minute to every run.
 # Fails when either fails; jest's arguments pass through.
 set -uo pipefail
 cd "$(dirname "$0")/../.."

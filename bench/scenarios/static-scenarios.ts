@@ -56,11 +56,14 @@ async function recycleOn(env: BenchEnv, name: string, launchers: number): Promis
   await watcher.start();
   const opsBefore = env.launchers.map((l) => BenchEnv.operations(l));
   const countsBefore = env.launchers.map((l) => BenchEnv.operationCounts(l));
+  const reads = process.env.BENCH_OPS ? env.launchers.map((l) => BenchEnv.countReads(l)) : [];
   const run = await runJobs(env.zuul, { total, concurrency: 20, labels: ['small'], onReleased: (n, at) => watcher.noteReleased(n, at) });
   await new Promise((r) => setTimeout(r, 500));
   watcher.stop();
   const ops = env.launchers.reduce((sum, l, i) => sum + BenchEnv.operations(l) - opsBefore[i], 0);
-  if (process.env.BENCH_OPS) env.launchers.forEach((l, i) => console.log(JSON.stringify(opsPerRequest(countsBefore[i], BenchEnv.operationCounts(l), total))));
+  if (process.env.BENCH_OPS) {
+    env.launchers.forEach((l, i) => console.log(JSON.stringify({ ...opsPerRequest(countsBefore[i], BenchEnv.operationCounts(l), total), ...opsPerRequest({}, reads[i], total) })));
+  }
   return {
     scenario: name,
     parameters: { requests: total, outstanding: 20, nodes: 50, maxParallelJobs: 1, launchers },

@@ -100,6 +100,22 @@ export class BenchEnv {
     return { ...client.operationCounts };
   }
 
+  /**
+   * From now on, the launcher's reads (`get`) by what they read: `get.node`, `get.request` (the
+   * records, not their locks), `get.other`. The returned object fills as it goes.
+   */
+  static countReads(launcher: Launcher): Record<string, number> {
+    const client = launcher.kernel.container.get<ZooKeeper>(ZooKeeper).client as unknown as ZkClient;
+    const counts: Record<string, number> = {};
+    const get = client.get.bind(client);
+    client.get = (path, watch) => {
+      const kind = /^\/nodepool\/nodes\/[^/]+$/.test(path) ? 'get.node' : /^\/nodepool\/requests\/[^/]+$/.test(path) ? 'get.request' : 'get.other';
+      counts[kind] = (counts[kind] ?? 0) + 1;
+      return get(path, watch);
+    };
+    return counts;
+  }
+
   /** Waits until `count` nodes are ready and unallocated. */
   async waitReady(count: number, timeoutMs = 600_000): Promise<void> {
     const end = Date.now() + timeoutMs;

@@ -159,7 +159,7 @@ export class DeletedNodeWorker {
     const { zk, providers } = this.options;
     if (only && only.size === 0) return;
     // Filtered before copying: a pass targeted at the few nodes an event named copies only those.
-    const nodes = await zk.getNodes((n) => n.provider !== null && providers.has(n.provider) && (!only || only.has(n.id as string)));
+    const nodes = await zk.getNodes((n) => n.provider !== null && providers.has(n.provider) && (!only || only.has(n.id as string)), { providers: new Set(providers.keys()) });
     // Read after the nodes: an allocation seen above names a request created before this read,
     // so its absence here means it was deleted.
     const requestIds = new Set(await zk.getNodeRequestIds());

@@ -214,7 +214,8 @@ export class LaunchHandler {
       this.paused = false;
       return;
     }
-    let nodes = await zk.getNodes();
+    // Reuse, quota and the oldest unused node all look at this provider's nodes only.
+    let nodes = await zk.getNodes(undefined, { providers: new Set([provider.name]) });
     const locked = new Set<string>();
     for (const i of missing) {
       const label = this.request.node_types[i];

@@ -79,6 +79,12 @@ export interface LauncherEngineOptions {
    * taking it anyway, ms (default 1500; 0 turns the split off: every pool races, as Nodepool's).
    */
   rendezvousDelayMs?: number;
+  /**
+   * Whether the cache reads every state change of nodes of providers this launcher does not run,
+   * and of requests its pools leave to other launchers (default false: it marks them stale and
+   * reads them when asked, see ZooKeeper.followProviders and followRequests).
+   */
+  readAllChanges?: boolean;
 }
 
 /** See the module comment. */
@@ -165,6 +171,16 @@ export class LauncherEngine implements LifecycleContribution {
       : null;
     this.stats = new EngineStats(this.context.metrics, statsd);
     this.badRecordsOff = zk.onBadRecord?.((kind) => this.stats?.badRecord(kind));
+    // Another launcher's nodes change state several times per request (allocated, in-use, used,
+    // deleted): reading each change of each on every launcher made reads grow with the square of
+    // the launchers (issue 17). Our workers want only our providers' nodes as they change; the
+    // rest is read when asked (gauges, quota, listings).
+    if (!this.options.readAllChanges) {
+      zk.followProviders?.((name) => source.current().providers.has(name) || this.providers.has(name));
+      // Likewise a request every pool of ours leaves to another launcher's turn: its fulfilment
+      // is not read (a pool reads it before acting on it; see PoolWorker.leavesToOthers).
+      zk.followRequests?.((request, registered) => !this.pools.every((w) => w.leavesToOthers(request, registered)));
+    }
     // Everything below reads nodes and requests from the cache and wakes on its events.
     await zk.startCache();
     this.supervisor = this.createSupervisor();
@@ -265,6 +281,8 @@ export class LauncherEngine implements LifecycleContribution {
     this.fleet?.stop();
     this.fleet = undefined;
     this.stats?.statsd?.close();
+    this.zk?.followProviders?.(undefined);
+    this.zk?.followRequests?.(undefined);
   }
 
   /** Brings the providers in line with `config` (see {@link ProviderSupervisor.apply}); resolves when its starts settled. */

@@ -101,6 +101,17 @@ export class PoolWorker {
     return this.handlers.some((h) => h.paused);
   }
 
+  /**
+   * Whether this pool has no use for `request`'s changes now: declined by us, or one it would
+   * consider and leaves to another pool's turn (see ZooKeeper.followRequests). Whatever the
+   * cache then leaves unread is read before this pool acts on the request ({@link pass}).
+   */
+  leavesToOthers(request: NodeRequest, registered: readonly PoolComponentRecord[]): boolean {
+    if (this.stopped || this.drained) return true;
+    if (request.declined_by.includes(this.id)) return true;
+    return assignDecision(request, this.own, registered).action === 'consider' && this.turns.wouldWait(request, registered);
+  }
+
   /** Requests this pool is working on (read-only view for tests and status). */
   get activeHandlers(): readonly LaunchHandler[] {
     return this.handlers;
@@ -244,7 +255,8 @@ export class PoolWorker {
     const { zk, runtime, pool } = this.options;
     const provider = runtime.provider;
     if (provider.config.maxConcurrency === 0) return; // LCH:121-122
-    const requests = (await zk.getNodeRequests()).filter((r) => r.state === 'requested');
+    // Stale requests (a change not read: see leavesToOthers) come as last read, `requested`.
+    const requests = (await zk.getNodeRequests({ stale: 'keep' })).filter((r) => r.state === 'requested');
     if (requests.length === 0) {
       this.turns.endPass(requests);
       return;
@@ -256,10 +268,18 @@ export class PoolWorker {
     let cloudLimits: QuotaInformation | undefined;
     let capacity: ReadyCapacity | undefined;
     const inflight = new Set<Promise<void>>();
-    for (const request of requests) {
+    for (let request of requests) {
       // Connection gone mid-pass: stop here; the reconnect wakes us (spec §4.1). `break`, not
       // `return`: the fulfilments already started are awaited below.
       if (this.stopped || zk.client.state !== 'connected') break;
+      if (zk.isRequestStale?.(request.id as string)) {
+        // Changed since read (most likely fulfilled by the pool whose turn it is): waiting for
+        // that turn needs no current data; anything else is decided on a fresh read.
+        if (assignDecision(request, this.own, registered).action === 'consider' && !this.turns.mayTake(request, registered)) continue;
+        const fresh = await zk.freshNodeRequest?.(request.id as string).catch(() => undefined);
+        if (!fresh || fresh.state !== 'requested') continue;
+        request = fresh;
+      }
       const decision = assignDecision(request, this.own, registered);
       if (decision.action === 'skip') continue;
       // Standing back (a launcher that ignores our locks serves this provider): neither accept
@@ -267,12 +287,12 @@ export class PoolWorker {
       if (decision.action === 'consider' && this.standingBack(provider)) continue;
       if (decision.action === 'consider' && request.tenant_name) {
         const limits = this.options.tenantLimits?.().get(request.tenant_name);
-        nodes ??= await zk.getNodes();
-        if (!tenantQuotaAllows(limits, nodes, labelsQuota(provider, request.node_types, pool))) continue;
+        // Every provider's nodes, current: read only when the tenant has limits.
+        if (limits) nodes ??= await zk.getNodes();
+        if (limits && !tenantQuotaAllows(limits, nodes ?? [], labelsQuota(provider, request.node_types, pool))) continue;
       }
       if (provider.launches && decision.action === 'consider') {
-        nodes ??= await zk.getNodes();
-        cloudLimits ??= await runtime.limits(new Set(nodes.filter((n) => n.provider === provider.name).map((n) => n.id as string)));
+        cloudLimits ??= await runtime.limits(new Set((await zk.getNodes(undefined, { providers: new Set([provider.name]) })).map((n) => n.id as string)));
       }
       const reason = decision.action === 'decline' ? decision.reason : declineReason(request, provider, pool, cloudLimits);
       if (reason !== undefined) {
@@ -295,8 +315,10 @@ export class PoolWorker {
       // Without reuse a pool that cannot launch has nothing to offer; Nodepool would lock, mark
       // pending and release it again unchanged (DRV:537-547), so skip the round trip.
       if (!request.reuse) continue;
-      nodes ??= await zk.getNodes();
-      capacity ??= new ReadyCapacity(nodes);
+      // Another launcher's node whose change we did not read is most likely no longer free (a
+      // free ready node's first change is its allocation): left out, so the estimate errs on
+      // taking at once, as every pool did before the split.
+      capacity ??= new ReadyCapacity(await zk.getNodes(undefined, { stale: 'omit' }));
       if (!this.turns.mayTake(request, registered, capacity)) continue;
       fulfil ??= await this.snapshot();
       const reserved = reserveNodesFor(request, fulfil);
@@ -362,7 +384,7 @@ export class PoolWorker {
   private async snapshot(): Promise<FulfilContext> {
     const { zk, runtime, pool } = this.options;
     const provider = runtime.provider;
-    const nodes = (await zk.getNodes()).filter((n) => n.provider === provider.name && n.pool === pool.name);
+    const nodes = await zk.getNodes((n) => n.pool === pool.name, { providers: new Set([provider.name]) });
     return { zk, provider, pool, ownId: this.id, logger: this.log, tracer: this.options.tracer, nodes, locked: new Set<string>() };
   }
 

@@ -42,6 +42,14 @@ export class RendezvousTurns {
     return false;
   }
 
+  /**
+   * Whether this pool would leave `request` to another pool now, from the request and the pool
+   * records alone (no wait counted, the preferred pool assumed able to serve it).
+   */
+  wouldWait(request: NodeRequest, registered: readonly PoolComponentRecord[]): boolean {
+    return !takeTurn(request, this.own, registered, { waitedMs: 0, delayMs: this.delayMs ?? DEFAULT_RENDEZVOUS_DELAY_MS }).take;
+  }
+
   /** Ends a pass over `requested` (all requests still `requested`): forgets the others, arms the wake. */
   endPass(requested: readonly NodeRequest[]): void {
     if (this.firstSeen.size > 0) {

@@ -34,13 +34,15 @@ export class StatsWorker {
   private election: ZooKeeperLock | undefined;
   private soon: NodeJS.Timeout | undefined;
   private readonly onSession = (): void => this.wakeSoon();
+  /** The next pass reads stale nodes too (see {@link pass}). */
+  private readAllNext = false;
 
   constructor(private readonly options: StatsWorkerOptions) {
     this.runner = new SerialRunner({
       name: 'stats worker',
       intervalMs: options.intervalMs ?? 5000,
       logger: options.logger,
-      pass: () => this.pass(),
+      pass: (timer) => this.pass(timer),
     });
   }
 
@@ -56,6 +58,7 @@ export class StatsWorker {
 
   /** Runs a pass now and waits for it (tests). */
   async refresh(): Promise<void> {
+    this.readAllNext = true;
     this.runner.wake();
     await this.runner.idle();
   }
@@ -77,14 +80,18 @@ export class StatsWorker {
     this.soon.unref();
   }
 
-  private async pass(): Promise<void> {
+  private async pass(timer: boolean): Promise<void> {
     const { zk, stats } = this.options;
     const zkState = zk.client.state;
     const statsLeader = stats.statsd !== null && zkState === 'connected' && (await this.leads());
+    // Nodes and requests of other launchers whose changes the cache did not read are read on the
+    // periodic pass only: a pass after each burst of events would read most of them every second.
+    const stale = timer || this.readAllNext ? 'read' : 'keep';
+    this.readAllNext = false;
     // Counting only reads: collect the cache's shared records through the filter rather than
     // have a copy made of every node on every pass (10 000 copies a second at scale).
     const nodes: Node[] = [];
-    const [, requests] = await Promise.all([zk.getNodes((n) => (nodes.push(n), false)), zk.getNodeRequests()]);
+    const [, requests] = await Promise.all([zk.getNodes((n) => (nodes.push(n), false), { stale }), zk.getNodeRequests({ stale })]);
     // Component reads go to ZooKeeper: only worth it when statsd gauges are sent.
     const pools = statsLeader ? await zk.getRegisteredPools() : [];
     stats.update({ nodes, requests, pools, config: this.options.config(), zkState, statsLeader });

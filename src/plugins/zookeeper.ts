@@ -227,6 +227,20 @@ export interface RegisteredComponent<T extends ComponentRecord = ComponentRecord
  */
 export type RecordListener<T> = (id: string, current: T | undefined, previous: T | undefined) => void;
 
+/**
+ * What a {@link ZooKeeper.getNodes} caller wants of the cache, when it does not want all of it
+ * current (see {@link ZooKeeper.followProviders}).
+ */
+export interface NodeQuery {
+  /** Only nodes of these providers are returned (and read first when stale). */
+  providers?: ReadonlySet<string>;
+  /**
+   * Nodes whose last change the cache has not read (stale): `read` them first (the default),
+   * `keep` them as last read, or `omit` them.
+   */
+  stale?: 'read' | 'keep' | 'omit';
+}
+
 /** Nodepool's ZooKeeper tree, as a driver and the engine use it. */
 export interface ZooKeeper {
   /**
@@ -268,7 +282,15 @@ export interface ZooKeeper {
    * is called on the shared cached record (it must not change it) before anything is copied, so
    * a caller that wants a few of thousands of nodes does not pay for copying all of them.
    */
-  getNodes(filter?: (node: Node) => boolean): Promise<Node[]>;
+  getNodes(filter?: (node: Node) => boolean, query?: NodeQuery): Promise<Node[]>;
+  /**
+   * Changes of nodes of the providers `followed` rejects are not read from ZooKeeper as they
+   * happen (the cache marks the node stale and emits no change event for it): such nodes are
+   * read when {@link getNodes} is asked for them. A launcher follows the providers it runs, so
+   * it does not read every state change of every other launcher's nodes. Creates are read and
+   * deletes seen as always. Undefined (the default): every change is read.
+   */
+  followProviders?(followed: ((provider: string) => boolean) | undefined): void;
   /** Creates the node znode (sequential), setting `id`, `version` and `created_time`. */
   createNode(node: Node): Promise<Node>;
   /** Writes the node unconditionally (creates it when it has no id), like Nodepool. */
@@ -303,8 +325,25 @@ export interface ZooKeeper {
   waitForNodeRequest(id: string, states?: readonly RequestState[], timeoutMs?: number, pollMs?: number): Promise<NodeRequest>;
   /** Ids of all requests. */
   getNodeRequestIds(): Promise<string[]>;
-  /** All readable requests; unreadable ones are logged with their path and skipped. */
-  getNodeRequests(): Promise<NodeRequest[]>;
+  /**
+   * All readable requests; unreadable ones are logged with their path and skipped. Requests
+   * whose last change the cache has not read (see {@link followRequests}) are read first, or with
+   * `stale: 'keep'` returned as last read ({@link isRequestStale} tells which).
+   */
+  getNodeRequests(query?: { stale?: 'read' | 'keep' }): Promise<NodeRequest[]>;
+  /**
+   * Changes of a request the cache holds as `requested` are not read from ZooKeeper as they
+   * happen when `interested` (given the registered pool components) rejects it: the cache marks
+   * it stale and emits no change event; it is read when asked for ({@link getNodeRequests},
+   * {@link freshNodeRequest}). A launcher none of whose pools would take the request now (the
+   * work split leaves it to another launcher) need not read its fulfilment. Undefined (the
+   * default): every change is read.
+   */
+  followRequests?(interested: ((request: NodeRequest, pools: readonly PoolComponentRecord[]) => boolean) | undefined): void;
+  /** Whether the cache saw a change of request `id` and did not read it (see {@link followRequests}). */
+  isRequestStale?(id: string): boolean;
+  /** The request as the cache holds it, read first when stale; undefined when gone or unreadable. */
+  freshNodeRequest?(id: string): Promise<NodeRequest | undefined>;
   /** Writes the request (unconditionally like Nodepool, or version-checked like Zuul). */
   storeNodeRequest(request: NodeRequest, options?: { checkVersion?: boolean }): Promise<void>;
   /** Deletes the request znode; a missing one is fine. */

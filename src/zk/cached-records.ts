@@ -6,7 +6,7 @@
  * CPU (issue 19).
  */
 import type { Logger } from '../plugins/logger';
-import type { RecordListener, ZooKeeperClient } from '../plugins/zookeeper';
+import type { NodeQuery, RecordListener, ZooKeeperClient } from '../plugins/zookeeper';
 import { parseComponent, type PoolComponentRecord } from './models/component';
 import { Node } from './models/node';
 import { NodeRequest } from './models/node-request';
@@ -20,6 +20,11 @@ export class CachedRecords {
   request: ZnodeCache | undefined;
   pool: ZnodeCache | undefined;
 
+  /** Which providers' node changes are read as they happen (see {@link followProviders}). */
+  private followed: ((provider: string) => boolean) | undefined;
+  /** Which requests' changes are read as they happen (see {@link followRequests}). */
+  private interested: ((request: NodeRequest, pools: readonly PoolComponentRecord[]) => boolean) | undefined;
+
   constructor(
     private readonly client: ZooKeeperClient,
     private readonly logger: Logger,
@@ -31,6 +36,8 @@ export class CachedRecords {
     this.request ??= new ZnodeCache(this.client, REQUEST_ROOT, this.logger);
     // Pool components are read on every pool pass (decline and yield rules).
     this.pool ??= new ZnodeCache(this.client, componentPath('pool'), this.logger);
+    this.node.setLazy(this.lazyNode());
+    this.request.setLazy(this.lazyRequest());
     await Promise.all([this.node.start(), this.request.start(), this.pool.start()]);
   }
 
@@ -39,6 +46,57 @@ export class CachedRecords {
     this.node = undefined;
     this.request = undefined;
     this.pool = undefined;
+  }
+
+  /**
+   * Changes of nodes of providers `followed` rejects are not read as they happen: such a node is
+   * read when a caller asks for it ({@link freshNodes}). Undefined: every change is read.
+   */
+  followProviders(followed: ((provider: string) => boolean) | undefined): void {
+    this.followed = followed;
+    this.node?.setLazy(this.lazyNode());
+  }
+
+  private lazyNode(): ((entry: CachedZnode) => boolean) | undefined {
+    const followed = this.followed;
+    if (!followed) return undefined;
+    return (entry) => {
+      const provider = entry.data.length > 0 ? this.parsedNode(entry)?.provider : undefined;
+      return typeof provider === 'string' && !followed(provider);
+    };
+  }
+
+  /**
+   * Changes of a request cached as `requested` that `interested` rejects (given the pool
+   * components) are not read as they happen: the request is read when a caller asks for it
+   * ({@link freshRequests}, {@link freshRequest}). Undefined: every change is read.
+   */
+  followRequests(interested: ((request: NodeRequest, pools: readonly PoolComponentRecord[]) => boolean) | undefined): void {
+    this.interested = interested;
+    this.request?.setLazy(this.lazyRequest());
+  }
+
+  private lazyRequest(): ((entry: CachedZnode) => boolean) | undefined {
+    const interested = this.interested;
+    if (!interested) return undefined;
+    return (entry) => {
+      const request = entry.data.length > 0 ? this.parsedRequest(entry) : undefined;
+      const pools = request?.state === 'requested' ? this.pools() : undefined;
+      return pools !== undefined && !interested(request as NodeRequest, pools);
+    };
+  }
+
+  /** Whether a change of request `id` was seen and not read yet (see {@link followRequests}). */
+  isRequestStale(id: string): boolean {
+    return this.request?.isStale(id) ?? false;
+  }
+
+  /** The cached request `id` (a copy), read first if stale; undefined when gone, unreadable or not synced. */
+  async freshRequest(id: string): Promise<NodeRequest | undefined> {
+    const cache = this.request;
+    if (!cache?.isSynced) return undefined;
+    if (cache.isStale(id)) await cache.freshen([id]);
+    return this.requestOf(cache.get(id));
   }
 
   onNodeChange(listener: RecordListener<Node>): () => void {
@@ -73,16 +131,45 @@ export class CachedRecords {
     return this.parser.cached('request', path, version, data, () => NodeRequest.parse(id, data, version, path));
   }
 
-  /** Copies of the cached nodes `filter` accepts; undefined while the cache is not synced. */
-  nodes(filter?: (node: Node) => boolean): Node[] | undefined {
-    if (!this.node?.isSynced) return undefined;
+  /**
+   * Copies of the cached nodes `filter` accepts, within `query`; stale nodes in scope are read
+   * first unless `query.stale` says otherwise. Undefined while the cache is not synced.
+   */
+  async freshNodes(filter: ((node: Node) => boolean) | undefined, query: NodeQuery = {}): Promise<Node[] | undefined> {
+    const cache = this.node;
+    if (!cache?.isSynced) return undefined;
+    if ((query.stale ?? 'read') === 'read') {
+      const stale = cache.staleIds().filter((id) => {
+        const entry = cache.get(id);
+        return entry !== undefined && inScope(entry.data.length > 0 ? this.parsedNode(entry) : undefined, query);
+      });
+      if (stale.length > 0) await cache.freshen(stale);
+    }
+    return this.nodes(filter, query);
+  }
+
+  /** Copies of the cached nodes `filter` accepts, within `query`, as cached; undefined while not synced. */
+  nodes(filter?: (node: Node) => boolean, query: NodeQuery = {}): Node[] | undefined {
+    const cache = this.node;
+    if (!cache?.isSynced) return undefined;
+    const omit = query.stale === 'omit';
     const nodes: Node[] = [];
-    for (const entry of this.node.values()) {
+    for (const entry of cache.values()) {
       const parsed = this.parsedNode(entry);
       // Filtered before copying: most passes want a few nodes of one provider.
-      if (parsed && (!filter || filter(parsed))) nodes.push(copyNode(parsed));
+      if (!parsed || (query.providers && !(parsed.provider && query.providers.has(parsed.provider))) || (omit && cache.isStale(entry.id))) continue;
+      if (!filter || filter(parsed)) nodes.push(copyNode(parsed));
     }
     return nodes;
+  }
+
+  /** Copies of the cached requests, stale ones read first unless `stale` is `keep`; undefined while not synced. */
+  async freshRequests(stale: 'read' | 'keep' = 'read'): Promise<NodeRequest[] | undefined> {
+    const cache = this.request;
+    if (!cache?.isSynced) return undefined;
+    const ids = stale === 'read' ? cache.staleIds() : [];
+    if (ids.length > 0) await cache.freshen(ids);
+    return this.requests();
   }
 
   /** Copies of the cached requests; undefined while the cache is not synced. */
@@ -123,6 +210,11 @@ export class CachedRecords {
     const path = nodePath(id);
     return this.parser.cached('node', path, version, data, () => Node.parse(id, data, version, path));
   }
+}
+
+/** Whether a node (undefined: unknown, unreadable) may be one of the providers `query` wants. */
+function inScope(node: Node | undefined, query: NodeQuery): boolean {
+  return !query.providers || !node?.provider || query.providers.has(node.provider);
 }
 
 /**

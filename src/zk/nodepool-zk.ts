@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../plugins/logger';
 import type {
-  ComponentRegistration, RecordListener, LockAcquireOptions, NodeLockOptions, RegisteredComponent, ZooKeeper,
+  ComponentRegistration, NodeQuery, RecordListener, LockAcquireOptions, NodeLockOptions, RegisteredComponent, ZooKeeper,
   ZooKeeperClient, ZooKeeperLock,
 } from '../plugins/zookeeper';
 import { registerComponent, listComponents } from './component-registry';
@@ -113,11 +113,16 @@ export class NodepoolZk implements ZooKeeper {
     return this.children(NODE_ROOT);
   }
 
-  async getNodes(filter?: (node: Node) => boolean): Promise<Node[]> {
-    const cached = this.caches.nodes(filter);
+  async getNodes(filter?: (node: Node) => boolean, query: NodeQuery = {}): Promise<Node[]> {
+    const cached = await this.caches.freshNodes(filter, query);
     if (cached) return cached;
+    const { providers } = query;
     const nodes = await mapLimit(await this.getNodeIds(), READ_CONCURRENCY, (id) => this.getNode(id));
-    return nodes.filter((n): n is Node => n !== undefined && (!filter || filter(n)));
+    return nodes.filter((n): n is Node => n !== undefined && (!providers || (n.provider !== null && providers.has(n.provider))) && (!filter || filter(n)));
+  }
+
+  followProviders(followed: ((provider: string) => boolean) | undefined): void {
+    this.caches.followProviders(followed);
   }
 
   async createNode(node: Node): Promise<Node> {
@@ -261,8 +266,22 @@ export class NodepoolZk implements ZooKeeper {
     return this.children(REQUEST_ROOT);
   }
 
-  async getNodeRequests(): Promise<NodeRequest[]> {
-    const cached = this.caches.requests();
+  followRequests(interested: ((request: NodeRequest, pools: readonly PoolComponentRecord[]) => boolean) | undefined): void {
+    this.caches.followRequests(interested);
+  }
+
+  isRequestStale(id: string): boolean {
+    return this.caches.isRequestStale(id);
+  }
+
+  async freshNodeRequest(id: string): Promise<NodeRequest | undefined> {
+    const cached = await this.caches.freshRequest(id);
+    // The cache was not synced, or the read lost it: ZooKeeper answers.
+    return this.caches.request?.isSynced ? cached : this.getNodeRequest(id);
+  }
+
+  async getNodeRequests(query: { stale?: 'read' | 'keep' } = {}): Promise<NodeRequest[]> {
+    const cached = await this.caches.freshRequests(query.stale);
     if (cached) return cached;
     const requests = await mapLimit(await this.getNodeRequestIds(), READ_CONCURRENCY, (id) => this.getNodeRequest(id));
     return requests.filter((r): r is NodeRequest => r !== undefined);

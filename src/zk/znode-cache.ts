@@ -18,6 +18,7 @@
 import type { Logger } from '../plugins/logger';
 import type { ZkWatchEvent, ZooKeeperClient } from '../plugins/zookeeper';
 import { isUnimplemented } from './persistent-watch';
+import { compact, Tombstones } from './znode-tombstones';
 import { mapLimit } from './zk-path';
 import { NoNodeError } from './zk-errors';
 
@@ -33,8 +34,6 @@ export interface CachedZnode {
 export type ZnodeCacheListener = (id: string, current: CachedZnode | undefined, previous: CachedZnode | undefined) => void;
 
 const READ_CONCURRENCY = 32;
-/** How long a deleted child's late read answers are dropped, ms (see `tombstones`). */
-const TOMBSTONE_MS = 5000;
 
 /** See the module comment. */
 export class ZnodeCache {
@@ -51,20 +50,12 @@ export class ZnodeCache {
   /** 'persistent' once the server took our addWatch; 'one-shot' after it answered UNIMPLEMENTED. */
   private mode: 'unknown' | 'persistent' | 'one-shot' = 'unknown';
   /** Persistent mode: the connection dropped, so the watch is gone and events were missed. */
-  private stale = false;
+  private missedEvents = false;
   /** Persistent mode: children with a read in flight, and those to read again after it. */
   private readonly reading = new Map<string, number>();
   private readonly readAgain = new Set<string>();
-  /**
-   * Children seen deleted in the last {@link TOMBSTONE_MS}, by id. The client hands a read's
-   * answer to a promise (resolved a tick later) but an event that came right after it in the same
-   * packet to the listener at once: the answer of a read made just before a delete (ours, or any
-   * caller's {@link noteWrite}) would put the record back after its removal, kept for good (seen
-   * beside a Python launcher, whose delete is `deleted` + remove at once). Children are server
-   * sequences, so a late answer for a deleted id is simply dropped; an id counts as new again
-   * once it is seen created or listed (a parent deleted and made again restarts its sequence).
-   */
-  private readonly tombstones = new Map<string, number>();
+  /** Children seen deleted lately: late read answers for them are dropped (see {@link Tombstones}). */
+  private readonly tombstones = new Tombstones();
   /**
    * Persistent mode, own writes: a write of ours causes an event that arrives just before its
    * reply, and reading the child for it would only fetch what we wrote. So while a write of
@@ -78,6 +69,15 @@ export class ZnodeCache {
   private readonly deferred = new Map<string, { base: number; events: number; created: boolean }>();
   /** Persistent mode: children created while a load lists the root (it may not list them). */
   private readonly createdSince = new Set<string>();
+  /** Persistent mode: the reads in flight, by child (what {@link freshen} waits for). */
+  private readonly reads = new Map<string, Promise<void>>();
+  /**
+   * Persistent mode: children whose data changed after the version cached, not read (see
+   * {@link setLazy}). Cleared only by a read of the cache's own: a read answer that arrives
+   * through {@link noteWrite} may be older than the change that made the child stale.
+   */
+  private readonly stale = new Set<string>();
+  private lazy: ((entry: CachedZnode) => boolean) | undefined;
   private readonly onPersistentEvent = (event: ZkWatchEvent): void => this.persistentEvent(event);
   private readonly onLost = (): void => {
     this.synced = false;
@@ -85,10 +85,10 @@ export class ZnodeCache {
     this.rootArmed = false;
   };
   private readonly onSuspended = (): void => {
-    if (this.mode === 'persistent') this.stale = true;
+    if (this.mode === 'persistent') this.missedEvents = true;
   };
   private readonly onConnected = (): void => {
-    if ((!this.synced || this.stale) && this.started) void this.reload();
+    if ((!this.synced || this.missedEvents) && this.started) void this.reload();
   };
 
   constructor(
@@ -145,6 +145,38 @@ export class ZnodeCache {
     return this.entries.get(id);
   }
 
+  /**
+   * Persistent mode: a data change of a cached child that `lazy` accepts (called on the entry
+   * as cached) is not read; the child is marked stale and keeps its data until somebody asks
+   * for it ({@link freshen}). No change event is emitted for it until then. Creates are always
+   * read, deletes never. Undefined: every change is read (the default).
+   */
+  setLazy(lazy: ((entry: CachedZnode) => boolean) | undefined): void {
+    this.lazy = lazy;
+  }
+
+  /** Whether a change of `id` was seen and not read yet (see {@link setLazy}). */
+  isStale(id: string): boolean {
+    return this.stale.has(id);
+  }
+
+  /** Ids of the stale children (see {@link setLazy}); a new array. */
+  staleIds(): string[] {
+    return [...this.stale];
+  }
+
+  /**
+   * Reads `ids` (stale children) into the cache and waits for it, a few at a time; a read
+   * already in flight is waited for instead. A failed read makes the cache unsynced, as any
+   * failed read does.
+   */
+  async freshen(ids: readonly string[]): Promise<void> {
+    await mapLimit(ids, READ_CONCURRENCY, async (id) => {
+      if (this.mode !== 'persistent' || !this.started || !this.stale.has(id)) return this.reads.get(id);
+      return this.readPersistent(id, this.generation);
+    });
+  }
+
   /** A write of ours succeeded: take it unless the cache already has something newer. */
   noteWrite(id: string, data: Buffer, version: number): void {
     if (!this.started || this.tombstones.has(id)) return;
@@ -163,7 +195,7 @@ export class ZnodeCache {
       const generation = ++this.generation;
       this.armed.clear();
       this.rootArmed = false;
-      this.stale = false;
+      this.missedEvents = false;
       // Everything is read afresh below.
       this.deferred.clear();
       try {
@@ -242,7 +274,23 @@ export class ZnodeCache {
       this.deferred.set(id, d);
       return;
     }
+    // Nobody here wants this child's changes: remember that it changed, read it when asked. A
+    // read in flight may have been answered before this change: it reads again instead.
+    const entry = this.entries.get(id);
+    if (event.type === 'changed' && entry && this.lazy && this.reading.get(id) !== this.generation && this.isLazy(entry)) {
+      this.stale.add(id);
+      return;
+    }
     void this.readPersistent(id, this.generation);
+  }
+
+  private isLazy(entry: CachedZnode): boolean {
+    try {
+      return this.lazy?.(entry) ?? false;
+    } catch (err) {
+      this.logger.error(`cache of ${this.root}: lazy-read rule failed: ${(err as Error).message}`);
+      return false;
+    }
   }
 
   /**
@@ -280,20 +328,37 @@ export class ZnodeCache {
   }
 
   /** Reads one child (no watch: the persistent one covers it); one read per child at a time. */
-  private async readPersistent(id: string, generation: number): Promise<void> {
+  private readPersistent(id: string, generation: number): Promise<void> {
     if (this.reading.get(id) === generation) {
       this.readAgain.add(id);
-      return;
+      return this.reads.get(id) ?? Promise.resolve();
     }
+    const read = this.readLoop(id, generation).finally(() => {
+      if (this.reads.get(id) === read) this.reads.delete(id);
+    });
+    this.reads.set(id, read);
+    return read;
+  }
+
+  private async readLoop(id: string, generation: number): Promise<void> {
     // A read of an earlier load may still be in flight; it ignores its answer.
     this.reading.set(id, generation);
     try {
       do {
         this.readAgain.delete(id);
+        // Any change after this point comes as an event while the read is in flight: read again.
+        this.stale.delete(id);
         const { data, stat } = await this.client.get(`${this.root}/${id}`);
         if (generation !== this.generation || this.tombstones.has(id)) return;
         const old = this.entries.get(id);
         if (!old || old.version < stat.version) this.put({ id, data: data ?? Buffer.alloc(0), version: stat.version });
+        // A change came while this read was in flight (often a create answered just after another
+        // launcher's first write): a child nobody here wants is marked stale instead of read again.
+        const entry = this.entries.get(id);
+        if (this.readAgain.has(id) && entry && this.lazy && this.isLazy(entry)) {
+          this.readAgain.delete(id);
+          this.stale.add(id);
+        }
       } while (this.readAgain.has(id) && generation === this.generation);
     } catch (err) {
       if (generation !== this.generation) return;
@@ -377,22 +442,11 @@ export class ZnodeCache {
   private remove(id: string): void {
     const old = this.entries.get(id);
     this.armed.delete(id);
-    this.bury(id);
+    this.stale.delete(id);
+    this.tombstones.bury(id);
     if (!old) return;
     this.entries.delete(id);
     this.emit(id, undefined, old);
-  }
-
-  /** Remembers a deleted id for {@link TOMBSTONE_MS} (see {@link tombstones}). */
-  private bury(id: string): void {
-    const now = Date.now();
-    this.tombstones.delete(id);
-    this.tombstones.set(id, now);
-    // Oldest first (insertion order): drop the expired ones from the front.
-    for (const [old, at] of this.tombstones) {
-      if (now - at < TOMBSTONE_MS) break;
-      this.tombstones.delete(old);
-    }
   }
 
   private emit(id: string, current: CachedZnode | undefined, previous: CachedZnode | undefined): void {
@@ -404,14 +458,4 @@ export class ZnodeCache {
       }
     }
   }
-}
-
-/**
- * `data` in a buffer of its own. Our writes hand in `Buffer.from(json)`, a slice of an 8 KB
- * pool slab shared with whatever else was allocated meanwhile; kept for the life of the entry,
- * such slices held ~2 KB of slab per cached node (20 MB at 10 000 nodes) instead of its ~800 bytes.
- */
-function compact(data: Buffer): Buffer {
-  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return data;
-  return Buffer.from(Uint8Array.prototype.slice.call(data).buffer);
 }

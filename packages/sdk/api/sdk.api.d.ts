@@ -1278,6 +1278,10 @@ export interface RegisteredComponent<T extends ComponentRecord = ComponentRecord
     record: T;
 }
 export type RecordListener<T> = (id: string, current: T | undefined, previous: T | undefined) => void;
+export interface NodeQuery {
+    providers?: ReadonlySet<string>;
+    stale?: "read" | "keep" | "omit";
+}
 export interface ZooKeeper {
     startCache(): Promise<void>;
     onNodeChange(listener: RecordListener<Node>): () => void;
@@ -1288,7 +1292,8 @@ export interface ZooKeeper {
     emptyNodeIds?(): string[] | undefined;
     unreadableRequestIds?(): string[] | undefined;
     cachedNodeIds?(): string[] | undefined;
-    getNodes(filter?: (node: Node) => boolean): Promise<Node[]>;
+    getNodes(filter?: (node: Node) => boolean, query?: NodeQuery): Promise<Node[]>;
+    followProviders?(followed: ((provider: string) => boolean) | undefined): void;
     createNode(node: Node): Promise<Node>;
     storeNode(node: Node): Promise<void>;
     deleteNode(node: Node): Promise<void>;
@@ -1303,7 +1308,12 @@ export interface ZooKeeper {
     getNodeRequest(id: string): Promise<NodeRequest | undefined>;
     waitForNodeRequest(id: string, states?: readonly RequestState[], timeoutMs?: number, pollMs?: number): Promise<NodeRequest>;
     getNodeRequestIds(): Promise<string[]>;
-    getNodeRequests(): Promise<NodeRequest[]>;
+    getNodeRequests(query?: {
+        stale?: "read" | "keep";
+    }): Promise<NodeRequest[]>;
+    followRequests?(interested: ((request: NodeRequest, pools: readonly PoolComponentRecord[]) => boolean) | undefined): void;
+    isRequestStale?(id: string): boolean;
+    freshNodeRequest?(id: string): Promise<NodeRequest | undefined>;
     storeNodeRequest(request: NodeRequest, options?: {
         checkVersion?: boolean;
     }): Promise<void>;

@@ -242,10 +242,11 @@ export class StaticProvider implements Provider {
     // records are copied: at 10 000 nodes a full copy per round was most of the launcher's garbage.
     const all = this.zk.cachedNodeIds?.();
     const known: string[] = all ?? [];
+    // Without a cache every node is read (and listed in `known`); with one, only ours are wanted.
     const cached = await this.zk.getNodes((n) => {
       if (!all) known.push(n.id as string);
       return wanted(n);
-    });
+    }, all ? { providers: new Set([this.name]) } : undefined);
     const ids = await this.zk.client.getChildren('/nodepool/nodes').catch((err: unknown) => {
       if (err instanceof NoNodeError) return [] as string[];
       throw err;

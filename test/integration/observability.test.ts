@@ -80,11 +80,14 @@ describe('engine metrics', () => {
     // Gauges equal what ZooKeeper holds, once the stats worker has seen the last change.
     const inZk = countNodes(await h.nodes());
     expect(inZk.get('ready/fake-a/small')).toBe(2);
-    await waitUntil('node gauges to match ZooKeeper', async () => {
+    // The nodes turn ready before their request is fulfilled: a pass between the two shows ready
+    // nodes beside a pending request, so both must match before the values are checked.
+    await waitUntil('node and request gauges to match ZooKeeper', async () => {
       const samples = await scrape(webPort);
       const series = samples.filter((s) => s.name === 'nodepool_nodes');
       const nonZero = new Map(series.filter((s) => s.value > 0).map((s) => [`${s.labels.state}/${s.labels.provider}/${s.labels.label}`, s.value]));
-      return JSON.stringify([...nonZero].sort()) === JSON.stringify([...inZk].sort());
+      return JSON.stringify([...nonZero].sort()) === JSON.stringify([...inZk].sort())
+        && value(samples, 'nodepool_requests', { state: 'fulfilled' }) === 1;
     });
     const samples = await scrape(webPort);
     // Zero-filled for every state of a configured label.

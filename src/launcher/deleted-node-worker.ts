@@ -204,7 +204,8 @@ export class DeletedNodeWorker {
 
   /**
    * Hands a finished node to the provider's deleter under its lock (LCH:938-985). A node with no
-   * instance to delete (static hosts, or a launch that never got a cloud id) is deleted in one
+   * instance to delete (static hosts, a launch that never got a cloud id, an instance that goes
+   * with its record: {@link Provider.instanceDeletedWithRecord}) is deleted in one
    * transaction instead: `deleted`, lock dir and node together, which fails as a whole while
    * anybody holds or waits for its lock. That is what lock + re-check + delete would do, in one
    * round trip instead of eight. `fromEvent`: a busy node is retried soon by the caller; the
@@ -212,7 +213,8 @@ export class DeletedNodeWorker {
    */
   private async delete(node: Node, provider: Provider, fromEvent: boolean): Promise<'locked' | void> {
     const { zk } = this.options;
-    const nothingToDelete = !provider.getDeleteStateMachine || node.external_id === null || node.external_id === undefined;
+    const nothingToDelete = !provider.getDeleteStateMachine || node.external_id === null || node.external_id === undefined
+      || provider.instanceDeletedWithRecord?.(node) === true;
     if (nothingToDelete && node.state !== 'deleted' && node.provider !== null) {
       if (!fromEvent && (await zk.isNodeLocked(node.id as string))) return 'locked';
       const outcome = await zk.deleteUnlockedNode(node);

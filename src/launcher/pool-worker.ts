@@ -3,7 +3,8 @@
  * passes over `/nodepool/requests` in Nodepool's order. Each pass first advances the pool's
  * request handlers (launches that ended, paused requests waiting for quota), then declines what
  * no pool can serve and takes what this pool can: from ready nodes for providers that never
- * launch (static), through a {@link LaunchHandler} for the others. The ZooKeeper cache's change
+ * launch (static), by an instant launch when the provider can hand out instances at once
+ * (instant-fulfil.ts), through a {@link LaunchHandler} otherwise. The ZooKeeper cache's change
  * events wake it within milliseconds of a new request or a node of its provider changing; a slow
  * poll is the safety net.
  */
@@ -18,6 +19,7 @@ import { ReadyCapacity } from './rendezvous';
 import { RendezvousTurns } from './rendezvous-turns';
 import { SerialRunner } from './serial-runner';
 import { fulfilFromReadyNodes, reserveNodesFor, type FulfilContext } from './static-fulfil';
+import { InstantPass } from './instant-fulfil';
 
 /** Static fulfilments of one pass allowed in flight at once (a burst of 50 in two rounds). */
 const PARALLEL_FULFILMENTS = 32;
@@ -252,7 +254,7 @@ export class PoolWorker {
 
   /** One pass of `_assignHandlers` over every request, in Nodepool's order (spec §4.3). */
   private async pass(): Promise<void> {
-    const { zk, runtime, pool } = this.options;
+    const { zk, runtime } = this.options;
     const provider = runtime.provider;
     if (provider.config.maxConcurrency === 0) return; // LCH:121-122
     // Stale requests (a change not read: see leavesToOthers) come as last read, `requested`.
@@ -263,11 +265,25 @@ export class PoolWorker {
     }
     requests.sort(requestComparator(this.own.labels));
     const registered = await zk.getRegisteredPools();
+    const inflight = new Set<Promise<void>>();
+    const instant = provider.beginInstantLaunches ? new InstantPass({ ...this.options, ownId: this.id, logger: this.log }) : undefined;
+    try {
+      await this.passOver(requests, registered, instant, inflight);
+    } finally {
+      await Promise.all(inflight);
+      await instant?.end();
+    }
+    this.turns.endPass(requests);
+  }
+
+  /** The loop of {@link pass}; static fulfilments and instant launches are left in flight. */
+  private async passOver(requests: NodeRequest[], registered: PoolComponentRecord[], instant: InstantPass | undefined, inflight: Set<Promise<void>>): Promise<void> {
+    const { zk, runtime, pool } = this.options;
+    const provider = runtime.provider;
     let fulfil: FulfilContext | undefined;
     let nodes: Node[] | undefined;
     let cloudLimits: QuotaInformation | undefined;
     let capacity: ReadyCapacity | undefined;
-    const inflight = new Set<Promise<void>>();
     for (let request of requests) {
       // Connection gone mid-pass: stop here; the reconnect wakes us (spec §4.1). `break`, not
       // `return`: the fulfilments already started are awaited below.
@@ -306,6 +322,7 @@ export class PoolWorker {
         // LCH:245-266: a paused pool only declines; max-concurrency counts the whole provider.
         if (this.paused || !runtime.mayLaunch()) continue;
         if (!this.turns.mayTake(request, registered)) continue;
+        if (instant && (await instant.start(request, (nodes ??= await zk.getNodes())))) continue;
         await this.accept(request).catch((err: unknown) =>
           this.log.error('accepting request failed', { request: request.id, err: (err as Error).message }),
         );
@@ -332,8 +349,6 @@ export class PoolWorker {
       inflight.add(run);
       if (inflight.size >= PARALLEL_FULFILMENTS) await Promise.race(inflight);
     }
-    await Promise.all(inflight);
-    this.turns.endPass(requests);
   }
 
   /** The provider's {@link Provider.standingBack} reason, logged once each time it changes. */

@@ -5,6 +5,7 @@
  * Nodepool does for providers with `PAUSE_AT_QUOTA = False` (DRV:537-547).
  */
 import type { Provider } from '../plugins/driver';
+import type { ZnodeCheck } from '../plugins/instant-launch';
 import type { Logger } from '../plugins/logger';
 import type { PoolConfig } from '../plugins/nodepool-config';
 import type { Tracer } from '../plugins/tracer';
@@ -158,11 +159,13 @@ async function pickNodesFor(request: NodeRequest, ctx: FulfilContext, reserved: 
  * 'retry-locked' when it needs the lock-and-re-read way; 'node-busy' when a node was held or
  * changed (it is then in `unavailable`, and another may be picked).
  */
-async function commit(request: NodeRequest, chosen: readonly Node[], ctx: FulfilContext, claim: boolean, unavailable: Set<string>): Promise<FulfilOutcome | 'retry-locked' | 'node-busy'> {
+async function commit(
+  request: NodeRequest, chosen: readonly Node[], ctx: CommitContext, claim: boolean, unavailable: Set<string>, checks?: readonly ZnodeCheck[],
+): Promise<FulfilOutcome | 'retry-locked' | 'node-busy'> {
   const id = request.id as string;
   const undo = allocate(request, chosen);
   try {
-    await ctx.zk.fulfilNodeRequest(request, chosen, { claimLock: claim });
+    await ctx.zk.fulfilNodeRequest(request, chosen, { claimLock: claim, checks });
     return 'fulfilled';
   } catch (err) {
     undo();
@@ -186,7 +189,9 @@ async function commit(request: NodeRequest, chosen: readonly Node[], ctx: Fulfil
 }
 
 /** Nodepool's way: lock the request without waiting, re-read, re-check, then the same write. */
-async function commitLocked(request: NodeRequest, chosen: readonly Node[], ctx: FulfilContext, unavailable: Set<string>): Promise<FulfilOutcome | 'node-busy'> {
+async function commitLocked(
+  request: NodeRequest, chosen: readonly Node[], ctx: CommitContext, unavailable: Set<string>, checks?: readonly ZnodeCheck[],
+): Promise<FulfilOutcome | 'node-busy'> {
   const { zk } = ctx;
   const lock = await zk.lockNodeRequest(request, { blocking: false }).catch((err: unknown) => {
     // Deleted by its requestor between our read and the lock: nothing to do.
@@ -198,12 +203,31 @@ async function commitLocked(request: NodeRequest, chosen: readonly Node[], ctx: 
   try {
     // lockNodeRequest re-read the request: decide on what is there now (LCH:268-288).
     if (request.state !== 'requested' || request.declined_by.includes(ctx.ownId)) return 'changed';
-    outcome = await commit(request, chosen, ctx, false, unavailable);
+    outcome = await commit(request, chosen, ctx, false, unavailable, checks);
     return outcome === 'retry-locked' ? 'changed' : outcome;
   } finally {
     // A committed transaction released the lock with the rest.
     if (outcome !== 'fulfilled') await zk.unlockNodeRequest(request).catch((err: unknown) => ctx.logger.warn('request unlock failed', { request: request.id, err: (err as Error).message }));
   }
+}
+
+/** What {@link commit} uses of a {@link FulfilContext}. */
+type CommitContext = Pick<FulfilContext, 'zk' | 'ownId' | 'logger'>;
+
+/**
+ * Fulfils the request with nodes made for it (an instant launch: created `init`, already carrying
+ * their instances and state `ready`), as a fulfilment from ready nodes is written: one
+ * transaction that also makes `checks`, claiming the request lock, or the Nodepool way under the
+ * lock when somebody locked or changed the request meanwhile. 'node-busy': a node was changed or
+ * removed meanwhile. A failed check is thrown (a ZkError whose `path` names it); nothing is
+ * written then.
+ */
+export async function fulfilWithNewNodes(
+  request: NodeRequest, nodes: readonly Node[], ctx: CommitContext, checks: readonly ZnodeCheck[],
+): Promise<FulfilOutcome | 'node-busy'> {
+  const unavailable = new Set<string>();
+  const outcome = await commit(request, nodes, ctx, true, unavailable, checks);
+  return outcome === 'retry-locked' ? commitLocked(request, nodes, ctx, unavailable, checks) : outcome;
 }
 
 /** Sets the fulfilment on the objects (nodes index-aligned with node_types); returns its undo. */

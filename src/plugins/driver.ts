@@ -5,6 +5,7 @@ import type { NodeLaunchSettings } from './node-launcher';
 import type { NodepoolConfig, PoolConfig, ProviderConfig } from './nodepool-config';
 import type { QuotaInformation } from './quota';
 import type { ObjectSchema } from './config-schema';
+import type { InstantLaunchBatch } from './instant-launch';
 import type { CreateRequest, Instance, Resource, StateMachine } from './state-machine';
 import type { Tracer } from './tracer';
 import type { ZooKeeper } from './zookeeper';
@@ -74,6 +75,16 @@ export interface Provider {
    * Without it the engine uses `FALLBACK_LAUNCH_SETTINGS`: Nodepool's timeouts, no nodescan.
    */
   launchSettings?(label: string, pool: PoolConfig): NodeLaunchSettings;
+  /**
+   * Opens a batch of instant launches for one pass of `pool`: instances this provider can hand
+   * out at once, without a create state machine or nodescan (metastatic: free slots on backing
+   * nodes it holds, while the label needs no host-key check). For each request it can serve
+   * whole, the engine then creates the nodes and fulfils the request in one transaction, as it
+   * fulfils a request from ready nodes, with the reservation's checks in that transaction.
+   * Undefined when nothing can be had instantly now. The batch is ended once the pass's
+   * fulfilments are done; the provider may hold an exclusive allocation lock meanwhile.
+   */
+  beginInstantLaunches?(pool: PoolConfig): Promise<InstantLaunchBatch | undefined>;
   /** Starts creating an instance for a node. */
   getCreateStateMachine?(request: CreateRequest, log: Logger): StateMachine;
   /**
@@ -110,6 +121,14 @@ export interface Provider {
    * retires the backing node so the retry lands elsewhere (Nodepool's `notifyNodescanFailure`).
    */
   nodescanFailed?(node: Node, label: string, pool: PoolConfig, log: Logger): Promise<void>;
+  /**
+   * True when this node's instance goes with its record, so deleting it needs no call to the
+   * cloud (metastatic: a slot on a backing node, freed by {@link nodeDeleted}). The engine then
+   * deletes the node as it deletes nodes that have no external id: `deleted`, lock dir and node
+   * in one transaction that fails while anybody holds the node's lock, then `nodeDeleted`; the
+   * delete state machine only runs when that transaction cannot be used.
+   */
+  instanceDeletedWithRecord?(node: Node): boolean;
   /** Periodic hook run by the cleanup worker. */
   cleanup?(): Promise<void>;
   /** A node of this provider was removed from ZooKeeper. */

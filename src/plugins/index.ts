@@ -29,6 +29,7 @@ export * from './leak-tags';
 export * from './pool-quota';
 export * from './node-deleter';
 export * from './driver';
+export * from './instant-launch';
 export * from './provider-state';
 export * from './launcher-fleet';
 export * from './zookeeper';

@@ -5,6 +5,7 @@
  */
 import { context as otelContext, trace, type Context, type Span } from '@opentelemetry/api';
 import type { Provider } from './driver';
+import { applyInstance, prepareLaunchedNode } from './launched-node';
 import { leakTags } from './leak-tags';
 import type { Logger } from './logger';
 import type { PoolConfig } from './nodepool-config';
@@ -231,17 +232,7 @@ export class NodeLauncher {
   /** Fields a launch fills before the first machine. */
   private prepare(): void {
     const { node, settings, provider, pool, label } = this.options;
-    node.provider = provider.name;
-    node.pool = pool.name;
-    if (node.type.length === 0) node.type = [label];
-    if (settings.imageId !== undefined) node.image_id = settings.imageId;
-    if (settings.username !== undefined) node.username = settings.username;
-    if (settings.pythonPath !== undefined) node.python_path = settings.pythonPath;
-    if (settings.shellType !== undefined) node.shell_type = settings.shellType;
-    node.connection_type = settings.connectionType;
-    node.connection_port = settings.connectionPort;
-    node.resources = (provider.quotaNeededByLabel?.(label, pool).toResources()) ?? { instances: 1 };
-    if (node.attributes === null && pool.nodeAttributes) node.attributes = { ...pool.nodeAttributes };
+    prepareLaunchedNode(node, provider, pool, label, settings);
   }
 
   /** One create machine to completion, then the nodescan; returns the external id. */
@@ -274,7 +265,7 @@ export class NodeLauncher {
     });
     if (!instance) throw new Error('create state machine completed without an instance');
     onExternalId(instance.externalId ?? machine.externalId);
-    this.applyInstance(instance);
+    applyInstance(node, instance);
     await zk.storeNode(node);
     if (settings.hostKeyChecking) {
       this.startStep('nodepool.launch.step', { 'nodepool.step': 'nodescan' });
@@ -309,33 +300,6 @@ export class NodeLauncher {
       },
       this.log,
     );
-  }
-
-  /** Copies the completed instance onto the node. */
-  private applyInstance(instance: Instance): void {
-    const { node } = this.options;
-    node.external_id = instance.externalId ?? node.external_id;
-    node.interface_ip = instance.interfaceIp ?? null;
-    node.public_ipv4 = instance.publicIpv4 ?? null;
-    node.private_ipv4 = instance.privateIpv4 ?? null;
-    node.public_ipv6 = instance.publicIpv6 ?? null;
-    node.host_id = instance.hostId ?? null;
-    node.cloud = instance.cloud ?? null;
-    node.region = instance.region ?? null;
-    node.az = instance.az ?? node.az;
-    node.driver_data = instance.driverData ?? null;
-    if (instance.attributes) node.attributes = { ...(node.attributes ?? {}), ...instance.attributes };
-    const c = instance.connection;
-    if (c) {
-      if (c.username !== undefined) node.username = c.username;
-      if (c.connectionPort !== undefined) node.connection_port = c.connectionPort;
-      if (c.connectionType !== undefined) node.connection_type = c.connectionType;
-      if (c.pythonPath !== undefined) node.python_path = c.pythonPath;
-      if (c.shellType !== undefined) node.shell_type = c.shellType;
-      // Used as they are when no scan runs (metastatic copies the backing node's keys).
-      if (c.hostKeys !== undefined) node.host_keys = [...c.hostKeys];
-      if (c.slot !== undefined) node.slot = c.slot;
-    }
   }
 
   private resetInstanceFields(): void {

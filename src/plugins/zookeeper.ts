@@ -7,6 +7,7 @@
 import type { ComponentKind, ComponentRecord, PoolComponentRecord } from './models/component';
 import type { Node } from './models/node';
 import type { NodeRequest, RequestState } from './models/node-request';
+import type { ZnodeCheck } from './instant-launch';
 
 export {
   ZkError, NoNodeError, NodeExistsError, BadVersionError, NotEmptyError, ConnectionLossError,
@@ -291,6 +292,12 @@ export interface ZooKeeper {
    * deletes seen as always. Undefined (the default): every change is read.
    */
   followProviders?(followed: ((provider: string) => boolean) | undefined): void;
+  /**
+   * Resolves once the node cache holds every change ZooKeeper reported to this client before the
+   * call (the reads those changes started have ended). After a reply such as a lock acquired,
+   * {@link getNodes} then shows every node write made before it, e.g. by the lock's previous holder.
+   */
+  nodesCaughtUp?(): Promise<void>;
   /** Creates the node znode (sequential), setting `id`, `version` and `created_time`. */
   createNode(node: Node): Promise<Node>;
   /** Writes the node unconditionally (creates it when it has no id), like Nodepool. */
@@ -363,8 +370,9 @@ export interface ZooKeeper {
    * then creates its lock dir, which fails with NodeExistsError when anybody ever locked it, so
    * nobody could hold the lock while we wrote. Nothing is written when it fails; the error's
    * `path` names what failed (a node's lock dir: held; BadVersion: changed meanwhile).
+   * `checks` are made by the same transaction (an instant launch's, see `InstantReservation`).
    */
-  fulfilNodeRequest(request: NodeRequest, nodes: readonly Node[], options?: { claimLock?: boolean }): Promise<void>;
+  fulfilNodeRequest(request: NodeRequest, nodes: readonly Node[], options?: { claimLock?: boolean; checks?: readonly ZnodeCheck[] }): Promise<void>;
   /**
    * Deletes a node nobody holds locked, atomically: `deleted` written checked against
    * `node.version`, then the (empty) lock dir and the node removed in the same `multi`. A

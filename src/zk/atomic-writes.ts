@@ -3,6 +3,7 @@
  * round trip (see `NodepoolZk.fulfilNodeRequest` / `deleteUnlockedNode`). Only the op lists
  * live here; the caller owns the locks and the cache.
  */
+import type { ZnodeCheck } from '../plugins/instant-launch';
 import type { ZkOp, ZkOpResult, ZooKeeperClient } from '../plugins/zookeeper';
 import { KazooLock, contenderSequence } from './kazoo-lock';
 import type { Node } from './models/node';
@@ -49,6 +50,8 @@ export interface FulfilmentWrite {
   nodeLocks: readonly NodeLockHandling[];
   /** Our request lock contender, or 'claim' to create the (absent) request lock dir instead. */
   requestLock: string | 'claim';
+  /** Further checks of the same transaction (an instant launch's reservation). */
+  checks?: readonly ZnodeCheck[];
 }
 
 /**
@@ -59,7 +62,7 @@ export interface FulfilmentWrite {
 export function fulfilmentOps(write: FulfilmentWrite): ZkOp[] {
   const { request, nodes } = write;
   const id = request.id as string;
-  const ops: ZkOp[] = [];
+  const ops: ZkOp[] = (write.checks ?? []).map((c) => ({ op: 'check' as const, path: c.path, version: c.version }));
   // Creating the lock dir fails (NodeExists) if anybody ever locked the request: when it
   // succeeds, nobody could have held the lock before, and anybody locking later sees our write.
   if (write.requestLock === 'claim') ops.push({ op: 'create', path: requestLockPath(id) });
@@ -93,7 +96,7 @@ export function deleteNodeOps(node: Node, data: Buffer, withLockDir: boolean): Z
  * `ZooKeeper.fulfilNodeRequest`: the writes of {@link fulfilmentOps} in one multi; on success
  * the caches take what we wrote and the locks deleted by it are forgotten.
  */
-export async function commitFulfilment(ctx: AtomicContext, request: NodeRequest, nodes: readonly Node[], claimLock: boolean): Promise<void> {
+export async function commitFulfilment(ctx: AtomicContext, request: NodeRequest, nodes: readonly Node[], claimLock: boolean, checks: readonly ZnodeCheck[] = []): Promise<void> {
   const id = request.id as string;
   const ours = nodes.map((node) => ctx.nodeLocks.get(node));
   // Nodes we did not lock: a node never written since its creation was most likely never locked.
@@ -106,7 +109,7 @@ export async function commitFulfilment(ctx: AtomicContext, request: NodeRequest,
   // Node locks taken here because a lock dir held a child that is not a contender (see below).
   const taken: Array<KazooLock | undefined> = [];
   try {
-    await commitWithHandling(ctx, request, nodes, handling, ours, taken, requestLock);
+    await commitWithHandling(ctx, request, nodes, handling, ours, taken, requestLock, checks);
   } finally {
     // Those the transaction did not release (it failed) are released here.
     for (const lock of taken) if (lock?.isAcquired) await lock.release().catch(() => undefined);
@@ -121,13 +124,14 @@ async function commitWithHandling(
   ours: Array<KazooLock | undefined>,
   taken: Array<KazooLock | undefined>,
   requestLock: KazooLock | undefined,
+  checks: readonly ZnodeCheck[],
 ): Promise<void> {
   const id = request.id as string;
   // The caches take the data we wrote (the sets come back in op order: the nodes', then the
   // request's) before the events of this write are settled.
   await ctx.writing(ctx.nodeCache, nodes.map((n) => n.id as string), () => ctx.writing(ctx.requestCache, [id], async () => {
     for (let attempt = 0; ; attempt++) {
-      const ops = fulfilmentOps({ request, nodes, nodeLocks: handling, requestLock: requestLock ? (requestLock.contenderPath as string) : 'claim' });
+      const ops = fulfilmentOps({ request, nodes, nodeLocks: handling, requestLock: requestLock ? (requestLock.contenderPath as string) : 'claim', checks });
       let results: ZkOpResult[];
       try {
         results = await ctx.client.multi(ops);

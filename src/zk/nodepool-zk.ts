@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../plugins/logger';
+import type { ZnodeCheck } from '../plugins/instant-launch';
 import type {
   ComponentRegistration, NodeQuery, RecordListener, LockAcquireOptions, NodeLockOptions, RegisteredComponent, ZooKeeper,
   ZooKeeperClient, ZooKeeperLock,
@@ -346,9 +347,13 @@ export class NodepoolZk implements ZooKeeper {
     await lock.release();
   }
 
-  fulfilNodeRequest(request: NodeRequest, nodes: readonly Node[], options: { claimLock?: boolean } = {}): Promise<void> {
+  async nodesCaughtUp(): Promise<void> {
+    await this.caches.node?.caughtUp();
+  }
+
+  fulfilNodeRequest(request: NodeRequest, nodes: readonly Node[], options: { claimLock?: boolean; checks?: readonly ZnodeCheck[] } = {}): Promise<void> {
     requireId(request.id, 'request');
-    return commitFulfilment(this.atomicContext(), request, nodes, options.claimLock ?? false);
+    return commitFulfilment(this.atomicContext(), request, nodes, options.claimLock ?? false, options.checks);
   }
 
   deleteUnlockedNode(node: Node): Promise<'deleted' | 'busy' | 'changed' | 'gone'> {

@@ -67,6 +67,8 @@ export class ZnodeCache {
   private readonly writing = new Map<string, number>();
   private creating = 0;
   private readonly deferred = new Map<string, { base: number; events: number; created: boolean }>();
+  /** Callers of {@link caughtUp} and the children whose reads they wait for. */
+  private readonly catchingUp = new Set<{ ids: Set<string>; done: () => void }>();
   /** Persistent mode: children created while a load lists the root (it may not list them). */
   private readonly createdSince = new Set<string>();
   /** Persistent mode: the reads in flight, by child (what {@link freshen} waits for). */
@@ -117,6 +119,7 @@ export class ZnodeCache {
 
   /** Stops following changes (watches already set fire into nothing). */
   stop(): void {
+    for (const id of [...this.reading.keys()]) this.readDone(id);
     this.started = false;
     this.synced = false;
     this.generation++;
@@ -175,6 +178,26 @@ export class ZnodeCache {
       if (this.mode !== 'persistent' || !this.started || !this.stale.has(id)) return this.reads.get(id);
       return this.readPersistent(id, this.generation);
     });
+  }
+
+  /**
+   * Resolves once every read in flight now has ended, re-reads included. Events are handled (and
+   * their reads started) as they arrive, ahead of any reply that follows them: after a reply
+   * from ZooKeeper, awaiting this makes the copy hold every change ZooKeeper reported before that
+   * reply (persistent mode; one-shot mode re-arms per child and is not followed here).
+   */
+  async caughtUp(): Promise<void> {
+    if (this.reading.size === 0) return;
+    await new Promise<void>((done) => this.catchingUp.add({ ids: new Set(this.reading.keys()), done }));
+  }
+
+  private readDone(id: string): void {
+    for (const waiter of this.catchingUp) {
+      waiter.ids.delete(id);
+      if (waiter.ids.size > 0) continue;
+      this.catchingUp.delete(waiter);
+      waiter.done();
+    }
   }
 
   /** A write of ours succeeded: take it unless the cache already has something newer. */
@@ -368,6 +391,7 @@ export class ZnodeCache {
       if (this.reading.get(id) === generation) {
         this.reading.delete(id);
         this.readAgain.delete(id);
+        this.readDone(id);
       }
     }
   }

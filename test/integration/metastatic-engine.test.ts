@@ -6,7 +6,8 @@
  * The engine does not launch nodes for launching providers yet, nor call `Provider.cleanup()`
  * periodically, so this test does those two steps itself (NodeLauncher on a node it creates and
  * locks, and `cleanup()` on the engine's provider object); everything else — provider creation
- * and start-up recovery, the deleted-node worker running the metastatic delete machine — is the
+ * and start-up recovery, the deleted-node worker deleting returned nodes (one transaction, then
+ * the provider's nodeDeleted frees the slot) — is the
  * engine's.
  */
 import fs from 'node:fs';
@@ -123,7 +124,7 @@ describe('metastatic in launcher kernels: rolling restart', () => {
     const l2 = await startMetaKernel('meta-new'); // recovery in the new kernel
     expect(l2.provider.allocator.describe()).toEqual(l1.provider.allocator.describe());
 
-    await returnNode(n1); // deleted through the metastatic delete machine by an engine
+    await returnNode(n1); // deleted by an engine (one transaction; nodeDeleted frees the slot)
     await l1.provider.cleanup(); // grace-time 0: L1 releases X
     expect((await h.backing(x))?.state ?? 'gone').not.toBe('in-use');
     await l1.launcher.kernel.stop(); // the old kernel goes away; X's lock was persistent, not its

@@ -123,6 +123,7 @@ import type { NodeLaunchSettings } from "./node-launcher";
 import type { NodepoolConfig, PoolConfig, ProviderConfig } from "./nodepool-config";
 import type { QuotaInformation } from "./quota";
 import type { ObjectSchema } from "./config-schema";
+import type { InstantLaunchBatch } from "./instant-launch";
 import type { CreateRequest, Instance, Resource, StateMachine } from "./state-machine";
 import type { Tracer } from "./tracer";
 import type { ZooKeeper } from "./zookeeper";
@@ -148,6 +149,7 @@ export interface Provider {
     mayDelete?(node: Node): boolean;
     isNodeUsable?(node: Node): Promise<boolean>;
     launchSettings?(label: string, pool: PoolConfig): NodeLaunchSettings;
+    beginInstantLaunches?(pool: PoolConfig): Promise<InstantLaunchBatch | undefined>;
     getCreateStateMachine?(request: CreateRequest, log: Logger): StateMachine;
     resumeCreateStateMachine?(node: Node, saved: NodeLaunchRecord, log: Logger): StateMachine | undefined;
     getDeleteStateMachine?(externalId: unknown, log: Logger): StateMachine;
@@ -159,6 +161,7 @@ export interface Provider {
     listResources?(): AsyncIterable<Resource> | Promise<Resource[]>;
     deleteResource?(resource: Resource): Promise<void>;
     nodescanFailed?(node: Node, label: string, pool: PoolConfig, log: Logger): Promise<void>;
+    instanceDeletedWithRecord?(node: Node): boolean;
     cleanup?(): Promise<void>;
     nodeDeleted?(node: Node): Promise<void>;
     poolQuotaLimits?(pool: PoolConfig): QuotaInformation;
@@ -200,6 +203,7 @@ export * from "./leak-tags";
 export * from "./pool-quota";
 export * from "./node-deleter";
 export * from "./driver";
+export * from "./instant-launch";
 export * from "./provider-state";
 export * from "./launcher-fleet";
 export * from "./zookeeper";
@@ -208,10 +212,35 @@ export * from "./testing/fake-cloud";
 export * from "./testing/fake-provider";
 export * from "./models/index";
 
+// ---- instant-launch
+import type { CreateRequest, Instance } from "./state-machine";
+export interface ZnodeCheck {
+    path: string;
+    version: number;
+}
+export interface InstantReservation {
+    readonly checks: readonly ZnodeCheck[];
+    instance(request: CreateRequest): Instance;
+    release(failedCheck?: string): void;
+}
+export interface InstantLaunchBatch {
+    reserve(label: string): Promise<InstantReservation | "later" | undefined>;
+    end(): Promise<void>;
+}
+
 // ---- launch-settings-defaults
 import { type NodeLaunchSettings } from "./node-launcher";
 export declare function launchSettings(overrides?: Partial<NodeLaunchSettings>): NodeLaunchSettings;
 export declare const FALLBACK_LAUNCH_SETTINGS: Readonly<NodeLaunchSettings>;
+
+// ---- launched-node
+import type { Provider } from "./driver";
+import type { NodeLaunchSettings } from "./node-launcher";
+import type { PoolConfig } from "./nodepool-config";
+import type { Instance } from "./state-machine";
+import type { Node } from "./models/node";
+export declare function prepareLaunchedNode(node: Node, provider: Provider, pool: PoolConfig, label: string, settings: NodeLaunchSettings): void;
+export declare function applyInstance(node: Node, instance: Instance): void;
 
 // ---- launcher-fleet
 export declare const NODEPOOL_TS_VERSION_SUFFIX = " nodepool-ts";
@@ -638,7 +667,6 @@ export declare class NodeLauncher {
     private prepare;
     private attempt;
     private newCreateMachine;
-    private applyInstance;
     private resetInstanceFields;
     private nodescanFailed;
     private cleanupPartial;
@@ -1145,6 +1173,7 @@ export declare function toZkError(err: unknown, path: string, operation?: string
 import type { ComponentKind, ComponentRecord, PoolComponentRecord } from "./models/component";
 import type { Node } from "./models/node";
 import type { NodeRequest, RequestState } from "./models/node-request";
+import type { ZnodeCheck } from "./instant-launch";
 export { ZkError, NoNodeError, NodeExistsError, BadVersionError, NotEmptyError, ConnectionLossError, SessionExpiredError, ZK_ERROR_CODES, } from "./zk-errors";
 export interface ZnodeStat {
     czxid: number;
@@ -1294,6 +1323,7 @@ export interface ZooKeeper {
     cachedNodeIds?(): string[] | undefined;
     getNodes(filter?: (node: Node) => boolean, query?: NodeQuery): Promise<Node[]>;
     followProviders?(followed: ((provider: string) => boolean) | undefined): void;
+    nodesCaughtUp?(): Promise<void>;
     createNode(node: Node): Promise<Node>;
     storeNode(node: Node): Promise<void>;
     deleteNode(node: Node): Promise<void>;
@@ -1322,6 +1352,7 @@ export interface ZooKeeper {
     unlockNodeRequest(request: NodeRequest): Promise<void>;
     fulfilNodeRequest(request: NodeRequest, nodes: readonly Node[], options?: {
         claimLock?: boolean;
+        checks?: readonly ZnodeCheck[];
     }): Promise<void>;
     deleteUnlockedNode(node: Node): Promise<"deleted" | "busy" | "changed" | "gone">;
     createLock(path: string, identifier?: string): ZooKeeperLock;

@@ -27,6 +27,8 @@ export interface BackingMissing {
 export interface BackingPresent {
   missing: false;
   node: Node;
+  /** Path of our lock contender (the holder): it exists exactly as long as we hold the lock. */
+  contender: string;
   /** Its parsed `user_data` (undefined when someone rewrote it; the lock still makes it ours). */
   data: BackingUserData | undefined;
 }
@@ -44,7 +46,14 @@ export interface OwnedBackingNode {
 export interface SlotOccupant {
   nodeId: string;
   slot: number | null;
+  /** Done with and being deleted, for a few seconds now: its slot is about to be free. */
+  leaving?: boolean;
 }
+
+/** States of a node whose slot frees once the deleted-node worker has removed it. */
+const LEAVING = new Set(['used', 'deleting', 'failed', 'aborted']);
+/** How long a leaving node is expected to be gone within, s. */
+const LEAVING_SECONDS = 10;
 
 /** Outcome of claiming a fulfilled backing request. */
 export type ClaimOutcome =
@@ -73,10 +82,11 @@ export class BackingRecordRepository {
     if (node.state !== 'in-use') {
       return { missing: true, reason: 'not-in-use', detail: `backing node ${backingNodeId} is ${node.state}` };
     }
-    if ((await this.firstContender(backingNodeId)) !== this.ownerId) {
+    const holder = await this.firstContender(backingNodeId);
+    if (holder?.data !== this.ownerId) {
       return { missing: true, reason: 'not-ours', detail: `backing node ${backingNodeId} is not locked by ${this.ownerId}` };
     }
-    return { missing: false, node, data: parseBackingUserData(node.user_data, this.ownerId) };
+    return { missing: false, node, contender: holder.path, data: parseBackingUserData(node.user_data, this.ownerId) };
   }
 
   /**
@@ -84,7 +94,7 @@ export class BackingRecordRepository {
    * would re-create a node znode deleted meanwhile (as an empty znode, zk-protocol §3.3), and
    * backing nodes are deleted by their provider while we look at them.
    */
-  private async firstContender(nodeId: string): Promise<string | undefined> {
+  private async firstContender(nodeId: string): Promise<{ path: string; data: string } | undefined> {
     const dir = `/nodepool/nodes/${nodeId}/lock`;
     try {
       const contenders = (await this.zk.client.getChildren(dir))
@@ -92,13 +102,19 @@ export class BackingRecordRepository {
         .filter((c): c is { name: string; seq: string } => c.seq !== undefined)
         .sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
       if (contenders.length === 0) return undefined;
-      const { data } = await this.zk.client.get(`${dir}/${contenders[0].name}`);
-      return data ? data.toString('utf8') : '';
+      const path = `${dir}/${contenders[0].name}`;
+      const { data } = await this.zk.client.get(path);
+      return { path, data: data ? data.toString('utf8') : '' };
     } catch (err) {
       // The node, its lock dir or the contender vanished: nobody holds it.
       if (err instanceof NoNodeError) return undefined;
       throw err;
     }
+  }
+
+  /** The znode of a (backing) node, for a transaction's checks. */
+  nodePath(nodeId: string): string {
+    return `/nodepool/nodes/${nodeId}`;
   }
 
   /** Files a backing request (ephemeral, like every Nodepool-made request); returns its id. */
@@ -200,7 +216,7 @@ export class BackingRecordRepository {
     for (const node of await this.zk.getNodes()) {
       const data = parseBackingUserData(node.user_data, this.ownerId);
       if (!data || !node.id || node.state === 'deleted') continue;
-      if ((await this.firstContender(node.id)) === this.ownerId) owned.push({ node, data });
+      if ((await this.firstContender(node.id))?.data === this.ownerId) owned.push({ node, data });
     }
     return owned;
   }
@@ -211,13 +227,16 @@ export class BackingRecordRepository {
    */
   async occupants(): Promise<Map<string, SlotOccupant[]>> {
     const byBacking = new Map<string, SlotOccupant[]>();
+    // A node Zuul returned a moment ago (its `used` still being read) is seen leaving.
+    await this.zk.nodesCaughtUp?.();
+    const now = Date.now() / 1000;
     for (const node of await this.zk.getNodes()) {
       if (node.provider !== this.providerName || node.state === 'deleted' || !node.id) continue;
       const dd = parseDriverData(node.driver_data);
       if (!dd?.backing_node) continue;
       let list = byBacking.get(dd.backing_node);
       if (!list) byBacking.set(dd.backing_node, (list = []));
-      list.push({ nodeId: node.id, slot: dd.slot ?? node.slot });
+      list.push({ nodeId: node.id, slot: dd.slot ?? node.slot, leaving: LEAVING.has(node.state) && now - node.state_time < LEAVING_SECONDS });
     }
     return byBacking;
   }
@@ -247,6 +266,10 @@ export class BackingRecordRepository {
    */
   async lockAllocation(timeoutSec: number): Promise<ZooKeeperLock | undefined> {
     const lock = this.zk.createLock(`/nodepool/metastatic/${this.providerName}/allocation-lock`, this.ownerId);
-    return (await lock.acquire({ blocking: true, timeout: timeoutSec })) ? lock : undefined;
+    if (!(await lock.acquire({ blocking: true, timeout: timeoutSec }))) return undefined;
+    // Occupants are counted from the node cache: it must first show the claims the previous
+    // holder wrote (their events came before our lock's reply, their reads maybe not yet).
+    await this.zk.nodesCaughtUp?.();
+    return lock;
   }
 }

@@ -2,6 +2,7 @@
  * The in-memory record of one backing node (spec drivers-config §3.2, Nodepool's
  * `BackingNodeRecord`), and the slot layout computed from the occupants found in ZooKeeper.
  */
+import type { Node } from '@nodepool-ts/sdk';
 
 /** One backing node, or a backing request still waiting for its node. */
 export class BackingRecord {
@@ -21,6 +22,12 @@ export class BackingRecord {
   busySeen = false;
   /** Ids of our nodes waiting for this record's backing request (pending records only). */
   readonly waiters = new Set<string>();
+  /**
+   * The backing node as last verified ours (read, lock holder checked) and the path of our lock
+   * contender: an instant launch's transaction checks both instead of reading them again, and a
+   * failed check clears this, so the next reservation verifies again (slot-batch.ts).
+   */
+  verified: { node: Node; contender: string } | undefined;
 
   constructor(
     /** Metastatic label name the record serves. */

@@ -3,10 +3,10 @@
  * out of backing nodes that it requests from Nodepool itself through ZooKeeper.
  */
 import {
-  QuotaInformation, type CreateRequest, type LauncherFleet, type Logger, type Node, type NodeLaunchSettings, type PoolConfig,
+  QuotaInformation, type CreateRequest, type InstantLaunchBatch, type LauncherFleet, type Logger, type Node, type NodeLaunchSettings, type PoolConfig,
   type Provider, type ProviderConfig, type ProviderContext, type StateMachine,
 } from '@nodepool-ts/sdk';
-import { metastaticOwnerId } from './backing-node-data';
+import { metastaticOwnerId, parseDriverData } from './backing-node-data';
 import { BackingRecordRepository } from './backing-record-repository';
 import { MetastaticCreateMachine, MetastaticDeleteMachine } from './metastatic-machines';
 import { metastaticPoolLabelConfigs, type MetastaticLabelConfig } from './metastatic-provider-schema';
@@ -96,6 +96,17 @@ export class MetastaticProvider implements Provider {
     };
   }
 
+  /**
+   * Free slots on backing nodes we hold, handed out without a create machine (slot-batch.ts),
+   * for labels of the pool that need no host-key check (a nodescan needs the launch). Nothing
+   * while we stand back.
+   */
+  async beginInstantLaunches(pool: PoolConfig): Promise<InstantLaunchBatch | undefined> {
+    if (this.stopped || this.standingBack() !== undefined) return undefined;
+    const labels = new Set(metastaticPoolLabelConfigs(pool.raw).map((l) => l.name));
+    return this.allocator.beginBatch(pool, (label) => labels.has(label) && !(this.labels.get(label)?.['host-key-checking'] ?? false));
+  }
+
   getCreateStateMachine(request: CreateRequest, log: Logger): StateMachine {
     const pool = this.config.pools.find((p) => p.name === request.pool);
     if (!pool) throw new Error(`provider ${this.name} has no pool ${request.pool}`);
@@ -134,9 +145,25 @@ export class MetastaticProvider implements Provider {
     await this.allocator.releaseIdle();
   }
 
-  /** A node that never completed has no external id, so no delete machine freed it. */
+  /**
+   * A slot is nothing to delete in a cloud: the engine deletes our returned nodes in one
+   * transaction (eight round trips fewer than lock, `deleting`, delete machine, delete) and calls
+   * {@link nodeDeleted}, which frees the slot. A `building` node (an abandoned launch, or one
+   * seen in a snapshot older than its launch's end) keeps the locked way, as before.
+   */
+  instanceDeletedWithRecord(node: Node): boolean {
+    return node.state !== 'building';
+  }
+
+  /**
+   * The node is gone: its slot is free and the backing node's idle time starts now. A node that
+   * never got a slot is only forgotten.
+   */
   async nodeDeleted(node: Node): Promise<void> {
-    if (node.id) await this.allocator.forgetNode(node.id);
+    if (!node.id) return;
+    const backing = parseDriverData(node.driver_data)?.backing_node;
+    if (backing) await this.allocator.free(node.id, backing);
+    else await this.allocator.forgetNode(node.id);
   }
 
   /** Metastatic has no cloud limits; only pool `max-servers` and tenant limits apply (§3.6). */

@@ -10,12 +10,13 @@
  * written to the node's `driver_data` before it is released, so two launchers can never give one
  * slot to two nodes, and no launcher releases a backing node that still backs a node (§3.8).
  */
-import type { Logger, Node } from '@nodepool-ts/sdk';
+import type { Logger, Node, PoolConfig, ZooKeeperLock } from '@nodepool-ts/sdk';
 import { AsyncMutex } from '@nodepool-ts/sdk';
 import type { MetastaticDriverData } from './backing-node-data';
 import { BackingRecord, layoutSlots } from './backing-record';
 import type { BackingRecordRepository, SlotOccupant } from './backing-record-repository';
 import type { MetastaticLabelConfig } from './metastatic-provider-schema';
+import { openSlotBatch, type SlotBatch } from './slot-batch';
 
 /** The backing request failed: the launch attempt fails (and is retried), as in Nodepool. */
 export class BackingNodeFailedError extends Error {
@@ -128,12 +129,40 @@ export class SlotAllocator {
     });
   }
 
-  /** A node left its slot (delete machine): the backing node's idle time starts now. */
-  async free(nodeId: string): Promise<void> {
+  /**
+   * Opens a batch of instant allocations (slot-batch.ts) for one pool pass: this allocator's
+   * mutex and the ZooKeeper allocation lock are held until the batch ends, and occupants are
+   * counted once, from the cache, under the lock. Undefined, with no lock taken, when no usable
+   * backing node of an eligible label has a free slot.
+   */
+  async beginBatch(pool: PoolConfig, eligible: (label: string) => boolean): Promise<SlotBatch | undefined> {
+    return openSlotBatch({
+      records: this.records,
+      expired: (record) => this.expired(record, this.labelConfig(record.label), this.now()),
+      prune: (record, why) => this.prune(record, why),
+      verify: (id) => this.repo.get(id),
+      nodePath: (id) => this.repo.nodePath(id),
+      allocated: (nodeId, record, slot) => {
+        if (slot === undefined) this.allocations.delete(nodeId);
+        else this.allocations.set(nodeId, { record, slot });
+      },
+      log: this.log,
+      exclusive: (fn) => this.mutex.runExclusive(fn),
+      recovered: () => this.ensureRecovered(),
+      withAllocationLock: (fn) => this.withAllocationLock(fn),
+      occupants: () => this.repo.occupants(),
+    }, pool, eligible);
+  }
+
+  /**
+   * A node left its slot (delete machine, or its record deleted): the backing node's idle time
+   * starts now. `backingNodeId` when the caller knows it (no read).
+   */
+  async free(nodeId: string, backingNodeId?: string): Promise<void> {
     await this.mutex.runExclusive(async () => {
       const mine = this.allocations.get(nodeId);
       this.forget(nodeId);
-      const record = mine?.record ?? this.byBackingId(await this.repo.backingOf(nodeId));
+      const record = mine?.record ?? this.byBackingId(backingNodeId ?? (await this.repo.backingOf(nodeId)));
       if (record) record.lastUsed = this.now();
     });
   }
@@ -343,11 +372,11 @@ export class SlotAllocator {
     return maxAge !== null && maxAge !== undefined && now - record.launched > maxAge;
   }
 
-  private async withAllocationLock<T>(fn: () => Promise<T>): Promise<T> {
+  private async withAllocationLock<T>(fn: (lock: ZooKeeperLock) => Promise<T>): Promise<T> {
     const lock = await this.repo.lockAllocation(this.lockTimeoutSec);
     if (!lock) throw new Error(`could not take the metastatic allocation lock within ${this.lockTimeoutSec} s`);
     try {
-      return await fn();
+      return await fn(lock);
     } finally {
       await lock.release().catch((err: unknown) => this.log.warn('allocation unlock failed', { err: (err as Error).message }));
     }

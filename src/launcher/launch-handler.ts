@@ -7,33 +7,21 @@
 import { trace, type Context, type Span } from '@opentelemetry/api';
 import { applyDecline } from './assign-decision';
 import { MIN_READY_REQUESTOR } from './cleanup/min-ready';
-import type { EngineStats } from './engine-stats';
 import { allocateOne, releaseNodes } from './node-allocation';
-import type { ProviderRuntime } from './provider-runtime';
 import { hasRemainingQuota } from './quota-check';
 import { requestParentContext, requestSpanAttributes } from './trace-context';
 import type { Logger } from '../plugins/logger';
 import { FALLBACK_LAUNCH_SETTINGS } from '../plugins/launch-settings-defaults';
 import { NodeLauncher, type LaunchResult } from '../plugins/node-launcher';
-import type { PoolConfig } from '../plugins/nodepool-config';
 import { StateMachineCancelledError } from '../plugins/run-state-machine';
-import type { Tracer } from '../plugins/tracer';
-import type { ZooKeeper, ZooKeeperLock } from '../plugins/zookeeper';
+import type { ZooKeeperLock } from '../plugins/zookeeper';
 import type { PoolComponentRecord } from '../zk/models/component';
 import { Node } from '../zk/models/node';
+import type { InstantContext } from './instant-fulfil';
 import type { NodeRequest } from '../zk/models/node-request';
 
-/** What a {@link LaunchHandler} works with. */
-export interface LaunchHandlerContext {
-  zk: ZooKeeper;
-  runtime: ProviderRuntime;
-  pool: PoolConfig;
-  /** Our pool launcher id (`node.launcher`, `declined_by`). */
-  ownId: string;
-  logger: Logger;
-  tracer?: Tracer;
-  /** Launch metrics (Prometheus, statsd). */
-  stats?: EngineStats;
+/** What a {@link LaunchHandler} works with: an instant launch's context (`ownId` also goes into `declined_by`), and: */
+export interface LaunchHandlerContext extends InstantContext {
   /** The registered pools, read when declining (for the "everyone declined" rule). */
   registeredPools: () => Promise<readonly PoolComponentRecord[]>;
   /** Called when a launch ends, so the pool worker polls soon. */

@@ -242,6 +242,10 @@ export class LauncherEngine implements LifecycleContribution {
         if (timer && !(await anyPendingUnlocked(zk))) return;
         const { reset } = await resetLostRequests({ zk, logger: this.log as Logger, nodeLockTimeout: 10, providers: this.providers, mayResume });
         if (reset.length > 0) this.log?.info(`took over ${reset.length} request(s) nobody was serving any more`, { requests: reset });
+        // Woken by a launcher's departure: its abandoned `building` nodes (the deleted-node worker
+        // leaves those to its 5 s pass) still hold their slots (metastatic) and quota; reap or
+        // resume them now. After the reset, which locks those nodes to de-allocate them.
+        if (!timer) this.deletedNodeWorker?.wake();
       },
     });
     // Pool records change often (`paused` flips at quota): the workers look again only when

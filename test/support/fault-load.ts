@@ -26,6 +26,46 @@ export interface LoadReport {
   acceptErrors: number;
   /** Requests created by a submit whose reply was lost, found and followed at the end. */
   orphans: number;
+  /** Every fulfilled request the loops submitted (orphans have no known submit time), in fulfilment order. */
+  waits: RequestWait[];
+}
+
+/** One fulfilled request's timing, epoch ms. */
+export interface RequestWait {
+  id: string;
+  submittedAt: number;
+  /** When the requestor saw it `fulfilled` (polled every 100 ms, so up to 100 ms late). */
+  fulfilledAt: number;
+}
+
+/** How long requests waited; see {@link waitFigures}. */
+export interface WaitFigures {
+  /** Longest submit → fulfilled, ms. */
+  maxWaitMs: number;
+  /** 95th percentile of submit → fulfilled, ms. */
+  p95WaitMs: number;
+  /** Longest submit → fulfilled of the requests submitted at or after `since`, ms. */
+  maxWaitSinceMs: number;
+  /** Longest time without any fulfilment between two fulfilments (the fleet stalled), ms. */
+  longestStallMs: number;
+  /** Fulfilled requests counted. */
+  count: number;
+}
+
+/** The wait figures of a report; `since` (epoch ms, e.g. a fault) splits off the later requests. */
+export function waitFigures(report: LoadReport, since = 0): WaitFigures {
+  const waits = report.waits.map((w) => w.fulfilledAt - w.submittedAt).sort((a, b) => a - b);
+  const after = report.waits.filter((w) => w.submittedAt >= since).map((w) => w.fulfilledAt - w.submittedAt);
+  const done = report.waits.map((w) => w.fulfilledAt).sort((a, b) => a - b);
+  let longestStallMs = 0;
+  for (let i = 1; i < done.length; i++) longestStallMs = Math.max(longestStallMs, done[i] - done[i - 1]);
+  return {
+    maxWaitMs: waits.length > 0 ? waits[waits.length - 1] : 0,
+    p95WaitMs: waits.length > 0 ? waits[Math.min(waits.length - 1, Math.ceil(waits.length * 0.95) - 1)] : 0,
+    maxWaitSinceMs: after.length > 0 ? Math.max(...after) : 0,
+    longestStallMs,
+    count: waits.length,
+  };
 }
 
 /** How a {@link RequestLoad} runs. */
@@ -40,16 +80,18 @@ export interface LoadOptions {
   requestTimeoutMs?: number;
   /**
    * What may not be in use twice at once besides the node id (static: host and slot, since two
-   * records for one slot would hand one host slot to two jobs).
+   * records for one slot would hand one host slot to two jobs; metastatic: backing node and slot).
    */
-  resourceKey?: (node: Node) => string;
+  resourceKey?: (node: Node) => string | string[];
 }
 
 /** See the module comment. */
 export class RequestLoad {
-  private readonly report: LoadReport = { submitted: 0, fulfilled: 0, failed: 0, lost: [], doubleAllocated: [], acceptErrors: 0, orphans: 0 };
+  private readonly report: LoadReport = { submitted: 0, fulfilled: 0, failed: 0, lost: [], doubleAllocated: [], acceptErrors: 0, orphans: 0, waits: [] };
   private readonly inUse = new Set<string>();
   private readonly known = new Set<string>();
+  /** Requests of other requestors seen at the end. */
+  private readonly foreign = new Set<string>();
   private running: Promise<void>[] = [];
   private stopping = false;
   private turn = 0;
@@ -81,7 +123,19 @@ export class RequestLoad {
         await sleep(200);
         continue;
       }
-      const orphans = ids.filter((id) => !this.known.has(id) && !id.startsWith('900-'));
+      const orphans: string[] = [];
+      let unread = false;
+      for (const id of ids.filter((i) => !this.known.has(i) && !this.foreign.has(i) && !i.startsWith('900-'))) {
+        // Not ours to follow: a metastatic provider's backing requests, for one.
+        const req = await this.zk.getNodeRequest(id).catch(() => 'retry' as const);
+        if (req === 'retry') unread = true;
+        else if (req && req.requestor === this.zuul.requestor) orphans.push(id);
+        else if (req) this.foreign.add(id);
+      }
+      if (unread) {
+        await sleep(200);
+        continue;
+      }
       if (orphans.length === 0) break;
       for (const id of orphans) {
         this.known.add(id);
@@ -96,16 +150,17 @@ export class RequestLoad {
   private async loop(): Promise<void> {
     while (!this.stopping) {
       const labels = this.options.labels[this.turn++ % this.options.labels.length];
+      const submittedAt = Date.now();
       const id = await this.retry(() => this.zuul.submit({ labels }).then((s) => s.id));
       if (!id) return;
       this.known.add(id);
       this.report.submitted++;
-      await this.follow(id);
+      await this.follow(id, submittedAt);
     }
   }
 
-  /** Follows one request to its end and uses its nodes. */
-  private async follow(id: string): Promise<void> {
+  /** Follows one request to its end and uses its nodes; `submittedAt` known: its wait is recorded. */
+  private async follow(id: string, submittedAt?: number): Promise<void> {
     const deadline = Date.now() + (this.options.requestTimeoutMs ?? 120_000);
     for (;;) {
       const req = await this.zk.getNodeRequest(id).catch(() => 'retry' as const);
@@ -125,6 +180,7 @@ export class RequestLoad {
       }
       if (req.state === 'fulfilled') {
         this.report.fulfilled++;
+        if (submittedAt !== undefined) this.report.waits.push({ id, submittedAt, fulfilledAt: Date.now() });
         await this.use(req);
         return;
       }
@@ -149,7 +205,7 @@ export class RequestLoad {
       return;
     }
     const key = this.options.resourceKey;
-    const ids = [...set.nodeIds, ...(key ? set.nodes.map((n) => `resource ${key(n)}`) : [])];
+    const ids = [...set.nodeIds, ...(key ? set.nodes.flatMap((n) => [key(n)].flat().map((k) => `resource ${k}`)) : [])];
     for (const nodeId of ids) {
       if (this.inUse.has(nodeId)) this.report.doubleAllocated.push(`${nodeId} (request ${req.id})`);
     }

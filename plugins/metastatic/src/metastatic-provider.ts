@@ -53,10 +53,13 @@ export class MetastaticProvider implements Provider {
     // Taking over from a foreign launcher: the backing nodes it obtained while we stood back are
     // adopted at once, so its requests handed back to us land on them instead of waiting for a
     // new backing node (or for the next release pass to adopt them).
-    this.fleetOff = this.fleet?.onChange(() => {
+    // Likewise when a launcher went away (killed, or stopped: its backing nodes stay locked under
+    // the owner id every launcher of this provider shares): without this its backing nodes, and
+    // their slots, would serve nobody until our next release pass (60 s).
+    this.fleetOff = this.fleet?.onChange((removed) => {
       const back = this.standingBack() !== undefined;
-      if (this.stoodBack && !back && !this.stopped) {
-        this.log.info(`serving ${this.name} again: no launcher that ignores our allocation lock serves it`);
+      if (!back && !this.stopped && (this.stoodBack || removed)) {
+        if (this.stoodBack) this.log.info(`serving ${this.name} again: no launcher that ignores our allocation lock serves it`);
         void this.allocator.adopt().catch((err: unknown) => this.log.error(`adopting backing nodes failed: ${(err as Error).message}`));
       }
       this.stoodBack = back;

@@ -50,6 +50,8 @@ export class StaticProvider implements Provider {
   /** Why registration is left to another launcher (last seen), or undefined while it is ours. */
   private steppedBack: string | undefined;
   private fleetOff: (() => void) | undefined;
+  /** A sync after a fleet change waits for the mutex. */
+  private resyncQueued = false;
 
   constructor(readonly config: ProviderConfig, context: ProviderContext) {
     this.name = config.name;
@@ -65,10 +67,18 @@ export class StaticProvider implements Provider {
   async start(): Promise<void> {
     this.foreign();
     // Registration comes back to us as soon as the last foreign launcher of this provider is
-    // gone: a sync at once registers what it left missing (docs/coexistence.md).
-    this.fleetOff = this.fleet?.onChange(() => {
+    // gone: a sync at once registers what it left missing (docs/coexistence.md). So when any
+    // launcher went away: one killed between deleting a used record and registering its slot
+    // again left the slot empty until our periodic sync (60 s). One queued sync covers the
+    // records of a departure, which vanish one by one.
+    this.fleetOff = this.fleet?.onChange((removed) => {
       const before = this.steppedBack;
-      if (before !== undefined && this.foreign() === undefined) void this.cleanup().catch((err: unknown) => this.log.error(`static sync after taking back registration failed: ${(err as Error).message}`));
+      if (this.foreign() !== undefined || (before === undefined && !removed) || this.resyncQueued) return;
+      this.resyncQueued = true;
+      void this.mutex.runExclusive(async () => {
+        this.resyncQueued = false;
+        if (!this.stopped) await this.registering(() => this.sync(false));
+      }).catch((err: unknown) => this.log.error(`static sync after a fleet change failed: ${(err as Error).message}`));
     });
     await this.mutex.runExclusive(() => this.registering(() => this.sync(true)));
   }

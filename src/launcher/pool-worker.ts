@@ -8,8 +8,9 @@
  * events wake it within milliseconds of a new request or a node of its provider changing; a slow
  * poll is the safety net.
  */
-import { applyDecline, assignDecision, type OwnPool } from './assign-decision';
+import { assignDecision, type OwnPool } from './assign-decision';
 import { declineReason } from './decline-reasons';
+import { declineRequest, lockRequestNow } from './decline-request';
 import { LaunchHandler } from './launch-handler';
 import { newPoolLauncherId } from './pool-id';
 import type { ProviderRuntime } from './provider-runtime';
@@ -18,7 +19,7 @@ import { requestComparator } from './request-order';
 import { ReadyCapacity } from './rendezvous';
 import { RendezvousTurns } from './rendezvous-turns';
 import { SerialRunner } from './serial-runner';
-import { fulfilFromReadyNodes, reserveNodesFor, type FulfilContext } from './static-fulfil';
+import { fulfilFromReadyNodes, poolFulfilContext, reserveNodesFor, type FulfilContext } from './static-fulfil';
 import { InstantPass } from './instant-fulfil';
 
 /** Static fulfilments of one pass allowed in flight at once (a burst of 50 in two rounds). */
@@ -28,9 +29,8 @@ import type { Logger } from '../plugins/logger';
 import type { PoolConfig, TenantLimits } from '../plugins/nodepool-config';
 import type { QuotaInformation } from '../plugins/quota';
 import type { EngineStats } from './engine-stats';
-import { requestParentContext } from './trace-context';
 import type { Tracer } from '../plugins/tracer';
-import { NoNodeError, type ComponentRegistration, type ZooKeeper } from '../plugins/zookeeper';
+import type { ComponentRegistration, ZooKeeper } from '../plugins/zookeeper';
 import { MODEL_API, type PoolComponentRecord } from '../zk/models/component';
 import type { Node } from '../zk/models/node';
 import type { NodeRequest } from '../zk/models/node-request';
@@ -313,7 +313,7 @@ export class PoolWorker {
       const reason = decision.action === 'decline' ? decision.reason : declineReason(request, provider, pool, cloudLimits);
       if (reason !== undefined) {
         // One request's trouble (e.g. deleted mid-way) must not end the pass for the others.
-        await this.decline(request, reason, registered).catch((err: unknown) =>
+        await declineRequest(request, reason, registered, { zk, ownId: this.id, logger: this.log, tracer: this.options.tracer }).catch((err: unknown) =>
           this.log.error('declining request failed', { request: request.id, err: (err as Error).message }),
         );
         continue;
@@ -337,7 +337,7 @@ export class PoolWorker {
       // taking at once, as every pool did before the split.
       capacity ??= new ReadyCapacity(await zk.getNodes(undefined, { stale: 'omit' }));
       if (!this.turns.mayTake(request, registered, capacity)) continue;
-      fulfil ??= await this.snapshot();
+      fulfil ??= await poolFulfilContext({ zk, provider, pool, ownId: this.id, logger: this.log, tracer: this.options.tracer });
       const reserved = reserveNodesFor(request, fulfil);
       if (!reserved) continue;
       // Fulfilments run side by side (each waits on a round trip to ZooKeeper, whose writes are
@@ -365,10 +365,7 @@ export class PoolWorker {
   /** Locks without waiting, re-checks (LCH:268-288) and runs a handler for the request. */
   private async accept(request: NodeRequest): Promise<void> {
     const { zk } = this.options;
-    const lock = await zk.lockNodeRequest(request, { blocking: false }).catch((err: unknown) => {
-      if (err instanceof NoNodeError) return undefined;
-      throw err;
-    });
+    const lock = await lockRequestNow(zk, request);
     if (!lock) return;
     if (request.state !== 'requested' || request.declined_by.includes(this.id)) {
       await zk.unlockNodeRequest(request).catch(() => undefined);
@@ -389,42 +386,5 @@ export class PoolWorker {
     this.handlers.push(handler);
     await handler.run(lock);
     if (handler.done) this.handlers = this.handlers.filter((h) => h !== handler);
-  }
-
-  /**
-   * Nodes of this provider and pool from the cache. Lock state is not read here (that would be
-   * one ZooKeeper read per ready node per pass): the allocation checks each candidate's lock
-   * right before taking it, and a node locked by someone else is simply passed over.
-   */
-  private async snapshot(): Promise<FulfilContext> {
-    const { zk, runtime, pool } = this.options;
-    const provider = runtime.provider;
-    const nodes = await zk.getNodes((n) => n.pool === pool.name, { providers: new Set([provider.name]) });
-    return { zk, provider, pool, ownId: this.id, logger: this.log, tracer: this.options.tracer, nodes, locked: new Set<string>() };
-  }
-
-  /**
-   * Declines under the request lock, never without it (checklist §7.11): lock without waiting,
-   * re-check, add our id once, `failed` when every registered pool declined (spec §4.3).
-   */
-  private async decline(request: NodeRequest, reason: string, registered: readonly PoolComponentRecord[]): Promise<void> {
-    const { zk } = this.options;
-    const lock = await zk.lockNodeRequest(request, { blocking: false }).catch((err: unknown) => {
-      if (err instanceof NoNodeError) return undefined;
-      throw err;
-    });
-    if (!lock) return;
-    try {
-      if (request.state !== 'requested' || request.declined_by.includes(this.id)) return;
-      applyDecline(request, this.id, registered);
-      await zk.storeNodeRequest(request);
-      this.log.info(`declined request: ${reason}`, { request: request.id, state: request.state });
-      // In the request's trace, so a request declined here and served elsewhere reads as one.
-      this.options.tracer?.startSpan('nodepool.decline', {
-        attributes: { 'nodepool.request': request.id ?? '', 'nodepool.pool': this.id, 'nodepool.decline.reason': reason, 'nodepool.request.state': request.state },
-      }, requestParentContext(request)).end();
-    } finally {
-      await zk.unlockNodeRequest(request).catch((err: unknown) => this.log.warn('request unlock failed', { err: (err as Error).message }));
-    }
   }
 }

@@ -45,6 +45,17 @@ export interface FulfilContext {
 }
 
 /**
+ * Nodes of this provider and pool from the cache. Lock state is not read here (that would be
+ * one ZooKeeper read per ready node per pass): the allocation checks each candidate's lock
+ * right before taking it, and a node locked by someone else is simply passed over.
+ */
+export async function poolFulfilContext(ctx: Omit<FulfilContext, 'nodes' | 'locked'>): Promise<FulfilContext> {
+  const { zk, provider, pool } = ctx;
+  const nodes = await zk.getNodes((n) => n.pool === pool.name, { providers: new Set([provider.name]) });
+  return { ...ctx, nodes, locked: new Set<string>() };
+}
+
+/**
  * Whether the snapshot holds enough free nodes for every label of the request (a multiset
  * check, so `[a, a]` needs two). Cheap pre-check that spares a lock/pending/release round trip.
  */

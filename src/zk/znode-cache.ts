@@ -8,7 +8,8 @@
  * root is never listed again. The server drops that watch with every connection, so each
  * (re)connect re-adds it and reloads everything. Older servers (UNIMPLEMENTED) get one-shot
  * watches: one children watch on the root and one data watch per child, each re-armed by the
- * read that follows its event (a re-list of the root per create or delete).
+ * read that follows its event (a re-list of the root per create or delete): see
+ * {@link OneShotWatches}.
  *
  * The copy may lag ZooKeeper by one event; whoever acts on it locks and re-reads first, as with
  * Nodepool's caches. Writes made through this process are folded in at once ({@link noteWrite}),
@@ -17,21 +18,16 @@
  */
 import type { Logger } from '../plugins/logger';
 import type { ZkWatchEvent, ZooKeeperClient } from '../plugins/zookeeper';
+import { CatchUpWaiters } from './catch-up-waiters';
+import type { CachedZnode, ZnodeCacheListener } from './cached-znode';
+import { OneShotWatches } from './one-shot-watches';
+import { OwnWrites } from './own-writes';
 import { isUnimplemented } from './persistent-watch';
 import { compact, Tombstones } from './znode-tombstones';
 import { mapLimit } from './zk-path';
 import { NoNodeError } from './zk-errors';
 
-/** One cached child. */
-export interface CachedZnode {
-  id: string;
-  /** Raw data (may be empty: a lock's ensure_path can leave an empty node behind). */
-  data: Buffer;
-  version: number;
-}
-
-/** A change: `current` undefined = removed, `previous` undefined = added. */
-export type ZnodeCacheListener = (id: string, current: CachedZnode | undefined, previous: CachedZnode | undefined) => void;
+export type { CachedZnode, ZnodeCacheListener } from './cached-znode';
 
 const READ_CONCURRENCY = 32;
 
@@ -39,9 +35,6 @@ const READ_CONCURRENCY = 32;
 export class ZnodeCache {
   private readonly entries = new Map<string, CachedZnode>();
   private readonly listeners = new Set<ZnodeCacheListener>();
-  /** Children whose data watch is armed (one per child: a second would fire twice). */
-  private readonly armed = new Set<string>();
-  private rootArmed = false;
   private started = false;
   private synced = false;
   // Bumped on every (re)load: callbacks of watches set in an earlier session are ignored.
@@ -56,19 +49,15 @@ export class ZnodeCache {
   private readonly readAgain = new Set<string>();
   /** Children seen deleted lately: late read answers for them are dropped (see {@link Tombstones}). */
   private readonly tombstones = new Tombstones();
-  /**
-   * Persistent mode, own writes: a write of ours causes an event that arrives just before its
-   * reply, and reading the child for it would only fetch what we wrote. So while a write of
-   * ours to a child is in flight ({@link beginWrite}), its events are counted instead of read;
-   * when the write ends, one read is still made unless the count is exactly what takes the
-   * child from the version seen before the first event to the version now cached (each create
-   * or data change is one event and one version step, and events never coalesce).
-   */
-  private readonly writing = new Map<string, number>();
-  private creating = 0;
-  private readonly deferred = new Map<string, { base: number; events: number; created: boolean }>();
+  /** Persistent mode: events of writes of ours in flight are counted, not read (see {@link OwnWrites}). */
+  private readonly ownWrites = new OwnWrites((id, expectedVersion) => {
+    if (this.entries.get(id)?.version !== expectedVersion && this.mode === 'persistent' && this.started) {
+      void this.readPersistent(id, this.generation);
+    }
+  });
+  private readonly oneShot: OneShotWatches;
   /** Callers of {@link caughtUp} and the children whose reads they wait for. */
-  private readonly catchingUp = new Set<{ ids: Set<string>; done: () => void }>();
+  private readonly catchingUp = new CatchUpWaiters();
   /** Persistent mode: children created while a load lists the root (it may not list them). */
   private readonly createdSince = new Set<string>();
   /** Persistent mode: the reads in flight, by child (what {@link freshen} waits for). */
@@ -83,8 +72,7 @@ export class ZnodeCache {
   private readonly onPersistentEvent = (event: ZkWatchEvent): void => this.persistentEvent(event);
   private readonly onLost = (): void => {
     this.synced = false;
-    this.armed.clear();
-    this.rootArmed = false;
+    this.oneShot.clear();
   };
   private readonly onSuspended = (): void => {
     if (this.mode === 'persistent') this.missedEvents = true;
@@ -97,7 +85,23 @@ export class ZnodeCache {
     private readonly client: ZooKeeperClient,
     readonly root: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    // The cache's state stays here; the one-shot watches reach it through this narrow view.
+    this.oneShot = new OneShotWatches(client, root, READ_CONCURRENCY, {
+      isCurrent: (generation) => generation === this.generation,
+      isLive: (generation) => generation === this.generation && this.started,
+      isSynced: () => this.synced,
+      cachedIds: () => [...this.entries.keys()],
+      revive: (id) => this.tombstones.delete(id),
+      take: (id, data, version, generation) => {
+        if (generation !== this.generation || this.tombstones.has(id)) return;
+        const old = this.entries.get(id);
+        if (!old || old.version < version) this.put({ id, data, version });
+      },
+      remove: (id) => this.remove(id),
+      recover: (err, generation) => this.recover(err, generation),
+    });
+  }
 
   /** Whether the copy is complete and kept current (false before start and after a loss). */
   get isSynced(): boolean {
@@ -119,7 +123,7 @@ export class ZnodeCache {
 
   /** Stops following changes (watches already set fire into nothing). */
   stop(): void {
-    for (const id of [...this.reading.keys()]) this.readDone(id);
+    for (const id of [...this.reading.keys()]) this.catchingUp.readDone(id);
     this.started = false;
     this.synced = false;
     this.generation++;
@@ -188,16 +192,7 @@ export class ZnodeCache {
    */
   async caughtUp(): Promise<void> {
     if (this.reading.size === 0) return;
-    await new Promise<void>((done) => this.catchingUp.add({ ids: new Set(this.reading.keys()), done }));
-  }
-
-  private readDone(id: string): void {
-    for (const waiter of this.catchingUp) {
-      waiter.ids.delete(id);
-      if (waiter.ids.size > 0) continue;
-      this.catchingUp.delete(waiter);
-      waiter.done();
-    }
+    await this.catchingUp.wait(this.reading.keys());
   }
 
   /** A write of ours succeeded: take it unless the cache already has something newer. */
@@ -216,18 +211,17 @@ export class ZnodeCache {
   private async reload(): Promise<void> {
     const run = async (): Promise<void> => {
       const generation = ++this.generation;
-      this.armed.clear();
-      this.rootArmed = false;
+      this.oneShot.clear();
       this.missedEvents = false;
       // Everything is read afresh below.
-      this.deferred.clear();
+      this.ownWrites.clear();
       try {
         await this.client.ensurePath(this.root);
         if (await this.watchPersistently()) {
           await this.loadAll(generation);
           return;
         }
-        const seen = await this.readChildren(generation);
+        const seen = await this.oneShot.readChildren(generation);
         if (generation !== this.generation) return;
         for (const id of [...this.entries.keys()]) if (!seen.has(id)) this.remove(id);
         this.synced = true;
@@ -281,22 +275,15 @@ export class ZnodeCache {
     // 'children' only comes for a one-shot watch somebody else set on a child.
     if (id.includes('/') || event.type === 'children') return;
     if (event.type === 'deleted') {
-      this.deferred.delete(id);
+      this.ownWrites.forget(id);
       this.remove(id);
       return;
     }
     // A parent deleted and made again restarts its sequence: the id is a new child now.
     if (event.type === 'created') this.tombstones.delete(id);
     if (event.type === 'created' && this.loading) this.createdSince.add(id);
-    // A write of ours may be what changed it: a create of ours names its child only in its reply.
-    const deferred = this.deferred.get(id);
-    if (deferred || (this.writing.get(id) ?? 0) > 0 || (event.type === 'created' && this.creating > 0)) {
-      const d = deferred ?? { base: this.entries.get(id)?.version ?? -1, events: 0, created: false };
-      d.events++;
-      d.created ||= event.type === 'created';
-      this.deferred.set(id, d);
-      return;
-    }
+    // A write of ours may be what changed it.
+    if (this.ownWrites.defer(id, event.type === 'created', this.entries.get(id)?.version)) return;
     // Nobody here wants this child's changes: remember that it changed, read it when asked. A
     // read in flight may have been answered before this change: it reads again instead.
     const entry = this.entries.get(id);
@@ -322,32 +309,7 @@ export class ZnodeCache {
    * succeeded, whatever the outcome.
    */
   beginWrite(id?: string): () => void {
-    if (id === undefined) this.creating++;
-    else this.writing.set(id, (this.writing.get(id) ?? 0) + 1);
-    let ended = false;
-    return () => {
-      if (ended) return;
-      ended = true;
-      if (id === undefined) {
-        this.creating--;
-        if (this.creating === 0) for (const other of [...this.deferred.keys()]) this.settle(other);
-        return;
-      }
-      const left = (this.writing.get(id) ?? 1) - 1;
-      if (left > 0) this.writing.set(id, left);
-      else this.writing.delete(id);
-      this.settle(id);
-    };
-  }
-
-  /** Ends the deferral of `id`'s events once no write of ours explains them any more. */
-  private settle(id: string): void {
-    const d = this.deferred.get(id);
-    if (!d || (this.writing.get(id) ?? 0) > 0 || (d.created && this.creating > 0)) return;
-    this.deferred.delete(id);
-    if (this.entries.get(id)?.version !== d.base + d.events && this.mode === 'persistent' && this.started) {
-      void this.readPersistent(id, this.generation);
-    }
+    return this.ownWrites.begin(id);
   }
 
   /** Reads one child (no watch: the persistent one covers it); one read per child at a time. */
@@ -391,59 +353,9 @@ export class ZnodeCache {
       if (this.reading.get(id) === generation) {
         this.reading.delete(id);
         this.readAgain.delete(id);
-        this.readDone(id);
+        this.catchingUp.readDone(id);
       }
     }
-  }
-
-  /** Lists the children with a watch, reads the new ones; returns the listed ids. */
-  private async readChildren(generation: number): Promise<Set<string>> {
-    this.rootArmed = true;
-    const children = await this.client.getChildren(this.root, (event) => this.onRootEvent(event, generation));
-    const listed = new Set(children);
-    if (generation !== this.generation) return listed;
-    for (const id of children) this.tombstones.delete(id);
-    const fresh = children.filter((id) => !this.armed.has(id));
-    await mapLimit(fresh, READ_CONCURRENCY, (id) => this.readChild(id, generation));
-    if (this.synced) for (const id of [...this.entries.keys()]) if (!listed.has(id)) this.remove(id);
-    return listed;
-  }
-
-  private onRootEvent(event: ZkWatchEvent, generation: number): void {
-    if (generation !== this.generation || !this.started) return;
-    this.rootArmed = false;
-    if (event.type !== 'children') return;
-    this.readChildren(generation).catch((err: unknown) => this.recover(err, generation));
-  }
-
-  /** Reads one child with a data watch (only if none is armed for it). */
-  private async readChild(id: string, generation: number): Promise<void> {
-    if (this.armed.has(id)) return;
-    this.armed.add(id);
-    try {
-      const { data, stat } = await this.client.get(`${this.root}/${id}`, (event) => this.onChildEvent(id, event, generation));
-      if (generation !== this.generation || this.tombstones.has(id)) return;
-      const old = this.entries.get(id);
-      if (old && old.version >= stat.version) return;
-      this.put({ id, data: data ?? Buffer.alloc(0), version: stat.version });
-    } catch (err) {
-      this.armed.delete(id);
-      if (err instanceof NoNodeError) {
-        this.remove(id);
-        return;
-      }
-      throw err;
-    }
-  }
-
-  private onChildEvent(id: string, event: ZkWatchEvent, generation: number): void {
-    if (generation !== this.generation || !this.started) return;
-    this.armed.delete(id);
-    if (event.type === 'deleted') {
-      this.remove(id);
-      return;
-    }
-    this.readChild(id, generation).catch((err: unknown) => this.recover(err, generation));
   }
 
   /** A read failed (connection trouble): reload everything once the client is back. */
@@ -465,7 +377,7 @@ export class ZnodeCache {
 
   private remove(id: string): void {
     const old = this.entries.get(id);
-    this.armed.delete(id);
+    this.oneShot.disarm(id);
     this.stale.delete(id);
     this.tombstones.bury(id);
     if (!old) return;

@@ -16,6 +16,7 @@ import type { MetastaticDriverData } from './backing-node-data';
 import { BackingRecord, layoutSlots } from './backing-record';
 import type { BackingRecordRepository, SlotOccupant } from './backing-record-repository';
 import type { MetastaticLabelConfig } from './metastatic-provider-schema';
+import { pastMaxAge, releaseDue } from './release-due';
 import { openSlotBatch, type SlotBatch } from './slot-batch';
 
 /** The backing request failed: the launch attempt fails (and is retried), as in Nodepool. */
@@ -138,7 +139,7 @@ export class SlotAllocator {
   async beginBatch(pool: PoolConfig, eligible: (label: string) => boolean): Promise<SlotBatch | undefined> {
     return openSlotBatch({
       records: this.records,
-      expired: (record) => this.expired(record, this.labelConfig(record.label), this.now()),
+      expired: (record) => pastMaxAge(record, this.labelConfig(record.label), this.now()),
       prune: (record, why) => this.prune(record, why),
       verify: (id) => this.repo.get(id),
       nodePath: (id) => this.repo.nodePath(id),
@@ -220,26 +221,7 @@ export class SlotAllocator {
 
   private async releaseIfIdle(record: BackingRecord, occupants: Map<string, SlotOccupant[]>): Promise<void> {
     const id = record.backingNodeId as string;
-    const now = this.now();
-    const cfg = this.labelConfig(record.label);
-    // A label gone from the configuration releases at once (1b1eab77b).
-    let grace = cfg?.['grace-time'] ?? 0;
-    let minRetention = cfg?.['min-retention-time'] ?? 0;
-    if (this.expired(record, cfg, now)) record.failed = true;
-    if (record.failed) grace = minRetention = 0;
-    const users = occupants.get(id) ?? [];
-    if (users.length > 0) {
-      // Possibly another launcher's nodes: we never saw them leave, so count idle time from the
-      // first pass that sees the node empty.
-      record.busySeen = true;
-      return;
-    }
-    if (record.busySeen && grace > 0) record.lastUsed = Math.max(record.lastUsed, now);
-    record.busySeen = false;
-    // Zero means "no wait" even within the same clock tick (Python's `>` on a moving clock).
-    const graceOver = grace === 0 || now - record.lastUsed > grace;
-    const retentionOver = minRetention === 0 || now - record.launched > minRetention;
-    if (!graceOver || !retentionOver) return;
+    if (!releaseDue(record, this.labelConfig(record.label), (occupants.get(id) ?? []).length, this.now())) return;
     record.failed = true;
     const found = await this.repo.release(id);
     if (found.missing) this.log.info('backing node already gone; dropping its record', { backing_node: id, reason: found.detail });
@@ -288,7 +270,7 @@ export class SlotAllocator {
     return this.withAllocationLock(async () => {
       const occupants = await this.repo.occupants();
       for (const record of candidates) {
-        if (this.expired(record, cfg, this.now())) {
+        if (pastMaxAge(record, cfg, this.now())) {
           record.failed = true; // max-age: no new slots; released once empty
           continue;
         }
@@ -365,11 +347,6 @@ export class SlotAllocator {
       }
     }
     this.recovered = true;
-  }
-
-  private expired(record: BackingRecord, cfg: MetastaticLabelConfig | undefined, now: number): boolean {
-    const maxAge = cfg?.['max-age'];
-    return maxAge !== null && maxAge !== undefined && now - record.launched > maxAge;
   }
 
   private async withAllocationLock<T>(fn: (lock: ZooKeeperLock) => Promise<T>): Promise<T> {

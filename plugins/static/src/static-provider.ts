@@ -9,12 +9,12 @@ import {
 } from '@nodepool-ts/sdk';
 import { AsyncMutex } from '@nodepool-ts/sdk';
 import { checkHost, resolveHost, tcpReachable } from './host-check';
-import { buildSlotMap, type SlotMap } from './slot-map';
-import { sortedIncludes, sortedMinus } from './sorted-ids';
+import { readSlotMap } from './read-slot-map';
 import {
   STATIC_LAUNCHER, configuredHosts, describeTuple, hostTuple, needsUpdate, nodeTuple, updatableFields,
   type StaticHost,
 } from './static-host';
+import { staticDeclineReason } from './static-decline-reason';
 import { staticPoolNodes } from './static-provider-schema';
 
 // One mutex per ZooKeeper connection and provider name, not per object: on a config change the
@@ -134,7 +134,7 @@ export class StaticProvider implements Provider {
 
   /** One round of {@link nodeDeleted}: the slots of `deleted` still empty, host by host. */
   private async reRegister(deleted: readonly Node[]): Promise<void> {
-    const slots = await this.slotMap();
+    const slots = await readSlotMap(this.zk, this.name, this.hosts);
     const byHost = new Map<StaticHost, number[]>();
     for (const node of deleted) {
       const tuple = nodeTuple(node);
@@ -192,27 +192,9 @@ export class StaticProvider implements Provider {
     return false;
   }
 
-  /**
-   * Declines for a disabled pool, a label the pool does not have (spec §2.7), and a request for
-   * more nodes (of a label, or in all) than the pool has slots: it could never be served, and
-   * would otherwise wait for good (Nodepool's static handler keeps such a request paused).
-   */
+  /** See {@link staticDeclineReason}. */
   declineReason(request: NodeRequest, pool: PoolConfig): string | undefined {
-    if (pool.maxServers <= 0) return 'pool is disabled by max_servers';
-    const labels = new Set(pool.labels);
-    const missing = [...new Set(request.node_types.filter((label) => !labels.has(label)))];
-    // Bounded: a hostile request may name thousands of labels.
-    if (missing.length > 0) return `node type(s) [${missing.slice(0, 5).join(',')}${missing.length > 5 ? `,… (${missing.length} in all)` : ''}] not available`;
-    const nodes = staticPoolNodes(pool.raw);
-    const slots = (label?: string): number =>
-      nodes.reduce((sum, n) => sum + (label === undefined || n.labels.includes(label) ? n['max-parallel-jobs'] : 0), 0);
-    const wanted = new Map<string, number>();
-    for (const label of request.node_types) wanted.set(label, (wanted.get(label) ?? 0) + 1);
-    const short = [...wanted].find(([label, n]) => n > slots(label));
-    if (request.node_types.length > slots() || short) {
-      return `it would exceed quota (${short ? `${short[1]} nodes of ${short[0]}` : `${request.node_types.length} nodes`}, the pool has ${slots(short?.[0])} slots)`;
-    }
-    return undefined;
+    return staticDeclineReason(request, pool);
   }
 
   /**
@@ -237,45 +219,12 @@ export class StaticProvider implements Provider {
   }
 
   /**
-   * The slot map from the cache, plus records the cache may not have loaded yet: a record another
-   * launcher registered just before it released the registration lock is listed by ZooKeeper
-   * already but maybe not read into our cache, and missing it would register its slot again.
-   * (Stale data the other way, a record shown that is gone, only delays a registration.)
-   */
-  private async slotMap(): Promise<SlotMap> {
-    const wanted = (n: Node): boolean => n.provider === this.name;
-    // `known` must come from the same state of the cache as `cached`: a record that reached the
-    // cache after it would be neither copied nor read as fresh, and its slot would look free
-    // (double booking). With a cache it holds unreadable records too (taken in the same tick as
-    // `cached`): reading each of them again on every round cost a hostile body's size each time
-    // (issue 19); as unreadable records they book no slot either way. Only our provider's
-    // records are copied: at 10 000 nodes a full copy per round was most of the launcher's garbage.
-    const all = this.zk.cachedNodeIds?.();
-    const known: string[] = all ?? [];
-    // Without a cache every node is read (and listed in `known`); with one, only ours are wanted.
-    const cached = await this.zk.getNodes((n) => {
-      if (!all) known.push(n.id as string);
-      return wanted(n);
-    }, all ? { providers: new Set([this.name]) } : undefined);
-    const ids = await this.zk.client.getChildren('/nodepool/nodes').catch((err: unknown) => {
-      if (err instanceof NoNodeError) return [] as string[];
-      throw err;
-    });
-    // Both lists sorted and walked side by side instead of two Sets of every node id.
-    ids.sort();
-    known.sort();
-    const fresh = await Promise.all(sortedMinus(ids, known).map((id) => this.zk.getNode(id)));
-    const nodes = [...cached.filter((n) => sortedIncludes(ids, n.id as string)), ...fresh.filter((n): n is Node => n !== undefined && wanted(n))];
-    return buildSlotMap(this.hosts, nodes, this.name);
-  }
-
-  /**
    * One pass over every host in parallel (a slow host costs at most its own timeout), then the
    * records of hosts no longer configured are deregistered. Nodepool does the last step only at
    * start-up; doing it periodically too only retries deregistrations that found a record locked.
    */
   private async sync(update: boolean): Promise<void> {
-    const slots = await this.slotMap();
+    const slots = await readSlotMap(this.zk, this.name, this.hosts);
     await Promise.all(
       this.hosts.map((host) =>
         this.syncHost(host, slots.get(hostTuple(host.node))!, update).catch((err: unknown) =>

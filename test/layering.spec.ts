@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkNoImportsInto, checkPlugin, importsOf, sourceFiles } from './support/import-rules';
+import { checkNoImportsInto, checkPlugin, findImportCycles, importsOf, sourceFiles } from './support/import-rules';
 
 const root = path.resolve(__dirname, '..');
 const pluginDirs = fs
@@ -37,6 +37,14 @@ describe('layering (DESIGN.md)', () => {
   it('the SDK (and so the @nodepool-ts/sdk package and its testing entry) does not import the kernel, ZooKeeper layer, engine, CLI or web', () => {
     const forbidden = ['kernel', 'zk', 'launcher', 'cli', 'web'].map((d) => path.join(root, 'src', d));
     expect(checkNoImportsInto(path.join(root, 'src/plugins'), forbidden, 'SDK must not depend on implementations')).toEqual([]);
+  });
+});
+
+describe('no import cycles (the code style: not even between two files)', () => {
+  it('none in the sources, plugins, tests, benchmarks and the example driver', () => {
+    const files = ['src', 'plugins', 'test', 'bench', 'examples/local-driver/src', 'examples/local-driver/test'].flatMap((d) => sourceFiles(path.join(root, d)));
+    expect(files.length).toBeGreaterThan(300);
+    expect(findImportCycles(files).map((cycle) => cycle.map((f) => path.relative(root, f)).join(' → '))).toEqual([]);
   });
 });
 
@@ -89,5 +97,18 @@ describe('the layering rules catch violations', () => {
     write('src/kernel/k.ts', `import '../../plugins/static/src/index';`);
     const v = checkNoImportsInto(path.join(tmp, 'src/kernel'), [path.join(tmp, 'plugins')], 'rule');
     expect(v).toHaveLength(1);
+  });
+
+  it('finds a cycle of two files, a longer one through a type-only import, and not a chain', () => {
+    const files = [
+      write('a.ts', `import { b } from './b';\nexport const a = 1;`),
+      write('b.ts', `export { a } from './a';\nexport const b = 2;`),
+      write('c/index.ts', `import type { D } from '../d';`),
+      write('d.ts', `import { e } from './e';\nexport type D = number;`),
+      write('e.ts', `import './c';\nexport const e = 1;`),
+      write('f.ts', `import { a } from './a';`),
+    ];
+    const cycles = findImportCycles(files).map((c) => c.map((f) => path.relative(tmp, f)));
+    expect(cycles.sort()).toEqual([['a.ts', 'b.ts'], ['c/index.ts', 'd.ts', 'e.ts']]);
   });
 });

@@ -1,4 +1,5 @@
-import { formatIssue, isObjectSchema, keyPath, s, validate, type ConfigIssue } from './config-schema';
+import { isObjectSchema, s } from './config-schema';
+import { formatIssue, keyPath, validate, type ConfigIssue } from './config-validation';
 import { ConfigYamlError, parseConfigYaml, YamlFloat } from './config-yaml';
 
 const y = (text: string): unknown => parseConfigYaml(text, 'test.yaml');

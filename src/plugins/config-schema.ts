@@ -24,11 +24,9 @@
  * - `number` takes either (voluptuous `Coerce(float)`, e.g. OpenStack `rate`).
  * - `null` fails every type unless the schema is {@link Schema.nullable}.
  *
- * Validation itself lives in `config-validation.ts` ({@link validate}); it is re-exported here
- * so the whole language can be imported from one module.
+ * Validation itself lives in `config-validation.ts` (`validate`, `formatIssue`); the SDK's index
+ * exports both modules.
  */
-export { formatIssue, keyPath, validate } from './config-validation';
-export type { ConfigIssue, ValidationResult } from './config-validation';
 
 /** Which check a {@link Schema} performs. */
 export type SchemaKind =

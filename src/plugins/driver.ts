@@ -1,7 +1,7 @@
 import type { LauncherFleet } from './launcher-fleet';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
-import type { NodeLaunchSettings } from './node-launcher';
+import type { NodeLaunchSettings } from './node-launch-settings';
 import type { NodepoolConfig, PoolConfig, ProviderConfig } from './nodepool-config';
 import type { QuotaInformation } from './quota';
 import type { ObjectSchema } from './config-schema';

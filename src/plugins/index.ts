@@ -15,6 +15,7 @@ export * from './lifecycle';
 export * from './launcher-settings';
 export * from './nodepool-config';
 export * from './config-schema';
+export * from './config-validation';
 export * from './config-yaml';
 export * from './provider-section';
 export * from './quota';

@@ -5,7 +5,7 @@
  * reached, and an SSH scan of port 22 would fail a node that takes no SSH after every attempt's
  * boot timeout (about 3 minutes with Nodepool's defaults).
  */
-import { DEFAULT_LAUNCH_SETTINGS, type NodeLaunchSettings } from './node-launcher';
+import { DEFAULT_LAUNCH_SETTINGS, type NodeLaunchSettings } from './node-launch-settings';
 import { gathersHostKeys } from './nodescan';
 
 /**

@@ -4,7 +4,7 @@
  * Internal to the kernel: not exported from the SDK index.
  */
 import type { Provider } from './driver';
-import type { NodeLaunchSettings } from './node-launcher';
+import type { NodeLaunchSettings } from './node-launch-settings';
 import type { PoolConfig } from './nodepool-config';
 import type { Instance } from './state-machine';
 import type { Node } from './models/node';

@@ -11,50 +11,13 @@ import type { Logger } from './logger';
 import type { PoolConfig } from './nodepool-config';
 import { nodescan, NodescanError } from './nodescan';
 import { runStateMachine, StateMachineCancelledError, StateMachineTimeoutError } from './run-state-machine';
-import { NotFoundError, QuotaError, type Instance, type StateMachine } from './state-machine';
+import { NotFoundError, QuotaError, type StateMachine } from './state-machine';
 import type { Tracer } from './tracer';
 import { SessionExpiredError, type ZooKeeper } from './zookeeper';
 import type { Node } from './models/node';
+import type { NodeLaunchSettings } from './node-launch-settings';
 
-/** Launch settings of the label/pool, in Nodepool's units (seconds). */
-export interface NodeLaunchSettings {
-  /** Total number of attempts (`launch-retries`; Nodepool's name, not a retry count). */
-  launchRetries: number;
-  /** Bound of one create state machine, s (the clock restarts with each attempt). */
-  launchTimeout: number;
-  /** Bound of the nodescan, s. */
-  bootTimeout: number;
-  /** Whether to nodescan at all. */
-  hostKeyChecking: boolean;
-  /** How Zuul connects: `ssh`, `winrm`, `network_cli`, `kubectl`, ...; null = ssh. */
-  connectionType: string | null;
-  /** Port Zuul connects to (and the nodescan probes). */
-  connectionPort: number;
-  /** Image connection defaults; left as they are on the node when undefined. */
-  username?: string | null;
-  /** Python interpreter path for Ansible. */
-  pythonPath?: string | null;
-  /** Shell type for Ansible. */
-  shellType?: string | null;
-  /** `node.image_id` (upload path or cloud-image name). */
-  imageId?: string | null;
-  /** Cloud image id passed to the create machine. */
-  imageExternalId?: string | null;
-}
-
-/**
- * Nodepool's state-machine defaults (3 attempts, 3600 s launch timeout, 60 s boot timeout, ssh on
- * port 22, scanned). A provider without `launchSettings` launches with FALLBACK_LAUNCH_SETTINGS
- * (no scan) instead; drivers build theirs with `launchSettings()` (launch-settings-defaults.ts).
- */
-export const DEFAULT_LAUNCH_SETTINGS: Readonly<NodeLaunchSettings> = Object.freeze({
-  launchRetries: 3,
-  launchTimeout: 3600,
-  bootTimeout: 60,
-  hostKeyChecking: true,
-  connectionType: 'ssh',
-  connectionPort: 22,
-});
+export { DEFAULT_LAUNCH_SETTINGS, type NodeLaunchSettings } from './node-launch-settings';
 
 /** What a {@link NodeLauncher} needs. */
 export interface NodeLauncherOptions {

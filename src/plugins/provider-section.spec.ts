@@ -1,4 +1,5 @@
-import { s, validate } from './config-schema';
+import { s } from './config-schema';
+import { validate } from './config-validation';
 import { COMMON_POOL_FIELDS, validateProviderSection, withCommonKeys } from './provider-section';
 
 describe('withCommonKeys', () => {

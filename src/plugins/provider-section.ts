@@ -2,7 +2,8 @@
  * What the kernel does with one `providers:` entry of nodepool.yaml, exposed so that plugin
  * authors can test their schemas exactly as the kernel will apply them.
  */
-import { isObjectSchema, s, validate, type ConfigIssue, type ObjectFields, type ObjectSchema } from './config-schema';
+import { isObjectSchema, s, type ObjectFields, type ObjectSchema } from './config-schema';
+import { validate, type ConfigIssue } from './config-validation';
 import type { ProviderDriver } from './driver';
 import type { PoolConfig, ProviderConfig } from './nodepool-config';
 

@@ -1,6 +1,9 @@
 /** Nodepool's node listing (`status.py` node_list, STS:111-193) for the CLI and the web app. */
 import type { Node } from '../zk/models/node';
 import type { StatusColumn, StatusRow } from './status-table';
+import { formatAge } from './format-age';
+
+export { formatAge } from './format-age';
 
 /** Columns of `nodepool list`. */
 export const NODE_LIST_COLUMNS: readonly StatusColumn[] = [
@@ -31,25 +34,6 @@ export const NODE_LIST_DETAIL_COLUMNS: readonly StatusColumn[] = [
   { key: 'user_data', header: 'User Data' },
   { key: 'driver_data', header: 'Driver Data' },
 ];
-
-/**
- * Nodepool's `age()`: time since `timestamp` (Unix s) as `DD:HH:MM:SS`, with Python's floor
- * `divmod` and `%02d` truncation (so clock skew gives e.g. `-1:23:59:59`, as Nodepool prints).
- */
-export function formatAge(timestamp: number, nowSeconds: number = Date.now() / 1000): string {
-  const divmod = (a: number, b: number): [number, number] => {
-    const q = Math.floor(a / b);
-    return [q, a - q * b];
-  };
-  const [m0, s] = divmod(nowSeconds - timestamp, 60);
-  const [h0, m] = divmod(m0, 60);
-  const [d, h] = divmod(h0, 24);
-  const two = (n: number): string => {
-    const t = Math.trunc(n);
-    return t < 0 ? `-${String(-t).padStart(1, '0')}` : String(t).padStart(2, '0');
-  };
-  return `${two(d)}:${two(h)}:${two(m)}:${two(s)}`;
-}
 
 /**
  * One node as a status row: every key of `/node-list` in Nodepool's order. A non-integer

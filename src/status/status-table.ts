@@ -4,7 +4,7 @@
  * Text output is a PrettyTable of the cells; JSON output is the objects as they are.
  */
 import { capCell, prettyTable } from './pretty-table';
-import { formatAge } from './node-list';
+import { formatAge } from './format-age';
 import { pythonStr } from './python-format';
 
 /** One column: JSON key and text header. */

@@ -73,3 +73,84 @@ export function checkNoImportsInto(fromDir: string, forbiddenDirs: string[], rul
   }
   return out;
 }
+
+/** The file a relative specifier names (`x`, `x.ts`, `x/index.ts`...), or undefined. */
+function resolveRelative(file: string, specifier: string): string | undefined {
+  const base = path.resolve(path.dirname(file), specifier);
+  for (const candidate of [base, ...['.ts', '.js', '.mjs', '.cjs'].map((e) => base + e), ...['index.ts', 'index.js'].map((i) => path.join(base, i))]) {
+    if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Import cycles among `files` (relative imports, type-only ones included: a cycle of types is
+ * still two files that cannot be read apart). Each cycle once, as the files in import order,
+ * starting from its smallest path.
+ */
+export function findImportCycles(files: readonly string[]): string[][] {
+  const known = new Set(files);
+  const edges = new Map<string, string[]>();
+  for (const file of files) {
+    const targets = importsOf(fs.readFileSync(file, 'utf8'))
+      .filter((s) => s.startsWith('.'))
+      .map((s) => resolveRelative(file, s))
+      .filter((t): t is string => t !== undefined && known.has(t));
+    edges.set(file, [...new Set(targets)]);
+  }
+  // Tarjan's strongly connected components, then one shortest cycle through each component.
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const components: string[][] = [];
+  let next = 0;
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1 || (edges.get(v) ?? []).includes(v)) components.push(component);
+    }
+  };
+  for (const file of files) if (!index.has(file)) visit(file);
+  return components.map((component) => {
+    const inside = new Set(component);
+    const start = [...component].sort()[0];
+    // Breadth-first from start back to start, within the component.
+    const prev = new Map<string, string>();
+    const queue = [start];
+    let end: string | undefined;
+    while (queue.length > 0 && end === undefined) {
+      const v = queue.shift()!;
+      for (const w of edges.get(v) ?? []) {
+        if (!inside.has(w)) continue;
+        if (w === start) {
+          end = v;
+          break;
+        }
+        if (!prev.has(w)) {
+          prev.set(w, v);
+          queue.push(w);
+        }
+      }
+    }
+    const cycle = [end!];
+    while (cycle[0] !== start) cycle.unshift(prev.get(cycle[0])!);
+    return cycle;
+  });
+}

@@ -9,8 +9,6 @@ export declare class AsyncMutex {
 }
 
 // ---- config-schema
-export { formatIssue, keyPath, validate } from "./config-validation";
-export type { ConfigIssue, ValidationResult } from "./config-validation";
 export type SchemaKind = "any" | "str" | "int" | "float" | "number" | "bool" | "enum" | "strOrList" | "list" | "dict" | "object" | "anyOf";
 export type EnumValue = string | number | boolean | null;
 export declare class Schema {
@@ -119,7 +117,7 @@ export declare function parseConfigYaml(text: string, fileName: string, options?
 import type { LauncherFleet } from "./launcher-fleet";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
-import type { NodeLaunchSettings } from "./node-launcher";
+import type { NodeLaunchSettings } from "./node-launch-settings";
 import type { NodepoolConfig, PoolConfig, ProviderConfig } from "./nodepool-config";
 import type { QuotaInformation } from "./quota";
 import type { ObjectSchema } from "./config-schema";
@@ -189,6 +187,7 @@ export * from "./lifecycle";
 export * from "./launcher-settings";
 export * from "./nodepool-config";
 export * from "./config-schema";
+export * from "./config-validation";
 export * from "./config-yaml";
 export * from "./provider-section";
 export * from "./quota";
@@ -229,13 +228,13 @@ export interface InstantLaunchBatch {
 }
 
 // ---- launch-settings-defaults
-import { type NodeLaunchSettings } from "./node-launcher";
+import { type NodeLaunchSettings } from "./node-launch-settings";
 export declare function launchSettings(overrides?: Partial<NodeLaunchSettings>): NodeLaunchSettings;
 export declare const FALLBACK_LAUNCH_SETTINGS: Readonly<NodeLaunchSettings>;
 
 // ---- launched-node
 import type { Provider } from "./driver";
-import type { NodeLaunchSettings } from "./node-launcher";
+import type { NodeLaunchSettings } from "./node-launch-settings";
 import type { PoolConfig } from "./nodepool-config";
 import type { Instance } from "./state-machine";
 import type { Node } from "./models/node";
@@ -605,15 +604,7 @@ export declare class NodeDeleter {
     private deleteInstance;
 }
 
-// ---- node-launcher
-import { type Context } from "@opentelemetry/api";
-import type { Provider } from "./driver";
-import type { Logger } from "./logger";
-import type { PoolConfig } from "./nodepool-config";
-import { type StateMachine } from "./state-machine";
-import type { Tracer } from "./tracer";
-import { type ZooKeeper } from "./zookeeper";
-import type { Node } from "./models/node";
+// ---- node-launch-settings
 export interface NodeLaunchSettings {
     launchRetries: number;
     launchTimeout: number;
@@ -628,6 +619,18 @@ export interface NodeLaunchSettings {
     imageExternalId?: string | null;
 }
 export declare const DEFAULT_LAUNCH_SETTINGS: Readonly<NodeLaunchSettings>;
+
+// ---- node-launcher
+import { type Context } from "@opentelemetry/api";
+import type { Provider } from "./driver";
+import type { Logger } from "./logger";
+import type { PoolConfig } from "./nodepool-config";
+import { type StateMachine } from "./state-machine";
+import type { Tracer } from "./tracer";
+import { type ZooKeeper } from "./zookeeper";
+import type { Node } from "./models/node";
+import type { NodeLaunchSettings } from "./node-launch-settings";
+export { DEFAULT_LAUNCH_SETTINGS, type NodeLaunchSettings } from "./node-launch-settings";
 export interface NodeLauncherOptions {
     zk: ZooKeeper;
     provider: Provider;
@@ -770,7 +773,8 @@ export declare const POOL_CAP_KEYS: Readonly<Record<string, string>>;
 export declare function defaultPoolQuotaLimits(pool: PoolConfig): QuotaInformation;
 
 // ---- provider-section
-import { type ConfigIssue, type ObjectFields, type ObjectSchema } from "./config-schema";
+import { type ObjectFields, type ObjectSchema } from "./config-schema";
+import { type ConfigIssue } from "./config-validation";
 import type { ProviderDriver } from "./driver";
 import type { ProviderConfig } from "./nodepool-config";
 export declare const COMMON_PROVIDER_FIELDS: ObjectFields;
@@ -976,7 +980,7 @@ export declare class FakeCloud {
 import { ContainerModule } from "inversify";
 import { ProviderDriver, type Provider, type ProviderContext } from "../driver";
 import type { Logger } from "../logger";
-import { type NodeLaunchSettings } from "../node-launcher";
+import { type NodeLaunchSettings } from "../node-launch-settings";
 import type { PoolConfig, ProviderConfig } from "../nodepool-config";
 import { QuotaInformation } from "../quota";
 import type { CreateRequest, Instance, StateMachine } from "../state-machine";

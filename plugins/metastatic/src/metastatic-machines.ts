@@ -3,8 +3,9 @@
  * slot (`start`), wait for a backing request if needed (`requesting`), re-verify the backing node
  * and complete with an instance carrying its connection data. Delete: free the slot.
  */
-import { StateMachine, type CreateRequest, type Instance, type Logger, type Node, type PoolConfig } from '@nodepool-ts/sdk';
-import type { AllocationResult, SlotAllocator, SlotRequest } from './slot-allocator';
+import { StateMachine, type CreateRequest, type Instance, type Logger, type PoolConfig } from '@nodepool-ts/sdk';
+import { instanceOn, type SlotRequest } from './instance-on';
+import type { AllocationResult, SlotAllocator } from './slot-allocator';
 
 /** How often one launch may find its chosen backing node gone before it gives up the attempt. */
 const MAX_RESTARTS = 20;
@@ -59,34 +60,6 @@ export class MetastaticCreateMachine extends StateMachine {
   }
 }
 
-/** The instance of a node in `slot` of `backing` (spec §3.2; `adapter.py:200-207`). */
-export function instanceOn(backing: Node, req: SlotRequest, slot: number, pool: PoolConfig): Instance {
-  const port = Number(backing.connection_port);
-  return {
-    externalId: req.nodeId,
-    metadata: { ...req.metadata },
-    interfaceIp: backing.interface_ip,
-    publicIpv4: backing.public_ipv4,
-    privateIpv4: backing.private_ipv4,
-    publicIpv6: backing.public_ipv6,
-    cloud: backing.cloud,
-    region: backing.region,
-    az: backing.az,
-    driverData: { metadata: { ...req.metadata }, backing_node: backing.id, slot, node: req.nodeId },
-    // Backing attributes overlaid by the metastatic pool's (top-level keys, cb8366d70).
-    attributes: { ...(backing.attributes ?? {}), ...(pool.nodeAttributes ?? {}) },
-    connection: {
-      username: backing.username,
-      connectionPort: Number.isFinite(port) ? port : 22,
-      connectionType: backing.connection_type,
-      pythonPath: backing.python_path,
-      shellType: backing.shell_type,
-      // Used as they are when host-key-checking is off (d832d209b); a scan replaces them.
-      hostKeys: [...backing.host_keys],
-      slot,
-    },
-  };
-}
 
 /** Delete machine: gives the slot back; the generic deleter removes the node record. */
 export class MetastaticDeleteMachine extends StateMachine {

@@ -17,19 +17,14 @@ import { BackingRecord, layoutSlots } from './backing-record';
 import type { BackingRecordRepository, SlotOccupant } from './backing-record-repository';
 import type { MetastaticLabelConfig } from './metastatic-provider-schema';
 import { pastMaxAge, releaseDue } from './release-due';
+import type { SlotRequest } from './instance-on';
 import { openSlotBatch, type SlotBatch } from './slot-batch';
+
+export type { SlotRequest } from './instance-on';
 
 /** The backing request failed: the launch attempt fails (and is retried), as in Nodepool. */
 export class BackingNodeFailedError extends Error {
   override readonly name = 'BackingNodeFailedError';
-}
-
-/** Who asks for a slot. */
-export interface SlotRequest {
-  nodeId: string;
-  label: string;
-  /** `nodepool_node_id`, `nodepool_pool_name`, `nodepool_provider_name`. */
-  metadata: Record<string, string>;
 }
 
 /** What an allocation gave. */

@@ -11,7 +11,7 @@
 import type { InstantLaunchBatch, InstantReservation, Logger, Node, PoolConfig, ZnodeCheck, ZooKeeperLock } from '@nodepool-ts/sdk';
 import { layoutSlots, type BackingRecord } from './backing-record';
 import type { BackingLookup, SlotOccupant } from './backing-record-repository';
-import { instanceOn } from './metastatic-machines';
+import { instanceOn } from './instance-on';
 
 /** What a batch needs of the allocator (whose mutex it runs under). */
 export interface SlotBatchHost {

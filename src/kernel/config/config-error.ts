@@ -1,4 +1,4 @@
-import { formatIssue, type ConfigIssue } from '../../plugins/config-schema';
+import { formatIssue, type ConfigIssue } from '../../plugins/config-validation';
 
 /** Which step of loading nodepool.yaml found a problem (config-validate reports them apart). */
 export type ConfigStage = 'read' | 'yaml' | 'schema' | 'check';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ProviderDriver } from '../../plugins/driver';
 import type { NodepoolConfig } from '../../plugins/nodepool-config';
-import { validate } from '../../plugins/config-schema';
+import { validate } from '../../plugins/config-validation';
 import { configError, configErrors, type ConfigError } from './config-error';
 import { readConfigDocument, type ReadConfigOptions } from './config-document';
 import { crossCheckProviders } from './cross-checks';

@@ -1,5 +1,6 @@
 import type { NodepoolConfig } from '../../plugins/nodepool-config';
-import { s, validate } from '../../plugins/config-schema';
+import { s } from '../../plugins/config-schema';
+import { validate } from '../../plugins/config-validation';
 import { configError, configErrors, type ConfigError } from './config-error';
 import { zookeeperServerSchema, zookeeperTlsSchema } from './top-level-schema';
 import { zookeeperServers, zookeeperTls } from './top-level-config';

@@ -1,4 +1,4 @@
-import { validate } from '../config-schema';
+import { validate } from '../config-validation';
 import { withCommonKeys } from '../provider-section';
 import { NotFoundError, QuotaError, type CreateRequest, type StateMachine } from '../state-machine';
 import { FakeCloud } from './fake-cloud';

@@ -6,7 +6,7 @@ import { ContainerModule, injectable } from 'inversify';
 import { s } from '../config-schema';
 import { ProviderDriver, type Provider, type ProviderContext } from '../driver';
 import type { Logger } from '../logger';
-import { DEFAULT_LAUNCH_SETTINGS, type NodeLaunchSettings } from '../node-launcher';
+import { DEFAULT_LAUNCH_SETTINGS, type NodeLaunchSettings } from '../node-launch-settings';
 import type { PoolConfig, ProviderConfig } from '../nodepool-config';
 import { QuotaInformation } from '../quota';
 import type { CreateRequest, Instance, StateMachine } from '../state-machine';

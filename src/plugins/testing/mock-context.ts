@@ -11,7 +11,7 @@ import type { ProviderContext, ProviderDriver } from '../driver';
 import type { Logger } from '../logger';
 import type { Counter, Gauge, Histogram, Metrics } from '../metrics';
 import type { NodepoolConfig, ProviderConfig } from '../nodepool-config';
-import { formatIssue } from '../config-schema';
+import { formatIssue } from '../config-validation';
 import { validateProviderSection } from '../provider-section';
 import type { ZooKeeper } from '../zookeeper';
 

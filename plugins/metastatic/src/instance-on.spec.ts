@@ -1,5 +1,5 @@
 import { Node, type PoolConfig } from '@nodepool-ts/sdk';
-import { instanceOn } from './metastatic-machines';
+import { instanceOn } from './instance-on';
 
 const pool: PoolConfig = { name: 'main', maxServers: 10, priority: 1, nodeAttributes: { metaattr: 'meta' }, labels: ['user-label'], raw: {} };
 

@@ -68,7 +68,7 @@ export class Kernel {
   private started: LifecycleContribution[] = [];
   private state: State = 'created';
 
-  private constructor(readonly settings: LauncherSettings, private readonly options: KernelOptions) {
+  private constructor(readonly settings: LauncherSettings, options: KernelOptions) {
     this.logger =
       options.logger ??
       createLogger({ level: settings.log.level, format: settings.log.format, stream: options.logStream });

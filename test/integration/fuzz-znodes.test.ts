@@ -16,7 +16,7 @@ import { NodeRequest } from '../../src/zk/models/node-request';
 import { WebApp } from '../../src/web/web-app';
 import { EngineHarness, FAST_ENGINE, sleep, waitUntil } from '../support/engine-harness';
 import { KindPicker, Rng, malformedBody } from '../support/fuzz';
-import { REPO_PLUGINS, testSettings } from '../support/test-settings';
+import { testSettings } from '../support/test-settings';
 
 jest.setTimeout(180000);
 

@@ -11,7 +11,6 @@ import { Kernel } from '../../src/kernel/kernel';
 import { nodepoolMain, type CliIo } from '../../src/cli/nodepool-cli';
 import { quietLogger } from '../../src/cli/cli-zk';
 import { ZkClient } from '../../src/zk/zk-client';
-import { WebApp } from '../../src/web/web-app';
 import { SAMPLES_DIR } from '../support/spec-samples';
 import { startWebKernel } from '../support/web-kernel';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
@@ -19,7 +18,6 @@ import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-serve
 let server: ZooKeeperServer;
 let client: ZkClient;
 let kernel: Kernel;
-let web: WebApp;
 let base: string;
 let tmp: string;
 let config: string;
@@ -97,7 +95,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'image-listings-'));
   config = path.join(tmp, 'nodepool.yaml');
   fs.writeFileSync(config, `zookeeper-servers:\n  - host: ${server.host}\n    port: ${server.port}\nlabels: []\nproviders: []\n`);
-  ({ kernel, web, base } = await startWebKernel(server));
+  ({ kernel, base } = await startWebKernel(server));
 });
 
 afterAll(async () => {

@@ -90,7 +90,7 @@ describeWithPeer('hand-over between a real Python launcher and ours', (f) => {
     await waitUntil('our records', async () => (await f.zk.getNodes()).filter((n) => n.state === 'ready').length === 11, 30_000).catch((err: Error) => {
       throw new Error(`${err.message}: ${oursProcess?.stderr().slice(-3000)}`);
     });
-    const python = await f.startPython(config, { cleanupIntervalSec: 5, deleteIntervalSec: 1 });
+    await f.startPython(config, { cleanupIntervalSec: 5, deleteIntervalSec: 1 });
     const staticLoad = new JobLoad({ zuul, labels: ['small'], workers: 6, holdMs: [100, 600], requestTimeoutMs: 90_000 });
     const metaLoad = new JobLoad({ zuul, labels: ['ms'], workers: 3, holdMs: [100, 600], requestTimeoutMs: 90_000, holdKeys: (n) => defaultHoldKeys(n, 1, SLOTS) });
     staticLoad.start();

@@ -3,7 +3,6 @@
  * slots, restart, config changes, re-registration after use racing the periodic sync, host
  * checks, liveness, and records deleted behind the provider's back.
  */
-import net from 'node:net';
 import { Server as SshServer, utils } from 'ssh2';
 import type { AddressInfo } from 'node:net';
 import { trace } from '@opentelemetry/api';

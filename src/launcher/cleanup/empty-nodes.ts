@@ -4,7 +4,7 @@
  * dir) as persistent znodes with empty data (kazoo's ensure_path, spec §3.3). Nobody would ever
  * remove them, so this task does.
  */
-import { NODE_ROOT, nodePath } from '../../zk/nodepool-paths';
+import { nodePath } from '../../zk/nodepool-paths';
 import { BadVersionError, NoNodeError, NotEmptyError } from '../../zk/zk-errors';
 import { type CleanupContext, isolated } from './context';
 

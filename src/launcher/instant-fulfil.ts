@@ -19,7 +19,7 @@ import { ZkError, type ZooKeeper } from '../plugins/zookeeper';
 import { Node } from '../zk/models/node';
 import type { NodeRequest } from '../zk/models/node-request';
 import type { EngineStats } from './engine-stats';
-import { isFreeNode } from './node-allocation';
+import { initNodeFor, isFreeNode } from './node-allocation';
 import type { ProviderRuntime } from './provider-runtime';
 import { hasRemainingQuota } from './quota-check';
 import { fulfilWithNewNodes } from './static-fulfil';
@@ -112,17 +112,7 @@ export class InstantPass {
     const fresh: Node[] = [];
     for (const label of request.node_types) {
       if (!hasRemainingQuota({ provider, pool, label, nodes: [...counted, ...fresh], cloudAvailable })) return undefined;
-      const node = new Node();
-      node.state = 'init';
-      node.type = [label];
-      node.provider = provider.name;
-      node.pool = pool.name;
-      node.launcher = ownId;
-      node.allocated_to = request.id;
-      node.tenant_name = request.tenant_name;
-      node.requestor = request.requestor;
-      if (pool.nodeAttributes) node.attributes = { ...pool.nodeAttributes };
-      fresh.push(node);
+      fresh.push(initNodeFor(request, label, provider.name, pool, ownId));
     }
     return fresh;
   }

@@ -7,7 +7,7 @@
 import { trace, type Context, type Span } from '@opentelemetry/api';
 import { applyDecline } from './assign-decision';
 import { MIN_READY_REQUESTOR } from './cleanup/min-ready';
-import { allocateOne, releaseNodes } from './node-allocation';
+import { allocateOne, initNodeFor, releaseNodes } from './node-allocation';
 import { hasRemainingQuota } from './quota-check';
 import { requestParentContext, requestSpanAttributes } from './trace-context';
 import type { Logger } from '../plugins/logger';
@@ -237,17 +237,8 @@ export class LaunchHandler {
     const { zk, runtime, pool, ownId } = this.ctx;
     const provider = runtime.provider;
     if (!this.az) this.az = await this.chooseAz();
-    const node = new Node();
-    node.state = 'init';
-    node.type = [label];
-    node.provider = provider.name;
-    node.pool = pool.name;
-    node.launcher = ownId;
-    node.allocated_to = this.request.id;
-    node.tenant_name = this.request.tenant_name;
-    node.requestor = this.request.requestor;
+    const node = initNodeFor(this.request, label, provider.name, pool, ownId);
     node.az = this.az;
-    if (pool.nodeAttributes) node.attributes = { ...pool.nodeAttributes };
     await zk.storeNode(node);
     const lock = await zk.lockNode(node, { blocking: false }).catch((err: unknown) => {
       this.log.warn('cannot lock node we just created', { node: node.id, err: (err as Error).message });

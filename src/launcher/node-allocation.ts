@@ -6,7 +6,7 @@ import type { Provider } from '../plugins/driver';
 import type { Logger } from '../plugins/logger';
 import type { PoolConfig } from '../plugins/nodepool-config';
 import type { ZooKeeper } from '../plugins/zookeeper';
-import type { Node } from '../zk/models/node';
+import { Node } from '../zk/models/node';
 import type { NodeRequest } from '../zk/models/node-request';
 
 /** What {@link allocateOne} looks at. */
@@ -84,4 +84,22 @@ export async function releaseNodes(nodes: readonly Node[], zk: ZooKeeper, deallo
     }
     await zk.unlockNode(node).catch(() => undefined);
   }
+}
+
+/**
+ * A new `init` node for one `label` of `request`, of our pool (DRV:553-567): what the launch
+ * handler stores before it locks and launches, and what an instant launch fulfils in one go.
+ */
+export function initNodeFor(request: NodeRequest, label: string, provider: string, pool: PoolConfig, ownId: string): Node {
+  const node = new Node();
+  node.state = 'init';
+  node.type = [label];
+  node.provider = provider;
+  node.pool = pool.name;
+  node.launcher = ownId;
+  node.allocated_to = request.id;
+  node.tenant_name = request.tenant_name;
+  node.requestor = request.requestor;
+  if (pool.nodeAttributes) node.attributes = { ...pool.nodeAttributes };
+  return node;
 }

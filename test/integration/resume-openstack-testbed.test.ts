@@ -19,7 +19,7 @@ import { openstackProviderConfig, RecordingMetrics } from '../support/openstack-
 
 jest.setTimeout(400_000);
 const long = process.env.NODEPOOL_TS_LONG_TESTBED === '1';
-if (!long) skipBecause('a 2-minute scale test on the OpenStack testbed; set NODEPOOL_TS_LONG_TESTBED=1 to run it');
+if (!long) skipBecause('a 2-minute scale test on the OpenStack testbed; `npm run test:faults` (or NODEPOOL_TS_LONG_TESTBED=1) runs it');
 const testbed = long ? detectTestbed() : { available: false as const, reason: 'not asked for' };
 const h = new EngineHarness();
 const N = 20;

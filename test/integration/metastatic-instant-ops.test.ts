@@ -85,8 +85,14 @@ it('fulfils from held backing nodes in a few operations per request, each slot t
   expect(await runJobs(jobs, 4)).toBe(0);
   await waitUntil('returned nodes deleted', async () => (await h.nodes((n) => n.provider === 'meta')).length === 0);
   const perRequest = (operations(meta) - before) / jobs;
-  // Every request by one transaction, every returned node deleted by one (exact).
-  expect(committed).toEqual({ instant: jobs, deletes: jobs });
+  // Every request by one transaction, every returned node deleted by one, all but a race or two:
+  // a pass may meet a node whose cached copy predates the end of its launch, its transaction
+  // fails on the version and the node goes the locked way (seen once in CI: 23 deletes of 24).
+  // Without the instant path or the one-transaction delete these are 0.
+  expect(committed.instant).toBeGreaterThanOrEqual(jobs - 2);
+  expect(committed.instant).toBeLessThanOrEqual(jobs);
+  expect(committed.deletes).toBeGreaterThanOrEqual(jobs - 2);
+  expect(committed.deletes).toBeLessThanOrEqual(jobs);
   // Fulfilment: create + one transaction; the request, `in-use` and `used` read by the cache;
   // the delete's transaction; the lock check when Zuul deletes the request; the allocation lock
   // (three) once per pass, here ~one pass per request: 9.8-10.3 measured on an idle machine,

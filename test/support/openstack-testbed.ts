@@ -40,24 +40,48 @@ function probeTestbed(): TestbedStatus {
 /**
  * Takes the testbed for one test file until the returned release is called. The testbed is one
  * project with one quota: files that change the quota or reap "leaked" servers must not run beside
- * each other when jest runs several workers. The lock is a directory (mkdir is atomic) holding
- * the owner's pid; a lock whose owner is gone is taken over.
+ * each other when jest runs several workers. The lock is a file created exclusively (`wx`, atomic)
+ * holding the owner's pid. A waiter only reads it: an earlier lock directory, which waiters read
+ * with a creating flag, once got a file recreated inside it while its owner removed it, so the
+ * release failed (ENOTEMPTY) and the left-over lock, with no pid in it, held every later file
+ * until its timeout. A lock whose owner is gone (or that stayed without a pid for 30 s: its
+ * owner died between create and write) is taken over.
  */
-export async function lockTestbed(timeoutMs = 600_000): Promise<() => void> {
-  const dir = path.join(process.env.OS_TESTBED_DIR ?? '/var/tmp/nodepool-ts-openstack-testbed', 'test-lock');
+export async function lockTestbed(timeoutMs = 600_000, pollMs = 500): Promise<() => void> {
+  const file = path.join(process.env.OS_TESTBED_DIR ?? '/var/tmp/nodepool-ts-openstack-testbed', 'test-lock.pid');
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {
-      fs.mkdirSync(dir);
-      fs.writeFileSync(path.join(dir, 'pid'), String(process.pid));
-      return () => fs.rmSync(dir, { recursive: true, force: true });
+      const fd = fs.openSync(file, 'wx');
+      try {
+        fs.writeSync(fd, String(process.pid));
+      } finally {
+        fs.closeSync(fd);
+      }
+      return () => fs.rmSync(file, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const owner = Number(fs.readFileSync(path.join(dir, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
-    if (owner > 0 && !alive(owner)) fs.rmSync(dir, { recursive: true, force: true });
-    if (Date.now() > end) throw new Error(`the OpenStack testbed stayed locked by pid ${owner} (${dir})`);
-    await new Promise((r) => setTimeout(r, 500));
+    const owner = lockOwner(file);
+    if (owner && (owner.pid > 0 ? !alive(owner.pid) : owner.ageMs > 30_000)) {
+      // Only the lock we judged: a waiter that took it over meanwhile has a new file (inode).
+      const now = lockOwner(file);
+      if (now && now.ino === owner.ino) fs.rmSync(file, { force: true });
+      continue;
+    }
+    if (Date.now() > end) throw new Error(`the OpenStack testbed stayed locked by pid ${owner?.pid ?? '?'} (${file})`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+/** The lock file's owner pid (0: not written yet), age and inode; undefined when it is gone. */
+function lockOwner(file: string): { pid: number; ageMs: number; ino: number } | undefined {
+  try {
+    const st = fs.statSync(file);
+    return { pid: Number(fs.readFileSync(file, 'utf8')) || 0, ageMs: Date.now() - st.mtimeMs, ino: st.ino };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }
 

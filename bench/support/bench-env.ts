@@ -113,6 +113,18 @@ export class BenchEnv {
       counts[kind] = (counts[kind] ?? 0) + 1;
       return get(path, watch);
     };
+    // Listings, deletes and creates by what they touch (BENCH_OPS=2).
+    if (process.env.BENCH_OPS === '2') {
+      const kindOf = (path: string): string => path.replace(/\/\d{10}(?=\/|$)/g, '/N').replace(/\/\d{3}-\d{10}/g, '/R').replace(/__lock__\d+/g, '__lock__S').replace(/\/[0-9a-f]{32}__/g, '/U__');
+      for (const op of ['getChildren', 'delete', 'create'] as const) {
+        const original = (client[op] as (...args: unknown[]) => Promise<unknown>).bind(client);
+        (client as unknown as Record<string, unknown>)[op] = (path: string, ...rest: unknown[]) => {
+          const kind = `${op} ${kindOf(path)}`;
+          counts[kind] = (counts[kind] ?? 0) + 1;
+          return original(path, ...rest);
+        };
+      }
+    }
     return counts;
   }
 

@@ -16,6 +16,9 @@ import { mapLimit } from '../zk/zk-path';
 import type { Node, NodeState } from '../zk/models/node';
 
 /** States whose nodes are deleted (not `init`, `ready`, `hold`, `testing`; LCH:896-906). */
+/** How long a node somebody else marked `deleting` waits before we delete it, ms (see deferForeignDeleting). */
+const FOREIGN_DELETING_GRACE_MS = 3000;
+
 const DELETABLE: ReadonlySet<NodeState> = new Set<NodeState>(['used', 'in-use', 'building', 'failed', 'deleting', 'deleted', 'aborted']);
 
 /** Nodes handled at once within one pass (locks and ZooKeeper writes; cloud deletes run apart). */
@@ -174,6 +177,8 @@ export class DeletedNodeWorker {
       try {
         if (node.state === 'ready' && node.allocated_to && !requestIds.has(node.allocated_to)) {
           this.settle(node.id as string, await this.deallocate(node), only);
+        } else if (this.deferForeignDeleting(node)) {
+          return;
         } else if (DELETABLE.has(node.state)) {
           const provider = providers.get(node.provider as string) as Provider;
           // Left to another launcher of the provider for now (static beside a Python launcher).
@@ -184,6 +189,21 @@ export class DeletedNodeWorker {
         this.log.error('deleted-node task failed', { node: node.id, err: (err as Error).message });
       }
     });
+  }
+
+  /**
+   * A node somebody else marked `deleting` a moment ago waits a little: Nodepool's CLI `delete`
+   * stores `deleting`, unlocks and then lists the node again, and a delete of ours between that
+   * listing's two reads made it fail with a traceback after it had done its work (a Python
+   * launcher deletes at its 5 s pass). Our own marks are deleted at once.
+   */
+  private deferForeignDeleting(node: Node): boolean {
+    const { zk } = this.options;
+    if (node.state !== 'deleting' || !zk.wroteNode || zk.wroteNode(node)) return false;
+    const waitMs = Math.min(FOREIGN_DELETING_GRACE_MS, node.state_time * 1000 + FOREIGN_DELETING_GRACE_MS - Date.now());
+    if (waitMs <= 0) return false;
+    setTimeout(() => this.wake(node.id as string), waitMs + 10).unref();
+    return true;
   }
 
   /** A ready node allocated to a vanished request goes back to the pool (LCH:909-936). */

@@ -16,6 +16,7 @@ import { resumeJudge } from './launch-resume';
 import { DeletedNodeWorker } from './deleted-node-worker';
 import { EngineStats } from './engine-stats';
 import { LauncherFleetImpl } from './launcher-fleet-impl';
+import { DEFAULT_RENDEZVOUS_DELAY_MS, requestReader } from './rendezvous';
 import { PoolWorker } from './pool-worker';
 import type { ProviderRuntime } from './provider-runtime';
 import { ProviderSupervisor } from './provider-supervisor';
@@ -104,6 +105,8 @@ export class LauncherEngine implements LifecycleContribution {
   private statsWorker: StatsWorker | undefined;
   private zk: ZooKeeper | undefined;
   private fleet: LauncherFleetImpl | undefined;
+  /** The providers whose node changes we read as they happen (see ZooKeeper.followProviders). */
+  private followed: ((provider: string) => boolean) | undefined;
   private fleetOff: (() => void) | undefined;
   private badRecordsOff: (() => void) | undefined;
   /** Resets the requests a launcher that just vanished had locked (see {@link start}). */
@@ -162,7 +165,12 @@ export class LauncherEngine implements LifecycleContribution {
     const logger = c.get<Logger>(Logger);
     // Loaded before any provider starts: a static provider must know whether a launcher that
     // ignores our registration lock serves it before it registers a single slot.
-    this.fleet = new LauncherFleetImpl({ client: zk.client, logger, startingGraceMs: this.options.foreignStartingGraceMs, settleMs: this.options.foreignSettleMs });
+    const component = c.isBound(LauncherComponentToken) ? c.get<LauncherComponent>(LauncherComponentToken) : undefined;
+    this.fleet = new LauncherFleetImpl({
+      client: zk.client, logger, startingGraceMs: this.options.foreignStartingGraceMs, settleMs: this.options.foreignSettleMs,
+      ownLauncher: () => component?.path?.slice(component.path.lastIndexOf('/') + 1),
+      ownPool: (id) => this.pools.some((w) => w.id === id),
+    });
     await this.fleet.start();
     this.context = { zk, logger, tracer: c.get<Tracer>(Tracer), metrics: c.get<Metrics>(Metrics), config: source.current(), fleet: this.fleet };
     const settings = c.get<LauncherSettings>(LauncherSettings);
@@ -176,10 +184,26 @@ export class LauncherEngine implements LifecycleContribution {
     // the launchers (issue 17). Our workers want only our providers' nodes as they change; the
     // rest is read when asked (gauges, quota, listings).
     if (!this.options.readAllChanges) {
-      zk.followProviders?.((name) => source.current().providers.has(name) || this.providers.has(name));
+      this.followed = (name) => source.current().providers.has(name) || this.providers.has(name);
+      zk.followProviders?.(this.followed);
       // Likewise a request every pool of ours leaves to another launcher's turn: its fulfilment
       // is not read (a pool reads it before acting on it; see PoolWorker.leavesToOthers).
       zk.followRequests?.((request, registered) => !this.pools.every((w) => w.leavesToOthers(request, registered)));
+      // A new request is read only by the launcher of its reader pool, while only nodepool-ts
+      // launchers run; the reader hands over what its pool does not take (PoolWorker).
+      const delayMs = this.options.rendezvousDelayMs ?? DEFAULT_RENDEZVOUS_DELAY_MS;
+      if (delayMs > 0) {
+        zk.followRequestCreates?.(
+          (id, registered) => {
+            if (!this.fleet || this.fleet.foreignLaunchers().length > 0) return true;
+            const reader = requestReader(id, registered);
+            return !reader || this.pools.some((w) => w.id === reader.id);
+          },
+          { readAfterMs: delayMs },
+        );
+      }
+      // Another launcher's new node is read only while it could be of a provider we run.
+      zk.followNodeCreates?.(() => !this.fleet || !this.followed || this.fleet.othersMayCreateNodesOf(this.followed));
     }
     // Everything below reads nodes and requests from the cache and wakes on its events.
     await zk.startCache();
@@ -287,11 +311,15 @@ export class LauncherEngine implements LifecycleContribution {
     this.stats?.statsd?.close();
     this.zk?.followProviders?.(undefined);
     this.zk?.followRequests?.(undefined);
+    this.zk?.followRequestCreates?.(undefined);
+    this.zk?.followNodeCreates?.(undefined);
   }
 
   /** Brings the providers in line with `config` (see {@link ProviderSupervisor.apply}); resolves when its starts settled. */
   private apply(config: NodepoolConfig): Promise<void> {
     this.applied = config;
+    // The followed providers may change: nodes left unread as another provider's count again.
+    if (this.followed) this.zk?.followProviders?.(this.followed);
     return (this.supervisor as ProviderSupervisor).apply(config);
   }
 
@@ -315,6 +343,7 @@ export class LauncherEngine implements LifecycleContribution {
       logger: this.log as Logger,
       deletesSettled: (provider) => this.deletedNodeWorker?.settled(provider) ?? Promise.resolve(),
       onChange: publish,
+      announced: () => component?.written() ?? Promise.resolve(),
       startTimeoutMs: this.options.providerStartTimeoutMs,
       stopTimeoutMs: this.options.providerStopTimeoutMs,
       retryMs: this.options.providerRetryMs,

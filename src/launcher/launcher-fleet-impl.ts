@@ -37,6 +37,15 @@ export interface LauncherFleetOptions {
   stickyMs?: number;
   /** How long after a foreign launcher's last new pool record it still counts as starting, ms (default 10 s). */
   settleMs?: number;
+  /**
+   * How long after a nodepool-ts launcher record vanished other launchers' node creates are read
+   * again, ms (default 60 s; see {@link LauncherFleetImpl.othersMayCreateNodesOf}).
+   */
+  departedCreatesMs?: number;
+  /** Our launcher record's znode name, when registered (see {@link LauncherFleetImpl.othersMayServe}). */
+  ownLauncher?: () => string | undefined;
+  /** Whether a pool id is one of ours. */
+  ownPool?: (id: string) => boolean;
   /** Clock, ms (tests). */
   now?: () => number;
 }
@@ -59,6 +68,8 @@ export class LauncherFleetImpl implements LauncherFleet {
   private lastView = '';
   /** Per foreign launcher hostname: providers its pools served, and when the last one went. */
   private readonly served = new Map<string, Map<string, number | 'now'>>();
+  /** Until when a vanished nodepool-ts launcher record counts (see {@link othersMayCreateNodesOf}). */
+  private tsLauncherLeftUntil = 0;
 
   constructor(private readonly options: LauncherFleetOptions) {
     this.log = options.logger.child({ component: 'launcher-fleet' });
@@ -68,6 +79,16 @@ export class LauncherFleetImpl implements LauncherFleet {
 
   /** Loads both copies and starts following changes. */
   async start(): Promise<void> {
+    const launcherChanged = (id: string, current: unknown, previous: { data: Buffer } | undefined): void => {
+      if (!current && previous) {
+        try {
+          if (ours(parseComponent(id, previous.data))) this.tsLauncherLeftUntil = this.now() + (this.options.departedCreatesMs ?? 60_000);
+        } catch {
+          this.tsLauncherLeftUntil = this.now() + (this.options.departedCreatesMs ?? 60_000);
+        }
+      }
+      changed(id, current);
+    };
     const changed = (id: string, current: unknown): void => {
       if (current && !this.firstSeen.has(id)) this.firstSeen.set(id, this.now());
       if (!current) this.firstSeen.delete(id);
@@ -85,7 +106,7 @@ export class LauncherFleetImpl implements LauncherFleet {
       }
       changed(id, current);
     };
-    this.unsubscribe = [this.launchers.subscribe(changed), this.pools.subscribe(poolChanged)];
+    this.unsubscribe = [this.launchers.subscribe(launcherChanged), this.pools.subscribe(poolChanged)];
     await Promise.all([this.launchers.start(), this.pools.start()]);
     this.loaded = true;
     this.lastView = this.view();
@@ -163,6 +184,10 @@ export class LauncherFleetImpl implements LauncherFleet {
     return out;
   }
 
+  othersMayServe(provider: string): boolean {
+    return this.othersMayCreateNodesOf((p) => p === provider);
+  }
+
   foreignPresence(provider: string): string | undefined {
     if (!this.launchers.isSynced || !this.pools.isSynced) return 'the launcher registry is not loaded (no ZooKeeper session)';
     for (const launcher of this.foreignLaunchers()) {
@@ -170,6 +195,39 @@ export class LauncherFleetImpl implements LauncherFleet {
       if (launcher.providers.includes(provider)) return `launcher ${launcher.hostname} (${launcher.version || 'no version'}) serves ${provider}`;
     }
     return undefined;
+  }
+
+  /**
+   * Whether a launcher other than ours may create nodes of a provider `followed` accepts, as far
+   * as the records tell (issue 17: if not, such creates need not be read). Yes while the view is
+   * not loaded or a read is in flight, while any record is unreadable or not nodepool-ts (Nodepool
+   * starts its providers before it registers its pools), while a nodepool-ts launcher has not
+   * announced its providers (it announces each before starting it), for a while after a
+   * nodepool-ts launcher record vanished (the same process may create nodes in a new session
+   * before it registers again), and when one of them or a pool not ours serves such a provider.
+   * Our own records are told apart by {@link LauncherFleetOptions.ownLauncher} and `ownPool`.
+   */
+  othersMayCreateNodesOf(followed: (provider: string) => boolean): boolean {
+    const ownLauncher = this.options.ownLauncher?.();
+    const ownPool = this.options.ownPool ?? ((): boolean => false);
+    if (!ownLauncher || !this.launchers.settled || !this.pools.settled) return true;
+    if (this.now() < this.tsLauncherLeftUntil) return true;
+    const launchers = this.records(this.launchers);
+    if (launchers.length !== this.launchers.ids().length) return true;
+    for (const [id, record] of launchers) {
+      if (id === ownLauncher) continue;
+      if (!ours(record)) return true;
+      const { nodepool_ts_providers: providers, nodepool_ts_announces_providers: announces } = record as { nodepool_ts_providers?: unknown; nodepool_ts_announces_providers?: unknown };
+      if (announces !== true || !Array.isArray(providers)) return true;
+      for (const p of providers as Array<{ name?: unknown }>) if (typeof p?.name !== 'string' || followed(p.name)) return true;
+    }
+    const pools = this.records(this.pools);
+    if (pools.length !== this.pools.ids().length) return true;
+    for (const [, record] of pools) {
+      if (!ours(record)) return true;
+      if (!ownPool(String(record.id ?? '')) && followed(String(record.provider_name ?? ''))) return true;
+    }
+    return false;
   }
 
   /** Readable records of a cache, parsed once per version; unreadable ones are skipped (logged). */

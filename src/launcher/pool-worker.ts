@@ -18,6 +18,7 @@ import { labelsQuota, tenantQuotaAllows } from './quota-check';
 import { requestComparator } from './request-order';
 import { ReadyCapacity } from './rendezvous';
 import { RendezvousTurns } from './rendezvous-turns';
+import { ReaderHandOffs } from './reader-handoffs';
 import { SerialRunner } from './serial-runner';
 import { fulfilFromReadyNodes, poolFulfilContext, reserveNodesFor, type FulfilContext } from './static-fulfil';
 import { InstantPass } from './instant-fulfil';
@@ -60,6 +61,12 @@ export interface PoolWorkerOptions {
   rendezvousDelayMs?: number;
 }
 
+/** What one pass judged on current data, and what it took (see ReaderHandOffs). */
+interface PassSeen {
+  looked: NodeRequest[];
+  taken: Set<string>;
+}
+
 /** See the module comment. One object per start; a config change makes new ones. */
 export class PoolWorker {
   /** Our pool launcher id: in `declined_by`, `node.launcher` and the component record. */
@@ -79,13 +86,16 @@ export class PoolWorker {
   private readonly onConnected = (): void => this.wake();
   /** Who takes which request among nodepool-ts pools (issue 17). */
   private readonly turns: RendezvousTurns;
+  /** What this pool reads first for the others and does not take (issue 17). */
+  private readonly handOffs: ReaderHandOffs;
 
   constructor(private readonly options: PoolWorkerOptions) {
     const { runtime, pool } = options;
     this.id = newPoolLauncherId(options.fqdn, runtime.provider.name, pool.name);
     this.log = options.logger.child({ provider: runtime.provider.name, pool: pool.name });
     this.own = { id: this.id, provider: runtime.provider.name, priority: pool.priority, labels: new Set(pool.labels) };
-    this.turns = new RendezvousTurns(this.own, options.rendezvousDelayMs, () => this.wake());
+    this.turns = new RendezvousTurns(this.own, options.rendezvousDelayMs, () => this.wake(), (id) => options.zk.requestSeenAt?.(id));
+    this.handOffs = new ReaderHandOffs(this.id, options.zk, this.log);
     this.runner = new SerialRunner({
       name: 'pool', intervalMs: options.pollIntervalMs ?? 5000, pass: () => this.loopPass(), logger: this.log,
       // Paused without a session (spec §4.1); `onConnected` wakes it again.
@@ -174,6 +184,7 @@ export class PoolWorker {
     this.unsubscribe = [];
     clearTimeout(this.soon);
     this.turns.stop();
+    this.handOffs.stop();
     this.options.zk.client.off('connected', this.onConnected).off('reconnected', this.onConnected);
     await this.runner.stop();
     this.drained?.();
@@ -261,23 +272,26 @@ export class PoolWorker {
     const requests = (await zk.getNodeRequests({ stale: 'keep' })).filter((r) => r.state === 'requested');
     if (requests.length === 0) {
       this.turns.endPass(requests);
+      this.handOffs.afterPass([], new Set(), requests, []);
       return;
     }
     requests.sort(requestComparator(this.own.labels));
     const registered = await zk.getRegisteredPools();
     const inflight = new Set<Promise<void>>();
     const instant = provider.beginInstantLaunches ? new InstantPass({ ...this.options, ownId: this.id, logger: this.log }) : undefined;
+    const seen: PassSeen = { looked: [], taken: new Set() };
     try {
-      await this.passOver(requests, registered, instant, inflight);
+      await this.passOver(requests, registered, instant, inflight, seen);
     } finally {
       await Promise.all(inflight);
       await instant?.end();
     }
     this.turns.endPass(requests);
+    if (!this.stopped) this.handOffs.afterPass(seen.looked, seen.taken, requests, registered);
   }
 
   /** The loop of {@link pass}; static fulfilments and instant launches are left in flight. */
-  private async passOver(requests: NodeRequest[], registered: PoolComponentRecord[], instant: InstantPass | undefined, inflight: Set<Promise<void>>): Promise<void> {
+  private async passOver(requests: NodeRequest[], registered: PoolComponentRecord[], instant: InstantPass | undefined, inflight: Set<Promise<void>>, seen: PassSeen): Promise<void> {
     const { zk, runtime, pool } = this.options;
     const provider = runtime.provider;
     let fulfil: FulfilContext | undefined;
@@ -297,6 +311,7 @@ export class PoolWorker {
         request = fresh;
       }
       const decision = assignDecision(request, this.own, registered);
+      seen.looked.push(request);
       if (decision.action === 'skip') continue;
       // Standing back (a launcher that ignores our locks serves this provider): neither accept
       // nor decline, so the request waits for that launcher or for us once it is gone.
@@ -322,6 +337,7 @@ export class PoolWorker {
         // LCH:245-266: a paused pool only declines; max-concurrency counts the whole provider.
         if (this.paused || !runtime.mayLaunch()) continue;
         if (!this.turns.mayTake(request, registered)) continue;
+        seen.taken.add(request.id as string);
         if (instant && (await instant.start(request, (nodes ??= await zk.getNodes())))) continue;
         await this.accept(request).catch((err: unknown) =>
           this.log.error('accepting request failed', { request: request.id, err: (err as Error).message }),
@@ -340,6 +356,7 @@ export class PoolWorker {
       fulfil ??= await poolFulfilContext({ zk, provider, pool, ownId: this.id, logger: this.log, tracer: this.options.tracer });
       const reserved = reserveNodesFor(request, fulfil);
       if (!reserved) continue;
+      seen.taken.add(request.id as string);
       // Fulfilments run side by side (each waits on a round trip to ZooKeeper, whose writes are
       // fsynced in groups); the reservation keeps them apart, and a bounded number in flight
       // keeps the order close to the request order.

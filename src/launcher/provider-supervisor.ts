@@ -30,6 +30,11 @@ export interface ProviderSupervisorOptions {
   deletesSettled?(provider: Provider): Promise<void>;
   /** Called after every state change (component record, metrics). */
   onChange?(): void;
+  /**
+   * Resolves once the launcher's record shows the providers' current states (awaited between a
+   * provider's `starting` and its `start()`: see LauncherComponent.written).
+   */
+  announced?: () => Promise<void>;
   /** Time limit of `start()`, ms (default 120000). */
   startTimeoutMs?: number;
   /** Time limit of `stop()`, ms (default 30000). */
@@ -199,6 +204,8 @@ export class ProviderSupervisor {
     await after;
     if (entry.retired || this.halted) return;
     this.set(entry, 'starting');
+    await this.options.announced?.();
+    if (entry.retired || this.halted) return;
     const driver = this.options.driver(entry.driver);
     if (!driver) {
       // Plugins load once per process: retrying cannot help; an edit of the provider can.

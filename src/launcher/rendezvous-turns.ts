@@ -21,6 +21,8 @@ export class RendezvousTurns {
     private readonly delayMs: number | undefined,
     /** Asks the worker for a pass. */
     private readonly wake: () => void,
+    /** When a request left unread at its create was first seen (0: handed over; see ZooKeeper.requestSeenAt). */
+    private readonly seenAt: (id: string) => number | undefined = () => undefined,
   ) {}
 
   /**
@@ -30,7 +32,8 @@ export class RendezvousTurns {
   mayTake(request: NodeRequest, registered: readonly PoolComponentRecord[], capacity?: ReadyCapacity): boolean {
     const now = Date.now();
     const id = request.id as string;
-    const seen = this.firstSeen.get(id) ?? now;
+    // A request read late (handed over, or after the delay) has waited since its create.
+    const seen = this.firstSeen.get(id) ?? this.seenAt(id) ?? now;
     const turn = takeTurn(request, this.own, registered, {
       waitedMs: now - seen,
       delayMs: this.delayMs ?? DEFAULT_RENDEZVOUS_DELAY_MS,

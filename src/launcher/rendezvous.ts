@@ -144,3 +144,18 @@ export class ReadyCapacity {
 function capacityKey(provider: string, pool: string, label: string): string {
   return `${provider}\0${pool}\0${label}`;
 }
+
+/**
+ * The pool that reads a new request first (issue 17): the rendezvous choice for `requestId`
+ * over the unpaused pools, from the id alone (labels, pinning and declines are in the data).
+ * When it can take the request it is also the choice of {@link takeTurn} (which weighs a subset
+ * of these pools). Undefined when a pool that does not hash is registered (everybody reads and
+ * races, as in Nodepool) or none is.
+ */
+export function requestReader(requestId: string, registered: readonly PoolComponentRecord[]): PoolComponentRecord | undefined {
+  if (registered.some((p) => !hashingPool(p))) return undefined;
+  return preferredPool(
+    requestId,
+    registered.filter((p) => !p.paused),
+  );
+}

@@ -30,6 +30,13 @@ export interface LauncherFleet {
    * while the view is not loaded (before start, after a session loss): unknown counts as shared.
    */
   foreignPresence(provider: string): string | undefined;
+  /**
+   * Whether a launcher other than this one (of any kind or version) may register or create nodes
+   * of `provider` now, as far as the component records tell; yes when unsure. A provider whose
+   * ZooKeeper lock only guards against other launchers may keep it between uses while no.
+   * Optional: a fleet view without it says nothing (assume yes).
+   */
+  othersMayServe?(provider: string): boolean;
   /** Launchers that are not nodepool-ts, from the last view. */
   foreignLaunchers(): ForeignLauncher[];
   /**

@@ -24,6 +24,11 @@ export class CachedRecords {
   private followed: ((provider: string) => boolean) | undefined;
   /** Which requests' changes are read as they happen (see {@link followRequests}). */
   private interested: ((request: NodeRequest, pools: readonly PoolComponentRecord[]) => boolean) | undefined;
+  /** Whether another launcher may create nodes of a followed provider (see {@link followNodeCreates}). */
+  private othersCreate: (() => boolean) | undefined;
+  /** Which new requests are read as they come (see {@link followRequestCreates}). */
+  private createInterest: { interested: (id: string, pools: readonly PoolComponentRecord[]) => boolean; readAfterMs?: number } | undefined;
+  private poolsOff: (() => void) | undefined;
 
   constructor(
     private readonly client: ZooKeeperClient,
@@ -38,10 +43,16 @@ export class CachedRecords {
     this.pool ??= new ZnodeCache(this.client, componentPath('pool'), this.logger);
     this.node.setLazy(this.lazyNode());
     this.request.setLazy(this.lazyRequest());
+    this.setNodeCreateRule();
+    this.setRequestCreateRule();
+    // A pool that came, went or paused may make another launcher the reader of a request left unread.
+    this.poolsOff ??= this.pool.subscribe(() => this.revisitUnreadRequests());
     await Promise.all([this.node.start(), this.request.start(), this.pool.start()]);
   }
 
   stop(): void {
+    this.poolsOff?.();
+    this.poolsOff = undefined;
     for (const cache of [this.node, this.request, this.pool]) cache?.stop();
     this.node = undefined;
     this.request = undefined;
@@ -55,6 +66,68 @@ export class CachedRecords {
   followProviders(followed: ((provider: string) => boolean) | undefined): void {
     this.followed = followed;
     this.node?.setLazy(this.lazyNode());
+    // The followed set may have grown: nodes left unread so far may be of it now.
+    this.setNodeCreateRule();
+  }
+
+  /**
+   * Nodes created by somebody else are left unread (placeholders, see LazyCreates)
+   * while `othersCreate` says that no other launcher may create nodes of a provider we follow:
+   * such a node is then known not to be ours, and is read only when a caller asks for nodes of
+   * other providers (or all). Needs {@link followProviders}. Undefined: every create is read.
+   */
+  followNodeCreates(othersCreate: (() => boolean) | undefined): void {
+    this.othersCreate = othersCreate;
+    this.setNodeCreateRule();
+  }
+
+  private setNodeCreateRule(): void {
+    const othersCreate = this.othersCreate;
+    this.node?.unread.setRule(othersCreate && (() => this.followed !== undefined && !othersCreate()));
+  }
+
+  /**
+   * A new request `interested` rejects (given the pool components, which must be loaded with no
+   * read in flight) is left unread: read when a caller asks for it, when a pool change makes
+   * `interested` accept it, when {@link readRequestNow} is called for it, or `readAfterMs` after
+   * its create. Undefined: every create is read.
+   */
+  followRequestCreates(interested: ((id: string, pools: readonly PoolComponentRecord[]) => boolean) | undefined, options: { readAfterMs?: number } = {}): void {
+    this.createInterest = interested && { interested, readAfterMs: options.readAfterMs };
+    this.setRequestCreateRule();
+  }
+
+  private setRequestCreateRule(): void {
+    const rule = this.createInterest;
+    this.request?.unread.setRule(
+      rule &&
+        ((id) => {
+          const pools = this.pool?.settled ? this.pools() : undefined;
+          return pools !== undefined && !rule.interested(id, pools);
+        }),
+      { readAfterMs: rule?.readAfterMs },
+    );
+  }
+
+  private revisitUnreadRequests(): void {
+    const cache = this.request;
+    const rule = this.createInterest;
+    if (!cache || !rule) return;
+    const unread = cache.unread.unreadIds();
+    if (unread.length === 0) return;
+    const pools = this.pool?.settled ? this.pools() : undefined;
+    const due = pools ? unread.filter((id) => rule.interested(id, pools)) : unread;
+    if (due.length > 0) void cache.freshen(due).catch(() => undefined);
+  }
+
+  /** When request `id`, once left unread, was first seen (ms; 0 when read on request); undefined for others. */
+  requestSeenAt(id: string): number | undefined {
+    return this.request?.unread.seenAt(id);
+  }
+
+  /** Reads request `id` now if it was left unread, counting it as waited for. */
+  readRequestNow(id: string): Promise<void> {
+    return this.request?.unread.readNow(id) ?? Promise.resolve();
   }
 
   private lazyNode(): ((entry: CachedZnode) => boolean) | undefined {
@@ -141,11 +214,24 @@ export class CachedRecords {
     if ((query.stale ?? 'read') === 'read') {
       const stale = cache.staleIds().filter((id) => {
         const entry = cache.get(id);
+        if (cache.unread.isUnread(id)) return this.unreadInScope(id, query);
         return entry !== undefined && inScope(entry.data.length > 0 ? this.parsedNode(entry) : undefined, query);
       });
       if (stale.length > 0) await cache.freshen(stale);
     }
     return this.nodes(filter, query);
+  }
+
+  /**
+   * Whether node placeholder `id` may be of a provider `query` wants: it was left unread because
+   * no other launcher could create nodes of a provider we follow, so not if `query` wants only
+   * those (unless the followed set changed since).
+   */
+  private unreadInScope(id: string, query: NodeQuery): boolean {
+    const followed = this.followed;
+    if (!query.providers || !followed || !this.node?.unread.isCurrent(id)) return true;
+    for (const provider of query.providers) if (!followed(provider)) return true;
+    return false;
   }
 
   /** Copies of the cached nodes `filter` accepts, within `query`, as cached; undefined while not synced. */
@@ -200,7 +286,7 @@ export class CachedRecords {
   /** Ids of cached node znodes with an empty body; undefined while not synced. */
   emptyNodeIds(): string[] | undefined {
     if (!this.node?.isSynced) return undefined;
-    return this.node.values().filter((e) => e.data.length === 0).map((e) => e.id);
+    return this.node.values().filter((e) => e.data.length === 0 && !this.node?.unread.isUnread(e.id)).map((e) => e.id);
   }
 
   private parsedNode(entry: CachedZnode): Node | undefined {

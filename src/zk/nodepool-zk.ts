@@ -15,6 +15,7 @@ import { registerComponent, listComponents } from './component-registry';
 import { KazooLock, contenderSequence, forceUnlock } from './kazoo-lock';
 import { BadRecords, type BadRecordListener } from './bad-records';
 import { RecordParser } from './record-parser';
+import { RequestHandOffs } from './request-handoffs';
 import type { ComponentKind, ComponentRecord, PoolComponentRecord } from './models/component';
 import { Node } from './models/node';
 import { NodeRequest, type RequestState } from './models/node-request';
@@ -40,6 +41,9 @@ export class NodepoolZk implements ZooKeeper {
   readonly badRecords: BadRecords;
   private readonly parser: RecordParser;
   private readonly caches: CachedRecords;
+  private readonly handOffs: RequestHandOffs;
+  /** The version of each node this client last wrote with {@link storeNode} (see {@link wroteNode}). */
+  private readonly nodesWritten = new Map<string, number>();
 
   constructor(
     readonly client: ZooKeeperClient,
@@ -48,6 +52,7 @@ export class NodepoolZk implements ZooKeeper {
     this.badRecords = new BadRecords(logger);
     this.parser = new RecordParser(this.badRecords);
     this.caches = new CachedRecords(client, logger, this.parser);
+    this.handOffs = new RequestHandOffs(client, logger, (id) => void this.caches.readRequestNow(id).catch(() => undefined));
   }
 
   /** Record bodies parsed so far, by kind (a hostile-input test counts parses per version). */
@@ -61,12 +66,13 @@ export class NodepoolZk implements ZooKeeper {
 
   // ---- cache ----------------------------------------------------------------------------------
 
-  startCache(): Promise<void> {
-    return this.caches.start();
+  async startCache(): Promise<void> {
+    await Promise.all([this.caches.start(), this.handOffs.start()]);
   }
 
   /** Stops following changes; reads go to ZooKeeper again. */
   stopCache(): void {
+    this.handOffs.stop();
     this.caches.stop();
   }
 
@@ -126,6 +132,10 @@ export class NodepoolZk implements ZooKeeper {
     this.caches.followProviders(followed);
   }
 
+  followNodeCreates(othersCreate: (() => boolean) | undefined): void {
+    this.caches.followNodeCreates(othersCreate);
+  }
+
   async createNode(node: Node): Promise<Node> {
     if (node.id) throw new Error(`node ${node.id} already exists; use storeNode`);
     // created_time = the initial state_time, like Nodepool's storeNode (ZK:2659-2665).
@@ -152,7 +162,13 @@ export class NodepoolZk implements ZooKeeper {
       const stat = await this.client.set(nodePath(id), data);
       node.version = stat.version;
       this.caches.node?.noteWrite(id, data, stat.version);
+      if (this.nodesWritten.size > 10_000) this.nodesWritten.clear();
+      this.nodesWritten.set(id, stat.version);
     });
+  }
+
+  wroteNode(node: Node): boolean {
+    return node.id !== null && node.version !== undefined && this.nodesWritten.get(node.id) === node.version;
   }
 
   async deleteNode(node: Node): Promise<void> {
@@ -269,6 +285,22 @@ export class NodepoolZk implements ZooKeeper {
 
   followRequests(interested: ((request: NodeRequest, pools: readonly PoolComponentRecord[]) => boolean) | undefined): void {
     this.caches.followRequests(interested);
+  }
+
+  followRequestCreates(interested: ((id: string, pools: readonly PoolComponentRecord[]) => boolean) | undefined, options?: { readAfterMs?: number }): void {
+    this.caches.followRequestCreates(interested, options);
+  }
+
+  requestSeenAt(id: string): number | undefined {
+    return this.caches.requestSeenAt(id);
+  }
+
+  handOffRequest(id: string): Promise<void> {
+    return this.handOffs.handOff(id);
+  }
+
+  endRequestHandOff(id: string): Promise<void> {
+    return this.handOffs.end(id);
   }
 
   isRequestStale(id: string): boolean {

@@ -22,6 +22,7 @@ import { CatchUpWaiters } from './catch-up-waiters';
 import type { CachedZnode, ZnodeCacheListener } from './cached-znode';
 import { OneShotWatches } from './one-shot-watches';
 import { OwnWrites } from './own-writes';
+import { LazyCreates, UNREAD_VERSION } from './lazy-creates';
 import { isUnimplemented } from './persistent-watch';
 import { compact, Tombstones } from './znode-tombstones';
 import { mapLimit } from './zk-path';
@@ -51,9 +52,10 @@ export class ZnodeCache {
   private readonly tombstones = new Tombstones();
   /** Persistent mode: events of writes of ours in flight are counted, not read (see {@link OwnWrites}). */
   private readonly ownWrites = new OwnWrites((id, expectedVersion) => {
-    if (this.entries.get(id)?.version !== expectedVersion && this.mode === 'persistent' && this.started) {
-      void this.readPersistent(id, this.generation);
-    }
+    if (this.entries.get(id)?.version === expectedVersion || this.mode !== 'persistent' || !this.started) return;
+    // Somebody else's create that came while one of ours was in flight.
+    if (this.leaveUnread(id)) return;
+    void this.readPersistent(id, this.generation);
   });
   private readonly oneShot: OneShotWatches;
   /** Callers of {@link caughtUp} and the children whose reads they wait for. */
@@ -69,6 +71,11 @@ export class ZnodeCache {
    */
   private readonly stale = new Set<string>();
   private lazy: ((entry: CachedZnode) => boolean) | undefined;
+  /**
+   * Persistent mode: children created by somebody else and left unread, held as placeholders
+   * without data (version -1) until asked for (see {@link LazyCreates}).
+   */
+  readonly unread: LazyCreates;
   private readonly onPersistentEvent = (event: ZkWatchEvent): void => this.persistentEvent(event);
   private readonly onLost = (): void => {
     this.synced = false;
@@ -86,6 +93,10 @@ export class ZnodeCache {
     readonly root: string,
     private readonly logger: Logger,
   ) {
+    this.unread = new LazyCreates(logger, root, {
+      isPlaceholder: (id) => this.entries.get(id)?.version === UNREAD_VERSION,
+      freshen: (ids) => this.freshen(ids),
+    });
     // The cache's state stays here; the one-shot watches reach it through this narrow view.
     this.oneShot = new OneShotWatches(client, root, READ_CONCURRENCY, {
       isCurrent: (generation) => generation === this.generation,
@@ -129,6 +140,7 @@ export class ZnodeCache {
     this.generation++;
     this.client.off('lost', this.onLost).off('suspended', this.onSuspended).off('connected', this.onConnected).off('reconnected', this.onConnected);
     this.client.removePersistentWatch?.(this.root, this.onPersistentEvent);
+    this.unread.clear();
   }
 
   /** Adds a change listener; returns the unsubscribe function. */
@@ -160,6 +172,12 @@ export class ZnodeCache {
    */
   setLazy(lazy: ((entry: CachedZnode) => boolean) | undefined): void {
     this.lazy = lazy;
+  }
+
+  /** Persistent mode: whether the copy is synced with no read in flight (every event so far is in it). */
+  get settled(): boolean {
+    // One-shot watches re-list and re-read on their own schedule: never known to be settled.
+    return this.synced && this.mode === 'persistent' && this.reading.size === 0;
   }
 
   /** Whether a change of `id` was seen and not read yet (see {@link setLazy}). */
@@ -215,6 +233,7 @@ export class ZnodeCache {
       this.missedEvents = false;
       // Everything is read afresh below.
       this.ownWrites.clear();
+      this.unread.clear();
       try {
         await this.client.ensurePath(this.root);
         if (await this.watchPersistently()) {
@@ -284,6 +303,9 @@ export class ZnodeCache {
     if (event.type === 'created' && this.loading) this.createdSince.add(id);
     // A write of ours may be what changed it.
     if (this.ownWrites.defer(id, event.type === 'created', this.entries.get(id)?.version)) return;
+    if (event.type === 'created' && this.leaveUnread(id)) return;
+    // A placeholder stays one until asked for, whatever changes.
+    if (event.type === 'changed' && this.unread.isUnread(id) && this.reading.get(id) !== this.generation) return;
     // Nobody here wants this child's changes: remember that it changed, read it when asked. A
     // read in flight may have been answered before this change: it reads again instead.
     const entry = this.entries.get(id);
@@ -292,6 +314,18 @@ export class ZnodeCache {
       return;
     }
     void this.readPersistent(id, this.generation);
+  }
+
+  /**
+   * Somebody else's create nobody here wants yet (see {@link LazyCreates}): held as a
+   * placeholder, read when asked. False when it is to be read now.
+   */
+  private leaveUnread(id: string): boolean {
+    if (this.loading || this.entries.has(id) || this.reading.has(id) || !this.unread.leave(id)) return false;
+    this.entries.set(id, { id, data: Buffer.alloc(0), version: UNREAD_VERSION });
+    this.stale.add(id);
+    this.unread.add(id);
+    return true;
   }
 
   private isLazy(entry: CachedZnode): boolean {
@@ -370,8 +404,13 @@ export class ZnodeCache {
 
   private put(entry: CachedZnode): void {
     entry.data = compact(entry.data);
-    const old = this.entries.get(entry.id);
+    let old = this.entries.get(entry.id);
     this.entries.set(entry.id, entry);
+    // A placeholder nobody heard of: its first read is a create to the listeners.
+    if (old?.version === UNREAD_VERSION) {
+      this.unread.read(entry.id);
+      old = undefined;
+    }
     this.emit(entry.id, entry, old);
   }
 
@@ -380,9 +419,10 @@ export class ZnodeCache {
     this.oneShot.disarm(id);
     this.stale.delete(id);
     this.tombstones.bury(id);
+    this.unread.forget(id);
     if (!old) return;
     this.entries.delete(id);
-    this.emit(id, undefined, old);
+    if (old.version !== UNREAD_VERSION) this.emit(id, undefined, old);
   }
 
   private emit(id: string, current: CachedZnode | undefined, previous: CachedZnode | undefined): void {

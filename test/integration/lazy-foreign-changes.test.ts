@@ -1,10 +1,10 @@
 /**
  * Issue 17: a launcher does not read every change of another launcher's nodes and requests. Two
  * launchers, each with its own static provider serving `small`; jobs run one at a time, each
- * served by the launcher its request's rendezvous hash prefers. The other launcher reads that
- * job's request once (its create, not its fulfilment) and its nodes once (the re-registered
- * record's create), not on each change (allocated, in-use, used, deleted); asked for them, it
- * reads what it skipped and answers as ZooKeeper does.
+ * served by the launcher its request's rendezvous hash prefers. The other launcher reads neither
+ * that job's request (its pool is not the request's reader, and the reader took it) nor its
+ * nodes (the re-registered record is of a provider only the other launcher announced), not even
+ * their creates; asked for them, it reads what it skipped and answers as ZooKeeper does.
  */
 import type { Launcher } from '../../src/launcher/create-launcher';
 import { preferredPool } from '../../src/launcher/rendezvous';
@@ -64,7 +64,7 @@ it('reads another launcher\'s node and request changes only when asked', async (
 
   const owners: string[] = [];
   const jobs: string[] = [];
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 8 && (i < 4 || new Set(owners).size < 2); i++) {
     const job = await h.zuul.runJob({ labels: ['small'] });
     jobs.push(job.requestId);
     owners.push(providerOf(job.requestId));
@@ -76,13 +76,12 @@ it('reads another launcher\'s node and request changes only when asked', async (
     // reads those its cache has not read yet).
     await waitUntil('both caches current', async () => [a, b].every((l) => ready.every((n) => zkOf(l).cachedNodeIds?.()?.includes(n.id as string))));
   }
-  // One read per job of the other launcher: its re-registered node's create.
-  const expected = { pa: owners.filter((p) => p === 'pb').length, pb: owners.filter((p) => p === 'pa').length };
-  await waitUntil('each create read', async () => reads.pa.n >= expected.pa && reads.pb.n >= expected.pb);
+  // Both served jobs (else the count below proves little), and no read of the other's records.
+  expect(new Set(owners).size).toBe(2);
   await sleep(300);
-  expect({ pa: reads.pa.n, pb: reads.pb.n }).toEqual(expected);
-  // The launcher that did not serve a request read it once, when it was created: not its fulfilment.
-  expect(jobs.map((id, i) => reads[owners[i] === 'pa' ? 'pb' : 'pa'].requests.get(id))).toEqual(jobs.map(() => 1));
+  expect({ pa: reads.pa.n, pb: reads.pb.n }).toEqual({ pa: 0, pb: 0 });
+  // The launcher that did not serve a request never read it: not its create, not its fulfilment.
+  expect(jobs.map((id, i) => reads[owners[i] === 'pa' ? 'pb' : 'pa'].requests.get(id) ?? 0)).toEqual(jobs.map(() => 0));
 
   // Asked for every node, the other launcher reads the one it skipped: in-use, as it is.
   const sub = await h.zuul.submit({ labels: ['small'] });

@@ -250,6 +250,7 @@ export interface ForeignLauncher {
 }
 export interface LauncherFleet {
     foreignPresence(provider: string): string | undefined;
+    othersMayServe?(provider: string): boolean;
     foreignLaunchers(): ForeignLauncher[];
     onChange(listener: (removed: boolean) => void): () => void;
 }
@@ -1173,12 +1174,7 @@ export declare class SessionExpiredError extends ZkError {
 export declare function zkErrorFromCode(code: number, path: string, detail?: string): ZkError;
 export declare function toZkError(err: unknown, path: string, operation?: string): Error;
 
-// ---- zookeeper
-import type { ComponentKind, ComponentRecord, PoolComponentRecord } from "./models/component";
-import type { Node } from "./models/node";
-import type { NodeRequest, RequestState } from "./models/node-request";
-import type { ZnodeCheck } from "./instant-launch";
-export { ZkError, NoNodeError, NodeExistsError, BadVersionError, NotEmptyError, ConnectionLossError, SessionExpiredError, ZK_ERROR_CODES, } from "./zk-errors";
+// ---- zookeeper-client
 export interface ZnodeStat {
     czxid: number;
     mzxid: number;
@@ -1295,6 +1291,15 @@ export interface ZooKeeperLock {
     contenders(): Promise<string[]>;
     onLost(listener: () => void): () => void;
 }
+
+// ---- zookeeper
+import type { ComponentKind, ComponentRecord, PoolComponentRecord } from "./models/component";
+import type { Node } from "./models/node";
+import type { NodeRequest, RequestState } from "./models/node-request";
+import type { ZnodeCheck } from "./instant-launch";
+export { ZkError, NoNodeError, NodeExistsError, BadVersionError, NotEmptyError, ConnectionLossError, SessionExpiredError, ZK_ERROR_CODES, } from "./zk-errors";
+export * from "./zookeeper-client";
+import type { LockAcquireOptions, ZooKeeperClient, ZooKeeperLock } from "./zookeeper-client";
 export interface NodeLockOptions extends LockAcquireOptions {
     identifier?: string;
     refresh?: boolean;
@@ -1327,8 +1332,10 @@ export interface ZooKeeper {
     cachedNodeIds?(): string[] | undefined;
     getNodes(filter?: (node: Node) => boolean, query?: NodeQuery): Promise<Node[]>;
     followProviders?(followed: ((provider: string) => boolean) | undefined): void;
+    followNodeCreates?(othersCreate: (() => boolean) | undefined): void;
     nodesCaughtUp?(): Promise<void>;
     createNode(node: Node): Promise<Node>;
+    wroteNode?(node: Node): boolean;
     storeNode(node: Node): Promise<void>;
     deleteNode(node: Node): Promise<void>;
     lockNode(node: Node, options?: NodeLockOptions): Promise<ZooKeeperLock | undefined>;
@@ -1346,6 +1353,12 @@ export interface ZooKeeper {
         stale?: "read" | "keep";
     }): Promise<NodeRequest[]>;
     followRequests?(interested: ((request: NodeRequest, pools: readonly PoolComponentRecord[]) => boolean) | undefined): void;
+    followRequestCreates?(interested: ((id: string, pools: readonly PoolComponentRecord[]) => boolean) | undefined, options?: {
+        readAfterMs?: number;
+    }): void;
+    requestSeenAt?(id: string): number | undefined;
+    handOffRequest?(id: string): Promise<void>;
+    endRequestHandOff?(id: string): Promise<void>;
     isRequestStale?(id: string): boolean;
     freshNodeRequest?(id: string): Promise<NodeRequest | undefined>;
     storeNodeRequest(request: NodeRequest, options?: {

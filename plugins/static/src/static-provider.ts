@@ -10,6 +10,7 @@ import {
 import { AsyncMutex } from '@nodepool-ts/sdk';
 import { checkHost, resolveHost, tcpReachable } from './host-check';
 import { readSlotMap } from './read-slot-map';
+import { registrationLock, type RegistrationLock } from './registration-lock';
 import {
   STATIC_LAUNCHER, configuredHosts, describeTuple, hostTuple, needsUpdate, nodeTuple, updatableFields,
   type StaticHost,
@@ -42,6 +43,7 @@ export class StaticProvider implements Provider {
   // provider, see providerMutex): each rebuilds the slot map and registers into it, so two of
   // them interleaving could give one slot two records.
   private readonly mutex: AsyncMutex;
+  private readonly registration: RegistrationLock;
   // Set by stop(): a replaced provider's hooks become no-ops (Nodepool's idle flag, §2.5).
   private stopped = false;
   /** Deleted records whose slot waits for the next re-registration round, by node id. */
@@ -58,6 +60,7 @@ export class StaticProvider implements Provider {
     this.zk = context.zk;
     this.log = context.logger.child({ provider: config.name });
     this.mutex = providerMutex(context.zk, config.name);
+    this.registration = registrationLock(context.zk, config.name);
     this.fleet = context.fleet;
     this.hosts = configuredHosts(config.pools, staticPoolNodes);
     for (const host of this.hosts) this.byTuple.set(hostTuple(host.node), host);
@@ -72,6 +75,8 @@ export class StaticProvider implements Provider {
     // again left the slot empty until our periodic sync (60 s). One queued sync covers the
     // records of a departure, which vanish one by one.
     this.fleetOff = this.fleet?.onChange((removed) => {
+      // Another launcher may want the registration lock now: do not keep it.
+      void this.mutex.runExclusive(() => this.registration.releaseIfShared(this.fleet)).catch(() => undefined);
       const before = this.steppedBack;
       if (this.foreign() !== undefined || (before === undefined && !removed) || this.resyncQueued) return;
       this.resyncQueued = true;
@@ -87,7 +92,7 @@ export class StaticProvider implements Provider {
   async stop(): Promise<void> {
     this.stopped = true;
     this.fleetOff?.();
-    await this.mutex.runExclusive(async () => undefined);
+    await this.mutex.runExclusive(() => this.registration.releaseIfShared(this.fleet, true));
   }
 
   /**
@@ -206,16 +211,8 @@ export class StaticProvider implements Provider {
    * this provider we register nothing (see {@link mayDelete}).
    */
   private async registering(fn: () => Promise<void>): Promise<void> {
-    const lock = this.zk.createLock(`/nodepool/static/${this.name}/registration-lock`);
-    if (!(await lock.acquire({ blocking: true, timeout: 30 }))) {
-      this.log.warn('static registration lock not acquired within 30 s; the next sync retries');
-      return;
-    }
-    try {
-      await fn();
-    } finally {
-      await lock.release().catch(() => undefined);
-    }
+    // Kept between rounds while no other launcher may serve this provider (registration-lock.ts).
+    await this.registration.run(fn, this.fleet, this.log);
   }
 
   /**

@@ -19,9 +19,11 @@ export const VERSION: string = (require('../../../package.json') as { version: s
  */
 export class LauncherComponent implements LifecycleContribution {
   readonly name = 'launcher-component';
-  private registration: ComponentRegistration<ComponentRecord & { nodepool_ts_providers?: PublishedProvider[] }> | undefined;
+  private registration: ComponentRegistration<ComponentRecord & { nodepool_ts_providers?: PublishedProvider[]; nodepool_ts_announces_providers?: boolean }> | undefined;
   private providers: PublishedProvider[] = [];
   private published = false;
+  /** The provider states last written to ZooKeeper (JSON). */
+  private onZooKeeper = '';
   /** Writes in order, one at a time; a write only ever sends the latest states. */
   private writing: Promise<void> = Promise.resolve();
 
@@ -37,8 +39,29 @@ export class LauncherComponent implements LifecycleContribution {
       const registration = this.registration;
       if (!registration || JSON.stringify(registration.content.nodepool_ts_providers) === JSON.stringify(this.providers)) return;
       // A lost session re-registers with the content as last written; the next change retries.
-      await registration.update({ nodepool_ts_providers: this.providers }).catch(() => undefined);
+      await this.write(registration).catch(() => undefined);
     });
+  }
+
+  private async write(registration: NonNullable<LauncherComponent['registration']>): Promise<void> {
+    const providers = JSON.stringify(this.providers);
+    await registration.update({ nodepool_ts_providers: this.providers, nodepool_ts_announces_providers: true });
+    this.onZooKeeper = providers;
+  }
+
+  /**
+   * Resolves when the provider states set so far are written (or their write failed). The engine
+   * waits for it before it starts a provider: other launchers leave node creates unread only
+   * while no launcher that announced a provider they run could create its nodes (issue 17).
+   */
+  async written(): Promise<void> {
+    await this.writing;
+    // A write lost to a session problem is retried: the states must be out before the start.
+    while (this.registration && this.onZooKeeper !== JSON.stringify(this.providers)) {
+      await this.write(this.registration).catch(async () => {
+        await new Promise((r) => setTimeout(r, 500));
+      });
+    }
   }
 
   /** The znode path of the registration, while registered. */
@@ -55,7 +78,11 @@ export class LauncherComponent implements LifecycleContribution {
       model_api: MODEL_API,
     };
     // The key appears once an engine publishes provider states (a bare kernel has none).
-    this.registration = await this.zk.registerComponent('launcher', this.published ? { ...record, nodepool_ts_providers: this.providers } : record);
+    this.registration = await this.zk.registerComponent(
+      'launcher',
+      this.published ? { ...record, nodepool_ts_providers: this.providers, nodepool_ts_announces_providers: true } : record,
+    );
+    if (this.published) this.onZooKeeper = JSON.stringify(this.providers);
   }
 
   async stop(): Promise<void> {

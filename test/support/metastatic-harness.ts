@@ -21,6 +21,7 @@ import { ZkClient } from '../../src/zk/zk-client';
 import { MetastaticProvider } from '../../plugins/metastatic/src/metastatic-provider';
 import { metastaticProviderSchema, metastaticPoolLabels } from '../../plugins/metastatic/src/metastatic-provider-schema';
 import { parseBackingUserData, type BackingUserData } from '../../plugins/metastatic/src/backing-node-data';
+import type { SlotAllocatorOptions } from '../../plugins/metastatic/src/slot-allocator';
 import { CaptureLogger } from './capture-logger';
 import { testSettings } from './test-settings';
 import type { ZooKeeperServer } from './zookeeper-server';
@@ -118,13 +119,13 @@ export class MetastaticHarness {
   }
 
   /** A metastatic "launcher" on its own ZooKeeper session; `start()` runs recovery. */
-  async startMeta(config: ProviderConfig, clock: TestClock, start = true): Promise<MetaLauncher> {
+  async startMeta(config: ProviderConfig, clock: TestClock, start = true, options: SlotAllocatorOptions = {}): Promise<MetaLauncher> {
     const client = new ZkClient({ hosts: this.server().connectString });
     await client.connect();
     const logger = new CaptureLogger();
     const zk = new NodepoolZk(client, logger);
     const context = { zk, logger, tracer: undefined, metrics: undefined, config: {} as NodepoolConfig } as unknown as ProviderContext;
-    const provider = new MetastaticProvider(config, context, { now: clock.now, lockTimeoutSec: 10 });
+    const provider = new MetastaticProvider(config, context, { now: clock.now, lockTimeoutSec: 10, ...options });
     if (start) await provider.start();
     const meta = { client, zk, provider, logger };
     this.metas.push(meta);

@@ -63,13 +63,17 @@ export type ClaimOutcome =
 
 /** Backing-node records in ZooKeeper; see the module comment. */
 export class BackingRecordRepository {
+  private readonly ownProvider: ReadonlySet<string>;
+
   constructor(
     private readonly zk: ZooKeeper,
     /** `NodePool:metastatic:<provider>`. */
     readonly ownerId: string,
     private readonly providerName: string,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.ownProvider = new Set([providerName]);
+  }
 
   /**
    * The backing node if it is still ours, else a typed "missing" signal: the znode is gone, it is
@@ -230,8 +234,10 @@ export class BackingRecordRepository {
     // A node Zuul returned a moment ago (its `used` still being read) is seen leaving.
     await this.zk.nodesCaughtUp?.();
     const now = Date.now() / 1000;
-    for (const node of await this.zk.getNodes()) {
-      if (node.provider !== this.providerName || node.state === 'deleted' || !node.id) continue;
+    // Only ours: other providers' nodes (the backing nodes among them) are neither copied out of
+    // the cache nor read first when their last change was left unread (NodeQuery.providers).
+    for (const node of await this.zk.getNodes(undefined, { providers: this.ownProvider })) {
+      if (node.state === 'deleted' || !node.id) continue;
       const dd = parseDriverData(node.driver_data);
       if (!dd?.backing_node) continue;
       let list = byBacking.get(dd.backing_node);

@@ -44,7 +44,7 @@ export class MetastaticProvider implements Provider {
       for (const label of metastaticPoolLabelConfigs(pool.raw)) if (!this.labels.has(label.name)) this.labels.set(label.name, label);
     }
     this.repository = new BackingRecordRepository(context.zk, this.ownerId, config.name, this.log);
-    this.allocator = new SlotAllocator(this.repository, (label) => this.labels.get(label), this.log, options);
+    this.allocator = new SlotAllocator(this.repository, (label) => this.labels.get(label), this.log, options, context.zk.client);
   }
 
   /** Recovers backing-node records from ZooKeeper (§3.4). */

@@ -8,10 +8,13 @@
  * (`/nodepool/metastatic/<provider>/allocation-lock`) extends that to every nodepool-ts launcher
  * running the provider: slot occupancy is recounted from ZooKeeper under it and a new claim is
  * written to the node's `driver_data` before it is released, so two launchers can never give one
- * slot to two nodes, and no launcher releases a backing node that still backs a node (§3.8).
+ * slot to two nodes, and no launcher releases a backing node that still backs a node (§3.8). It
+ * is kept between uses that follow each other closely (allocation-lease.ts).
  */
-import type { Logger, Node, PoolConfig, ZooKeeperLock } from '@nodepool-ts/sdk';
+import type { Logger, Node, PoolConfig, ZooKeeperClient, ZooKeeperLock } from '@nodepool-ts/sdk';
 import { AsyncMutex } from '@nodepool-ts/sdk';
+import { AllocationLease } from './allocation-lease';
+import { BackingDemand } from './backing-demand';
 import type { MetastaticDriverData } from './backing-node-data';
 import { BackingRecord, layoutSlots } from './backing-record';
 import type { BackingRecordRepository, SlotOccupant } from './backing-record-repository';
@@ -38,6 +41,8 @@ export interface SlotAllocatorOptions {
   now?: () => number;
   /** Wait for the ZooKeeper allocation lock, s (default 30). */
   lockTimeoutSec?: number;
+  /** How long the allocation lock is kept after a use, ms (allocation-lease.ts; default 50). */
+  leaseLingerMs?: number;
 }
 
 /** See the module comment. */
@@ -51,15 +56,31 @@ export class SlotAllocator {
   private recovered = false;
   private readonly now: () => number;
   private readonly lockTimeoutSec: number;
+  private readonly lease: AllocationLease;
+  /** Backing requests for batches' shortages, and their claims (backing-demand.ts). */
+  private readonly demand: BackingDemand;
 
   constructor(
     private readonly repo: BackingRecordRepository,
     private readonly labelConfig: (label: string) => MetastaticLabelConfig | undefined,
     private readonly log: Logger,
     options: SlotAllocatorOptions = {},
+    client?: Pick<ZooKeeperClient, 'getChildren'>,
   ) {
     this.now = options.now ?? ((): number => Date.now() / 1000);
     this.lockTimeoutSec = options.lockTimeoutSec ?? 30;
+    this.lease = new AllocationLease({
+      take: () => this.repo.lockAllocation(this.lockTimeoutSec),
+      // Without a client the watch cannot be armed: that counts as contended (after each use, as
+      // before the lease).
+      client: client ?? { getChildren: async () => { throw new Error('no client'); } },
+      exclusive: (fn) => this.mutex.runExclusive(fn),
+      log,
+      lingerMs: options.leaseLingerMs,
+    });
+    this.demand = new BackingDemand({
+      records: this.records, labelConfig, repo, log, now: this.now, advance: (record) => this.advanceRequest(record),
+    });
   }
 
   /** Start-up recovery (§3.4); idempotent, so running it again gives the same records. */
@@ -67,9 +88,9 @@ export class SlotAllocator {
     await this.mutex.runExclusive(() => this.sync());
   }
 
-  /** Waits for whatever holds the mutex (provider stop). */
+  /** Waits for whatever holds the mutex and gives the allocation lock up (provider stop). */
   async idle(): Promise<void> {
-    await this.mutex.runExclusive(async () => undefined);
+    await this.mutex.runExclusive(() => this.lease.drop());
   }
 
   /** Allocates a slot for a node, or queues it on a (possibly new) backing request. */
@@ -88,6 +109,10 @@ export class SlotAllocator {
   async poll(req: SlotRequest): Promise<AllocationResult> {
     return this.mutex.runExclusive(async () => {
       await this.ensureRecovered();
+      // A backing node that went to a request nobody waits on (a batch's shortage) is claimed
+      // here too, so that this node can take one of its slots: with no batch to claim it, it would
+      // wait for the release pass.
+      await this.demand.settleUnwaited();
       const record = this.records.find((r) => r.waiters.has(req.nodeId));
       if (!record) return this.allocateLocked(req);
       if (!record.live && !record.requestLost) await this.advanceRequest(record);
@@ -128,8 +153,8 @@ export class SlotAllocator {
   /**
    * Opens a batch of instant allocations (slot-batch.ts) for one pool pass: this allocator's
    * mutex and the ZooKeeper allocation lock are held until the batch ends, and occupants are
-   * counted once, from the cache, under the lock. Undefined, with no lock taken, when no usable
-   * backing node of an eligible label has a free slot.
+   * counted once, from the cache, under the lock. Neither is held when no usable backing node of
+   * an eligible label has a free slot: that batch only answers 'later' and files backing requests.
    */
   async beginBatch(pool: PoolConfig, eligible: (label: string) => boolean): Promise<SlotBatch | undefined> {
     return openSlotBatch({
@@ -142,11 +167,15 @@ export class SlotAllocator {
         if (slot === undefined) this.allocations.delete(nodeId);
         else this.allocations.set(nodeId, { record, slot });
       },
+      lockFailed: () => this.lease.invalidate(),
+      shortOf: (label, shortages) => this.demand.shortOf(label, shortages),
       log: this.log,
       exclusive: (fn) => this.mutex.runExclusive(fn),
       recovered: () => this.ensureRecovered(),
+      settlePending: () => this.demand.settleUnwaited(),
       withAllocationLock: (fn) => this.withAllocationLock(fn),
       occupants: () => this.repo.occupants(),
+      heldLock: () => this.lease.current(),
     }, pool, eligible);
   }
 
@@ -345,13 +374,7 @@ export class SlotAllocator {
   }
 
   private async withAllocationLock<T>(fn: (lock: ZooKeeperLock) => Promise<T>): Promise<T> {
-    const lock = await this.repo.lockAllocation(this.lockTimeoutSec);
-    if (!lock) throw new Error(`could not take the metastatic allocation lock within ${this.lockTimeoutSec} s`);
-    try {
-      return await fn(lock);
-    } finally {
-      await lock.release().catch((err: unknown) => this.log.warn('allocation unlock failed', { err: (err as Error).message }));
-    }
+    return this.lease.use(this.lockTimeoutSec, fn);
   }
 
   private byBackingId(id: string | null): BackingRecord | undefined {

@@ -31,6 +31,8 @@ function setup(slots: number, occupants: Record<string, SlotOccupant[]>, lookups
     },
     nodePath: (id) => `/nodepool/nodes/${id}`,
     allocated: () => undefined,
+    lockFailed: () => undefined,
+    shortOf: async () => undefined,
     log: { info: () => undefined } as unknown as SlotBatchHost['log'],
   };
   const batch = new SlotBatch(host, POOL, new Map(Object.entries(occupants)), (l) => l === 'user-label', HELD, async () => undefined);
@@ -74,5 +76,15 @@ describe('SlotBatch', () => {
     const { batch } = setup(1, { B1: [{ nodeId: 'n1', slot: 0, leaving: true }], B2: [{ nodeId: 'n2', slot: 0 }] }, { B1: present('B1', 1), B2: present('B2', 1) });
     expect(await batch.reserve('user-label')).toBe('later');
     expect(await batch.reserve('user-label')).toBeUndefined();
+  });
+
+  it('a request with no slot, free or about to be, is reported as a shortage (counted per label) before it launches', async () => {
+    const { batch, host } = setup(1, { B1: [{ nodeId: 'n1', slot: 0, leaving: true }] }, { B1: present('B1', 1) });
+    const short = jest.spyOn(host, 'shortOf');
+    expect(await batch.reserve('user-label')).toBe('later');
+    expect(await batch.reserve('user-label')).toBeUndefined();
+    expect(await batch.reserve('user-label')).toBeUndefined();
+    expect(await batch.reserve('other-label')).toBeUndefined();
+    expect(short.mock.calls).toEqual([['user-label', 1], ['user-label', 2]]);
   });
 });

@@ -7,6 +7,9 @@
  * verified ours and that our lock contender on it still exists, so a backing node deleted, released or retired meanwhile (spec §3.8 item 1) is never
  * handed out: the check fails, nothing is written, and the record is verified again (and pruned
  * when it is gone) before it is offered once more.
+ *
+ * A request that finds no slot, free or about to be, goes to the launch handler; the shortage
+ * itself requests backing capacity (backing-demand.ts).
  */
 import type { InstantLaunchBatch, InstantReservation, Logger, Node, PoolConfig, ZnodeCheck, ZooKeeperLock } from '@nodepool-ts/sdk';
 import { layoutSlots, type BackingRecord } from './backing-record';
@@ -27,6 +30,13 @@ export interface SlotBatchHost {
   nodePath(nodeId: string): string;
   /** Remembers (or forgets, slot undefined) where a node of ours sits. */
   allocated(nodeId: string, record: BackingRecord, slot: number | undefined): void;
+  /** A transaction's check on our allocation lock contender failed. */
+  lockFailed(): void;
+  /**
+   * `shortages` requests of `label` found no slot in this batch so far: files a backing request
+   * unless the pending ones have room for them (allocator's mutex held).
+   */
+  shortOf(label: string, shortages: number): Promise<void>;
   readonly log: Logger;
 }
 
@@ -36,16 +46,21 @@ export interface SlotBatchOpener extends SlotBatchHost {
   exclusive(fn: () => Promise<void>): Promise<void>;
   /** Recovers the records first if that was not done yet (mutex held). */
   recovered(): Promise<void>;
+  /** Claims the backing nodes of fulfilled requests no launch waits on (mutex held). */
+  settlePending(): Promise<void>;
   /** Runs `fn` holding the ZooKeeper allocation lock (throws when it cannot be had). */
   withAllocationLock(fn: (lock: ZooKeeperLock) => Promise<void>): Promise<void>;
   /** Slot occupants from the node cache. */
   occupants(): Promise<Map<string, SlotOccupant[]>>;
+  /** The allocation lock if we hold it now (kept between batches: allocation-lease.ts). */
+  heldLock(): ZooKeeperLock | undefined;
 }
 
 /**
  * Opens a batch: the allocator's mutex and the ZooKeeper allocation lock are held until the
- * batch ends, and occupants are counted once, under the lock. Undefined, with no lock taken,
- * when no usable backing node of an eligible label has a free slot.
+ * batch ends, and occupants are counted once, under the lock. When no usable backing node of an
+ * eligible label has a free slot, neither is held: the batch only answers 'later' or files
+ * backing requests for its shortages.
  */
 export async function openSlotBatch(opener: SlotBatchOpener, pool: PoolConfig, eligible: (label: string) => boolean): Promise<SlotBatch | undefined> {
   let opened!: (batch: SlotBatch | undefined) => void;
@@ -59,17 +74,22 @@ export async function openSlotBatch(opener: SlotBatchOpener, pool: PoolConfig, e
   const run: Promise<void> = opener.exclusive(async () => {
     try {
       await opener.recovered();
+      await opener.settlePending();
+      const kept = opener.heldLock();
       const seen = await opener.occupants();
       if (!SlotBatch.anyFree(opener, seen, eligible)) {
-        // Nothing free: only 'later' answers (no lock needed), or nothing at all.
-        const batch = new SlotBatch(opener, pool, seen, eligible, undefined, async () => undefined);
-        return opened(batch.laterOnly() ? batch : undefined);
+        // Nothing free: 'later' answers and backing requests only, neither needing the lock; the
+        // mutex is not held by this batch, so a shortage takes it.
+        const host: SlotBatchHost = { ...opener, shortOf: (label, n) => opener.exclusive(() => opener.shortOf(label, n)) };
+        return opened(new SlotBatch(host, pool, seen, eligible, undefined, async () => undefined));
       }
       await opener.withAllocationLock(async (lock) => {
         // Checked by each transaction: a lock lost with the session lets another launcher in.
         const held: ZnodeCheck = { path: `${lock.path}/${lock.node as string}`, version: -1 };
-        // Recounted under the lock: another launcher may have claimed slots meanwhile.
-        opened(new SlotBatch(opener, pool, await opener.occupants(), eligible, held, async () => {
+        // Recounted under the lock (another launcher may have claimed slots meanwhile) unless it
+        // was ours all along, as when it is kept between batches.
+        const occupants = lock === kept ? seen : await opener.occupants();
+        opened(new SlotBatch(opener, pool, occupants, eligible, held, async () => {
           ended();
           await run;
         }));
@@ -91,6 +111,8 @@ export class SlotBatch implements InstantLaunchBatch {
    * many requests are told to wait for them rather than launch (and request a backing node).
    */
   private readonly later = new Map<string, number>();
+  /** Per label, requests of this batch that found no slot. */
+  private readonly short = new Map<string, number>();
   private ended = false;
 
   constructor(
@@ -109,11 +131,6 @@ export class SlotBatch implements InstantLaunchBatch {
     }
   }
 
-  /** Whether some request may be told 'later' (a slot of an eligible label is about to be free). */
-  laterOnly(): boolean {
-    return [...this.later.values()].some((n) => n > 0);
-  }
-
   /** Whether some usable backing node of an eligible label has a free slot (no reads). */
   static anyFree(host: Pick<SlotBatchHost, 'records' | 'expired'>, occupants: ReadonlyMap<string, SlotOccupant[]>, eligible: (label: string) => boolean): boolean {
     return host.records.some((r) => r.live && !r.failed && eligible(r.label) && !host.expired(r)
@@ -125,9 +142,14 @@ export class SlotBatch implements InstantLaunchBatch {
     const got = this.held ? await this.freeSlot(label) : undefined;
     if (got) return got;
     const later = this.later.get(label) ?? 0;
-    if (later === 0) return undefined;
-    this.later.set(label, later - 1);
-    return 'later';
+    if (later > 0) {
+      this.later.set(label, later - 1);
+      return 'later';
+    }
+    const short = (this.short.get(label) ?? 0) + 1;
+    this.short.set(label, short);
+    await this.host.shortOf(label, short);
+    return undefined;
   }
 
   private async freeSlot(label: string): Promise<InstantReservation | undefined> {
@@ -181,6 +203,7 @@ export class SlotBatch implements InstantLaunchBatch {
         if (nodeId) this.host.allocated(nodeId, record, undefined);
         // Verified again (and pruned if gone) before it is offered once more.
         if (failedCheck) record.verified = undefined;
+        if (failedCheck === this.held?.path) this.host.lockFailed();
       },
     };
   }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { hostile } from './scenarios/hostile-scenario';
 import { metastatic } from './scenarios/metastatic-scenario';
 import { mixedFleet } from './scenarios/mixed-fleet-scenario';
+import { fleet1, fleet2, fleet4 } from './scenarios/fleet-scenario';
 import { burst, fourLaunchers, recycle, scale, sequential, twoLaunchers } from './scenarios/static-scenarios';
 
 const SCENARIOS: Record<string, (env: BenchEnv, args: string[]) => Promise<BenchResult>> = {
@@ -16,6 +17,9 @@ const SCENARIOS: Record<string, (env: BenchEnv, args: string[]) => Promise<Bench
   burst,
   'two-launchers': twoLaunchers,
   'four-launchers': fourLaunchers,
+  'fleet-1': fleet1,
+  'fleet-2': fleet2,
+  'fleet-4': fleet4,
   scale,
   metastatic,
   'mixed-fleet': mixedFleet,

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { runJobs, type JobRunResult } from '../support/job-runner';
 import { ReadyWatcher } from '../support/ready-watcher';
 
-function latencyFigures(latencies: number[], targets: Record<string, string> = {}): BenchResult['figures'] {
+/** p50/p95/p99/max of submit→fulfilled, with optional targets. */
+export function latencyFigures(latencies: number[], targets: Record<string, string> = {}): BenchResult['figures'] {
   return [
     { name: 'p50 submit→fulfilled', value: round(percentile(latencies, 50)), unit: 'ms', target: targets.p50 },
     { name: 'p95 submit→fulfilled', value: round(percentile(latencies, 95)), unit: 'ms', target: targets.p95 },

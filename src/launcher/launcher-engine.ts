@@ -195,7 +195,7 @@ export class LauncherEngine implements LifecycleContribution {
       if (delayMs > 0) {
         zk.followRequestCreates?.(
           (id, registered) => {
-            if (!this.fleet || this.fleet.foreignLaunchers().length > 0) return true;
+            if (!this.fleet || this.fleet.hasForeign()) return true;
             const reader = requestReader(id, registered);
             return !reader || this.pools.some((w) => w.id === reader.id);
           },

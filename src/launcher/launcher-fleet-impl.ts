@@ -70,6 +70,9 @@ export class LauncherFleetImpl implements LauncherFleet {
   private readonly served = new Map<string, Map<string, number | 'now'>>();
   /** Until when a vanished nodepool-ts launcher record counts (see {@link othersMayCreateNodesOf}). */
   private tsLauncherLeftUntil = 0;
+  /** Record changes seen so far (the memo's key). */
+  private changes = 0;
+  private memoized: { served: ReadonlySet<string> | 'any'; foreign: boolean; changes: number; ownLauncher: string | undefined; at: number } | undefined;
 
   constructor(private readonly options: LauncherFleetOptions) {
     this.log = options.logger.child({ component: 'launcher-fleet' });
@@ -90,6 +93,7 @@ export class LauncherFleetImpl implements LauncherFleet {
       changed(id, current);
     };
     const changed = (id: string, current: unknown): void => {
+      this.changes++;
       if (current && !this.firstSeen.has(id)) this.firstSeen.set(id, this.now());
       if (!current) this.firstSeen.delete(id);
       this.noteServed();
@@ -208,26 +212,56 @@ export class LauncherFleetImpl implements LauncherFleet {
    * Our own records are told apart by {@link LauncherFleetOptions.ownLauncher} and `ownPool`.
    */
   othersMayCreateNodesOf(followed: (provider: string) => boolean): boolean {
+    const served = this.otherServed();
+    if (served === 'any') return true;
+    for (const provider of served) if (followed(provider)) return true;
+    return false;
+  }
+
+  /** Whether any record is of a launcher that is not nodepool-ts (as {@link foreignLaunchers} is non-empty). */
+  hasForeign(): boolean {
+    return this.memo().foreign;
+  }
+
+  /** The providers other launchers may serve, or 'any' (see {@link othersMayCreateNodesOf}). */
+  private otherServed(): ReadonlySet<string> | 'any' {
+    if (!this.options.ownLauncher?.() || !this.launchers.settled || !this.pools.settled) return 'any';
+    if (this.now() < this.tsLauncherLeftUntil) return 'any';
+    return this.memo().served;
+  }
+
+  /**
+   * What the records say of the others, computed once per record change (these are asked on every
+   * new node and request): at most a second old, so our own pool ids, known only through
+   * `ownPool`, are never judged on a stale view for long.
+   */
+  private memo(): { served: ReadonlySet<string> | 'any'; foreign: boolean } {
     const ownLauncher = this.options.ownLauncher?.();
+    const m = this.memoized;
+    if (m && m.changes === this.changes && m.ownLauncher === ownLauncher && this.now() - m.at < 1000) return m;
+    const next = { ...this.judge(ownLauncher), changes: this.changes, ownLauncher, at: this.now() };
+    this.memoized = next;
+    return next;
+  }
+
+  private judge(ownLauncher: string | undefined): { served: ReadonlySet<string> | 'any'; foreign: boolean } {
     const ownPool = this.options.ownPool ?? ((): boolean => false);
-    if (!ownLauncher || !this.launchers.settled || !this.pools.settled) return true;
-    if (this.now() < this.tsLauncherLeftUntil) return true;
     const launchers = this.records(this.launchers);
-    if (launchers.length !== this.launchers.ids().length) return true;
+    const pools = this.records(this.pools);
+    const foreign = launchers.some(([, r]) => !ours(r)) || pools.some(([, r]) => !ours(r));
+    if (foreign || launchers.length !== this.launchers.ids().length || pools.length !== this.pools.ids().length) return { served: 'any', foreign };
+    const served = new Set<string>();
     for (const [id, record] of launchers) {
       if (id === ownLauncher) continue;
-      if (!ours(record)) return true;
       const { nodepool_ts_providers: providers, nodepool_ts_announces_providers: announces } = record as { nodepool_ts_providers?: unknown; nodepool_ts_announces_providers?: unknown };
-      if (announces !== true || !Array.isArray(providers)) return true;
-      for (const p of providers as Array<{ name?: unknown }>) if (typeof p?.name !== 'string' || followed(p.name)) return true;
+      if (announces !== true || !Array.isArray(providers)) return { served: 'any', foreign };
+      for (const p of providers as Array<{ name?: unknown }>) {
+        if (typeof p?.name !== 'string') return { served: 'any', foreign };
+        served.add(p.name);
+      }
     }
-    const pools = this.records(this.pools);
-    if (pools.length !== this.pools.ids().length) return true;
-    for (const [, record] of pools) {
-      if (!ours(record)) return true;
-      if (!ownPool(String(record.id ?? '')) && followed(String(record.provider_name ?? ''))) return true;
-    }
-    return false;
+    for (const [, record] of pools) if (!ownPool(String(record.id ?? ''))) served.add(String(record.provider_name ?? ''));
+    return { served, foreign };
   }
 
   /** Readable records of a cache, parsed once per version; unreadable ones are skipped (logged). */

@@ -64,7 +64,9 @@ it('reads another launcher\'s node and request changes only when asked', async (
 
   const owners: string[] = [];
   const jobs: string[] = [];
-  for (let i = 0; i < 8 && (i < 4 || new Set(owners).size < 2); i++) {
+  // Until both launchers served one (the ids of the pools are random: about one run in 100
+  // would give all of 8 jobs to one of them).
+  for (let i = 0; i < 24 && (i < 4 || new Set(owners).size < 2); i++) {
     const job = await h.zuul.runJob({ labels: ['small'] });
     jobs.push(job.requestId);
     owners.push(providerOf(job.requestId));

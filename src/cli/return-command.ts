@@ -22,17 +22,27 @@ export function isRequestId(id: string): boolean {
   return /^\d{3}-\d+$/.test(id);
 }
 
-/** Locks the node and, if it is still returnable (and allocated as expected), marks it used. */
-async function returnNode(zk: NodepoolZk, node: Node, allocatedTo?: string): Promise<boolean> {
+/** Locks the node (waiting a while), or says who may hold it. */
+async function lockForReturn(zk: NodepoolZk, node: Node): Promise<void> {
   if (!(await zk.lockNode(node, { blocking: true, timeout: LOCK_TIMEOUT_S }))) {
     throw new CliError(`timeout trying to acquire the lock of node ${node.id} (held by someone else: a running \`nodepool request\` gives it back on Ctrl-C)`);
   }
+}
+
+/** Marks a node we hold locked `used` if it is still returnable (and allocated as expected). */
+async function markUsed(zk: NodepoolZk, node: Node, allocatedTo?: string): Promise<boolean> {
+  // lockNode re-read the node: check again on current data.
+  if (!handedOut(node) || (allocatedTo !== undefined && node.allocated_to !== allocatedTo)) return false;
+  node.state = 'used';
+  await zk.storeNode(node);
+  return true;
+}
+
+/** Locks the node and, if it is still returnable (and allocated as expected), marks it used. */
+async function returnNode(zk: NodepoolZk, node: Node, allocatedTo?: string): Promise<boolean> {
+  await lockForReturn(zk, node);
   try {
-    // lockNode re-read the node: check again on current data.
-    if (!handedOut(node) || (allocatedTo !== undefined && node.allocated_to !== allocatedTo)) return false;
-    node.state = 'used';
-    await zk.storeNode(node);
-    return true;
+    return await markUsed(zk, node, allocatedTo);
   } finally {
     await zk.unlockNode(node);
   }
@@ -47,10 +57,20 @@ export async function returnCommand(zk: NodepoolZk, id: string, out: (t: string)
       out(`Request ${id} not found\n`);
       return 0;
     }
-    await zk.deleteNodeRequest(id);
+    // The nodes are locked before the request goes: a launcher de-allocates a ready node whose
+    // request vanished, unless it is locked (Zuul locks its nodes before it deletes its request).
+    const locked: Node[] = [];
     const returned: string[] = [];
-    for (const node of nodes) {
-      if (handedOut(node) && (await returnNode(zk, node, id))) returned.push(node.id as string);
+    try {
+      for (const node of nodes) {
+        if (!handedOut(node)) continue;
+        await lockForReturn(zk, node);
+        locked.push(node);
+      }
+      await zk.deleteNodeRequest(id);
+      for (const node of locked) if (await markUsed(zk, node, id)) returned.push(node.id as string);
+    } finally {
+      for (const node of locked) await zk.unlockNode(node).catch(() => undefined);
     }
     out(`Request ${id} deleted; ${returned.length ? `returned ${returned.join(', ')} (state used)` : 'no node had been handed out'}\n`);
     return 0;

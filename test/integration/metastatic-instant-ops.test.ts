@@ -99,8 +99,13 @@ it('fulfils from held backing nodes in a few operations per request, each slot t
   // up to 15 under load (retries of deletes and lock checks while Zuul still holds a node).
   // The launch handler and the locked delete cost 22 with a one-transaction delete, 40 without.
   expect(perRequest).toBeLessThanOrEqual(18);
-  // Still on the backing nodes it held: no backing request for more.
-  expect(await heldBackingNodes()).toEqual(warm);
+  // Still on the backing nodes it held. Four jobs on four slots run at capacity: a request that
+  // comes while a returned node still holds its slot is a shortage, which files a backing request
+  // at once (backing-demand.ts; Nodepool's launch path does the same), so one more may be held
+  // (released after its grace-time when unused). None is given up while in use.
+  const held = await heldBackingNodes();
+  expect(held).toEqual(expect.arrayContaining(warm));
+  expect(held.length).toBeLessThanOrEqual(warm.length + 1);
 
   // The seed bug: a backing node vanishes behind our back. The transaction's check fails,
   // nothing is handed out on it, its record is pruned, and every job is still served.

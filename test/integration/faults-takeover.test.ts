@@ -47,9 +47,13 @@ function fulfilledBy(p: LauncherProcess): number {
 }
 
 /** Both launchers serve, then `victim` gets SIGKILL; the load runs on for {@link AFTER_KILL_MS}. */
-async function killUnderLoad(load: RequestLoad, victim: LauncherProcess, survivor: LauncherProcess, whileOn?: (killedAt: number) => Promise<void>): Promise<{ report: LoadReport; killedAt: number }> {
+async function killUnderLoad(
+  load: RequestLoad, victim: LauncherProcess, survivor: LauncherProcess, whileOn?: (killedAt: number) => Promise<void>, victimBusy?: () => Promise<boolean>,
+): Promise<{ report: LoadReport; killedAt: number }> {
   load.start();
   await waitUntil('both launchers serving', async () => fulfilledBy(victim) >= 3 && fulfilledBy(survivor) >= 3, 30_000 * FAULT_SCALE);
+  // The kill must find the victim with work in hand (its share of the load shifts over time).
+  if (victimBusy) await waitUntil('the victim serving a job', victimBusy, 30_000 * FAULT_SCALE);
   const killedAt = Date.now();
   await victim.kill9();
   processes = processes.filter((p) => p !== victim);
@@ -150,7 +154,7 @@ describe('takeover after kill -9 of one of two launchers', () => {
         const held = new Set((await h.nodes((n) => n.provider === 'static-backing' && n.state === 'in-use')).map((n) => n.id as string));
         return victimBacking.every((id) => !held.has(id) || usedBySurvivor.has(id));
       }, AFTER_KILL_MS).then(() => (adoptedAfterMs = Date.now() - kill), () => undefined);
-    });
+    }, async () => (await h.nodes((n) => n.provider === 'meta' && n.state === 'in-use' && (n.launcher ?? '').startsWith('victim-'))).length > 0);
     console.log(`metastatic: the victim's nodes were on backing nodes ${victimBacking.join(', ')}; the survivor served on all still held ${adoptedAfterMs ?? 'never'} ms after the kill`);
     expectWithinBound('metastatic', report, killedAt, { victim, survivor });
     expect(victimBacking.length).toBeGreaterThan(0);

@@ -29,6 +29,8 @@ export class CachedRecords {
   /** Which new requests are read as they come (see {@link followRequestCreates}). */
   private createInterest: { interested: (id: string, pools: readonly PoolComponentRecord[]) => boolean; readAfterMs?: number } | undefined;
   private poolsOff: (() => void) | undefined;
+  /** A {@link revisitUnreadRequests} waits for the pool cache. */
+  private revisiting = false;
 
   constructor(
     private readonly client: ZooKeeperClient,
@@ -109,15 +111,24 @@ export class CachedRecords {
     );
   }
 
+  /**
+   * After a change of the pool records, reads the unread requests the rule accepts now. Judged
+   * once the pool cache has caught up: the change is announced from inside its read, when the
+   * cache is not settled yet, and judging then read every unread request on every pool change.
+   */
   private revisitUnreadRequests(): void {
-    const cache = this.request;
-    const rule = this.createInterest;
-    if (!cache || !rule) return;
-    const unread = cache.unread.unreadIds();
-    if (unread.length === 0) return;
-    const pools = this.pool?.settled ? this.pools() : undefined;
-    const due = pools ? unread.filter((id) => rule.interested(id, pools)) : unread;
-    if (due.length > 0) void cache.freshen(due).catch(() => undefined);
+    if (this.revisiting || !this.createInterest || (this.request?.unread.unreadIds().length ?? 0) === 0) return;
+    this.revisiting = true;
+    void (this.pool?.caughtUp() ?? Promise.resolve()).then(() => {
+      this.revisiting = false;
+      const cache = this.request;
+      const rule = this.createInterest;
+      if (!cache || !rule) return;
+      const unread = cache.unread.unreadIds();
+      const pools = this.pool?.settled ? this.pools() : undefined;
+      const due = pools ? unread.filter((id) => rule.interested(id, pools)) : unread;
+      if (due.length > 0) void cache.freshen(due).catch(() => undefined);
+    });
   }
 
   /** When request `id`, once left unread, was first seen (ms; 0 when read on request); undefined for others. */

@@ -5,23 +5,11 @@
  * batch claims it although no launch waits on it (backing-demand.ts).
  */
 import type { InstantReservation } from '../../src/plugins/instant-launch';
-import { MetastaticHarness, META, OWNER, TestClock, metastaticConfig, waitUntil, type MetaLauncher } from '../support/metastatic-harness';
-import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
+import { metastaticTestFile, META, OWNER, TestClock, metastaticConfig, waitUntil, type MetaLauncher } from '../support/metastatic-harness';
 
 jest.setTimeout(60000);
 
-let server: ZooKeeperServer;
-const h = new MetastaticHarness(() => server);
-
-beforeAll(async () => {
-  server = await startZooKeeper();
-  await h.setup();
-});
-afterEach(async () => h.reset());
-afterAll(async () => {
-  await h.teardown();
-  await server?.stop();
-});
+const h = metastaticTestFile();
 
 const LABEL = (slots: number): string => `      - name: user-label\n        backing-label: backing\n        max-parallel-jobs: ${slots}\n`;
 const LOCK_DIR = `/nodepool/metastatic/${META}/allocation-lock`;

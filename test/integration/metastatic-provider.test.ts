@@ -6,23 +6,11 @@
  * failure.
  */
 import { NODE_BODY_KEYS } from '../../src/zk/models/node';
-import { MetastaticHarness, META, OWNER, TestClock, metastaticConfig, waitUntil } from '../support/metastatic-harness';
-import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
+import { metastaticTestFile, META, OWNER, TestClock, metastaticConfig, waitUntil } from '../support/metastatic-harness';
 
 jest.setTimeout(60000);
 
-let server: ZooKeeperServer;
-const h = new MetastaticHarness(() => server);
-
-beforeAll(async () => {
-  server = await startZooKeeper();
-  await h.setup();
-});
-afterEach(async () => h.reset());
-afterAll(async () => {
-  await h.teardown();
-  await server?.stop();
-});
+const h = metastaticTestFile();
 
 const LABEL = (opts: string): string => `      - name: user-label\n        backing-label: backing\n${opts}`;
 

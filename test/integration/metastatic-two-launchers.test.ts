@@ -4,24 +4,12 @@
  * own ZooKeeper session with its own clock. Also start-up recovery (idempotent, tolerant of
  * double-booked slots) and that a waiting node takes a slot freed elsewhere.
  */
-import { MetastaticHarness, META, OWNER, TestClock, metastaticConfig, waitUntil } from '../support/metastatic-harness';
-import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';
+import { metastaticTestFile, META, OWNER, TestClock, metastaticConfig, waitUntil } from '../support/metastatic-harness';
 import { Node } from '../../src/zk/models/node';
 
 jest.setTimeout(60000);
 
-let server: ZooKeeperServer;
-const h = new MetastaticHarness(() => server);
-
-beforeAll(async () => {
-  server = await startZooKeeper();
-  await h.setup();
-});
-afterEach(async () => h.reset());
-afterAll(async () => {
-  await h.teardown();
-  await server?.stop();
-});
+const h = metastaticTestFile();
 
 const LABEL = (opts: string): string => `      - name: user-label\n        backing-label: backing\n${opts}`;
 const backingOf = (n: Node): string => (n.driver_data as { backing_node: string }).backing_node;

@@ -24,7 +24,7 @@ import { parseBackingUserData, type BackingUserData } from '../../plugins/metast
 import type { SlotAllocatorOptions } from '../../plugins/metastatic/src/slot-allocator';
 import { CaptureLogger } from './capture-logger';
 import { testSettings } from './test-settings';
-import type { ZooKeeperServer } from './zookeeper-server';
+import { startZooKeeper, type ZooKeeperServer } from './zookeeper-server';
 
 /** Name of the metastatic provider in every test. */
 export const META = 'meta';
@@ -197,4 +197,23 @@ export class MetastaticHarness {
       return { node: n.id as string, backing: dd.backing_node ?? null, slot: dd.slot ?? null, state: n.state };
     });
   }
+}
+
+/**
+ * A {@link MetastaticHarness} on a ZooKeeper of the test file's own, set up and torn down by
+ * jest's hooks (call it at the top level of the file).
+ */
+export function metastaticTestFile(): MetastaticHarness {
+  let server: ZooKeeperServer | undefined;
+  const h = new MetastaticHarness(() => server as ZooKeeperServer);
+  beforeAll(async () => {
+    server = await startZooKeeper();
+    await h.setup();
+  });
+  afterEach(async () => h.reset());
+  afterAll(async () => {
+    await h.teardown();
+    await server?.stop();
+  });
+  return h;
 }

@@ -15,6 +15,7 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { coalesceWrites } from './coalesced-writes';
 import { CM_STATES, type ConnectionManagerInternals } from './library-internals';
 
 /** Mutual-TLS material: each value is a PEM file path or the PEM text itself. */
@@ -145,6 +146,7 @@ export function installConnector(cm: ConnectionManagerInternals, tlsMaterial: Lo
       this.socket = socket;
       this.connectTimeoutHandler = setTimeout(this.onSocketConnectTimeout.bind(this), this.connectTimeout);
       socket.setNoDelay();
+      coalesceWrites(socket);
       // For TLS the ZooKeeper handshake may only start once the TLS handshake is done.
       socket.on(tlsMaterial ? 'secureConnect' : 'connect', this.onSocketConnected.bind(this));
       socket.on('data', this.onSocketData.bind(this));

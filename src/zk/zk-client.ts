@@ -67,7 +67,8 @@ export class ZkClient implements ZooKeeperClient {
   private connState: ZkConnectionState = 'idle';
   private readonly registrations = new Set<Registration>();
   // Persistent recursive watches of the current connection, by root.
-  private readonly persistentWatches = new Map<string, Set<ZkWatcher>>();
+  /** Listeners by watched root, with the root's `root/` prefix made once (every event is matched against it). */
+  private readonly persistentWatches = new Map<string, { prefix: string; listeners: Set<ZkWatcher> }>();
   // Keeps the library-side wrapper of a watcher stable, so the library's per-path de-duplication
   // of identical watchers still works.
   private readonly watchWrappers = new WeakMap<ZkWatcher, (event: LibEvent) => void>();
@@ -261,9 +262,9 @@ export class ZkClient implements ZooKeeperClient {
       throw new ZkError(ZK_ERROR_CODES.UNIMPLEMENTED, path, 'addWatch: persistent watches turned off');
     }
     // Listening before the request: events right after the server added the watch are ours.
-    let listeners = this.persistentWatches.get(path);
-    if (!listeners) this.persistentWatches.set(path, (listeners = new Set()));
-    listeners.add(listener);
+    let watch = this.persistentWatches.get(path);
+    if (!watch) this.persistentWatches.set(path, (watch = { prefix: path === '/' ? '/' : `${path}/`, listeners: new Set() }));
+    watch.listeners.add(listener);
     try {
       await this.run(path, 'addWatch', (raw, done) => queueAddWatch(raw, path, PERSISTENT_RECURSIVE, done));
     } catch (err) {
@@ -274,7 +275,7 @@ export class ZkClient implements ZooKeeperClient {
 
   /** Stops passing events to `listener` (the server-side watch ends with the connection). */
   removePersistentWatch(path: string, listener: ZkWatcher): void {
-    const listeners = this.persistentWatches.get(path);
+    const listeners = this.persistentWatches.get(path)?.listeners;
     listeners?.delete(listener);
     if (listeners?.size === 0) this.persistentWatches.delete(path);
   }
@@ -365,8 +366,8 @@ export class ZkClient implements ZooKeeperClient {
     if (this.persistentWatches.size === 0) return;
     const event = toPersistentEvent(raw);
     if (!event) return;
-    for (const [root, listeners] of this.persistentWatches) {
-      if (event.path !== root && !event.path.startsWith(root === '/' ? '/' : `${root}/`)) continue;
+    for (const [root, { prefix, listeners }] of this.persistentWatches) {
+      if (event.path !== root && !event.path.startsWith(prefix)) continue;
       for (const listener of listeners) listener(event);
     }
   }

@@ -1,6 +1,6 @@
 /**
  * Issue 17, "launchers added to a fleet add capacity": `recycle` (50 single-slot static hosts,
- * 200 requests, 20 outstanding) served by N launchers that each run in a process of their own
+ * 1000 requests after 300 unmeasured, 20 outstanding; `args` as for `recycle`) served by N launchers that each run in a process of their own
  * (bench/support/launcher-child.ts), each with its share of the hosts, as a fleet runs them. The
  * requestor stays in the bench process. `fleet-1` is the reference for `fleet-2` and `fleet-4`.
  */
@@ -11,6 +11,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { BenchEnv, round, staticBody, type BenchResult } from '../support/bench-env';
 import { runJobs } from '../support/job-runner';
+import { loadFigures, meterLoad } from '../support/load-meter';
 import { latencyFigures } from './static-scenarios';
 
 /** A launcher child and a way to ask it for its counts. */
@@ -44,8 +45,9 @@ function opsOf(c: Record<string, number>): number {
   return Object.entries(c).filter(([k]) => k !== 'cpuMs').reduce((sum, [, v]) => sum + v, 0);
 }
 
-async function fleet(env: BenchEnv, launchers: number): Promise<BenchResult> {
-  const total = 200;
+async function fleet(env: BenchEnv, launchers: number, args: string[]): Promise<BenchResult> {
+  const total = Number(args[0] ?? 1000);
+  const warmUp = Number(args[1] ?? 300);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nodepool-fleet-'));
   const children: Child[] = [];
   try {
@@ -57,8 +59,14 @@ async function fleet(env: BenchEnv, launchers: number): Promise<BenchResult> {
       offset += hosts;
     }
     await env.waitReady(50);
+    if (warmUp > 0) {
+      await runJobs(env.zuul, { total: warmUp, concurrency: 20, labels: ['small'] });
+      await env.waitReady(50);
+    }
     const before = await Promise.all(children.map(counts));
+    const endLoad = await meterLoad(env.server);
     const run = await runJobs(env.zuul, { total, concurrency: 20, labels: ['small'] });
+    const load = await endLoad();
     await new Promise((r) => setTimeout(r, 500));
     const after = await Promise.all(children.map(counts));
     const ops = after.reduce((sum, c, i) => sum + opsOf(c) - opsOf(before[i]), 0);
@@ -68,12 +76,14 @@ async function fleet(env: BenchEnv, launchers: number): Promise<BenchResult> {
     }
     return {
       scenario: `fleet-${launchers}`,
-      parameters: { requests: total, outstanding: 20, nodes: 50, maxParallelJobs: 1, launchers, processes: 'one per launcher' },
+      parameters: { requests: total, warmUp, outstanding: 20, nodes: 50, maxParallelJobs: 1, launchers, processes: 'one per launcher' },
       figures: [
         { name: 'throughput', value: round((run.latencies.length / run.elapsedMs) * 1000), unit: 'fulfilled/s' },
         ...latencyFigures(run.latencies),
         { name: 'launcher ZooKeeper ops per request', value: round(ops / total) },
         { name: 'launcher CPU per request (all launchers)', value: round(cpuMs / total, 2), unit: 'ms' },
+        // The benchmark process here is the requestor alone; the launchers are the line above.
+        ...loadFigures(load, run.latencies.length, run.elapsedMs).filter((f) => !f.name.startsWith('both')),
         { name: 'failed', value: run.failed },
       ],
     };
@@ -85,8 +95,8 @@ async function fleet(env: BenchEnv, launchers: number): Promise<BenchResult> {
 }
 
 /** One launcher process: the reference. */
-export const fleet1 = (env: BenchEnv): Promise<BenchResult> => fleet(env, 1);
+export const fleet1 = (env: BenchEnv, args: string[]): Promise<BenchResult> => fleet(env, 1, args);
 /** Two launcher processes. */
-export const fleet2 = (env: BenchEnv): Promise<BenchResult> => fleet(env, 2);
+export const fleet2 = (env: BenchEnv, args: string[]): Promise<BenchResult> => fleet(env, 2, args);
 /** Four launcher processes. */
-export const fleet4 = (env: BenchEnv): Promise<BenchResult> => fleet(env, 4);
+export const fleet4 = (env: BenchEnv, args: string[]): Promise<BenchResult> => fleet(env, 4, args);

@@ -27,6 +27,8 @@ export interface ZooKeeperServer {
   readonly securePort?: number;
   /** How the server runs: the Debian package's server, or a container (tests). */
   readonly kind: 'debian' | 'container';
+  /** The server's process id while it runs here (not for a container); benchmarks read its CPU. */
+  readonly pid?: number;
   /** Stops the server (SIGTERM, then SIGKILL) and removes its data. */
   stop(): Promise<void>;
   /** Kills the server at once (SIGKILL), keeping its data, for crash tests. */
@@ -98,6 +100,10 @@ export class DebianZooKeeper implements ZooKeeperServer {
   readonly kind = 'debian' as const;
   private proc: ChildProcess | null = null;
   private output = '';
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
 
   constructor(
     readonly port: number,

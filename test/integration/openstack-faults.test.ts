@@ -56,6 +56,39 @@ describe('OpenStack launch under faults', () => {
     await h.expectNoLeaks();
   });
 
+  test('a floating IP that lands on the port between the look-up and the create is used, not fought over', async () => {
+    const provider = await h.startProvider();
+    let creates = 0;
+    // Another create for the same port lands first: a launcher killed in this step, whose launch
+    // this one resumed (seen on the testbed as Neutron's 409).
+    h.sim.state.beforeFloatingIpCreate = (portId) => {
+      if (creates++ > 0) return;
+      const external = [...h.sim.state.networks.values()].find((n) => n['router:external'])!;
+      h.sim.state.addFloatingIp(external.id, portId);
+    };
+    const node = await h.buildingNode(provider);
+    expect((await h.launch(provider, node)).state).toBe('ready');
+    expect(creates).toBe(1);
+    const [fip] = [...h.sim.state.floatingIps.values()];
+    expect(h.sim.state.floatingIps.size).toBe(1);
+    expect((await h.rawBody(node.id as string)).public_ipv4).toBe(fip.floating_ip_address);
+    await h.remove(provider, node);
+    await h.expectNoLeaks();
+  });
+
+  test('a second floating IP conflict is a launch failure, not a loop', async () => {
+    const provider = await h.startProvider();
+    // Every create conflicts and no floating IP is ever on the port: each launch attempt gives
+    // up after its second conflict (one look on the port in between), however many retries.
+    h.proxy.inject({ kind: 'reply', count: 1000, status: 409, match: /POST .*\/floatingips$/, body: '{"NeutronError": {"type": "Conflict", "message": "injected conflict"}}' });
+    const node = await h.buildingNode(provider);
+    expect((await h.launch(provider, node)).state).not.toBe('ready');
+    expect(h.proxy.applied.reply).toBe(2 * h.serverCreates());
+    expect(h.serverCreates()).toBeGreaterThan(0);
+    await h.remove(provider, node);
+    await h.expectNoLeaks();
+  });
+
   test('a create refused with 5xx is posted again and succeeds', async () => {
     const provider = await h.startProvider();
     h.proxy.inject({ kind: '5xx', count: 2, match: /POST .*\/servers$/ });

@@ -90,6 +90,8 @@ export class OpenstackCreateStateMachine extends StateMachine {
   private misses = 0;
   private floatingIpId: string | null = null;
   private floatingAddress: string | null = null;
+  /** A floating IP create was refused with 409 once: the next one is not retried (see createFloatingIp). */
+  private conflictSeen = false;
 
   constructor(
     private readonly ctx: CreateContext,
@@ -251,6 +253,15 @@ export class OpenstackCreateStateMachine extends StateMachine {
       this.log.debug('floating ip created', { external_id: id, floating_ip: fip.floating_ip_address });
     } catch (err) {
       if (err instanceof QuotaError) throw err;
+      // Neutron allows one floating IP per fixed IP: a 409 means one landed on the port after we
+      // looked. That is a create still in flight when we looked: our own whose answer was lost,
+      // or the one of a launcher that died in this step and whose launch we resumed (seen on the
+      // testbed). The next pass finds it on the port and uses it; none there is a real conflict.
+      if (err instanceof OpenStackApiError && err.status === 409 && !this.conflictSeen) {
+        this.conflictSeen = true;
+        this.log.info('floating ip create conflicts with one already on the port; looking for it there', { external_id: id, err: err.message });
+        return undefined;
+      }
       // A lost answer: the next pass looks for the FIP on the port before creating another.
       if (!isTransient(err)) throw err;
       this.log.warn('floating ip create got no clear answer; checking again', { err: (err as Error).message });

@@ -21,6 +21,14 @@ export function neutronRoutes(state: SimulatorState): Route[] {
     id: n.id, name: n.name, 'router:external': n['router:external'], status: 'ACTIVE', subnets: [`${n.id}-subnet`],
   });
   const fipView = (f: SimFloatingIp): SimFloatingIp => ({ ...f });
+  // Neutron allows one floating IP per fixed IP and external network: a second one is a 409
+  // (seen on the testbed when a resumed launch raced a dead launcher's create).
+  const fixedIpTaken = (networkId: string, portId: string, address = 'new'): SimResponse | undefined => {
+    const fixed = state.ports.get(portId)?.fixed_ips[0].ip_address;
+    const other = [...state.floatingIps.values()].find((f) => f.port_id === portId && f.fixed_ip_address === fixed && f.floating_network_id === networkId);
+    if (!other) return undefined;
+    return fail(409, `Cannot associate floating IP ${address} with port ${portId} using fixed IP ${fixed}, as that fixed IP already has a floating IP on external network ${networkId}.`, 'NeutronError');
+  };
   return [
     ['GET', '/networks', (req: SimRequest) => ({
       status: 200,
@@ -52,6 +60,9 @@ export function neutronRoutes(state: SimulatorState): Route[] {
       const net = body.floating_network_id ? state.networks.get(body.floating_network_id) : undefined;
       if (!net || !net['router:external']) return fail(400, 'Bad floatingip request: network is not external.', 'NeutronError');
       if (body.port_id && !state.ports.has(body.port_id)) return neutronNotFound('Port', body.port_id);
+      if (body.port_id) state.beforeFloatingIpCreate?.(body.port_id);
+      const taken = body.port_id ? fixedIpTaken(net.id, body.port_id) : undefined;
+      if (taken) return taken;
       return { status: 201, body: { floatingip: fipView(state.addFloatingIp(net.id, body.port_id ?? null)) } };
     }],
     ['PUT', '/floatingips/:id', (req, p) => {
@@ -60,6 +71,8 @@ export function neutronRoutes(state: SimulatorState): Route[] {
       const portId = ((req.body.floatingip ?? {}) as { port_id?: string | null }).port_id ?? null;
       const port = portId ? state.ports.get(portId) : undefined;
       if (portId && !port) return neutronNotFound('Port', portId);
+      const taken = portId && f.port_id !== portId ? fixedIpTaken(f.floating_network_id, portId, f.floating_ip_address) : undefined;
+      if (taken) return taken;
       Object.assign(f, { port_id: portId, fixed_ip_address: port?.fixed_ips[0].ip_address ?? null, status: port ? state.boundFloatingIpStatus : 'DOWN' });
       return { status: 200, body: { floatingip: fipView(f) } };
     }],

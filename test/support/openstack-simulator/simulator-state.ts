@@ -136,6 +136,12 @@ export class SimulatorState {
   }
 
   /** A floating IP on an external network. */
+  /**
+   * Called when a floating IP create for `portId` arrives, before it is checked and applied:
+   * a test makes another create land first (a dead launcher's request still in flight).
+   */
+  beforeFloatingIpCreate?: (portId: string) => void;
+
   addFloatingIp(networkId: string, portId: string | null): SimFloatingIp {
     const port = portId ? this.ports.get(portId) : undefined;
     const fip: SimFloatingIp = {

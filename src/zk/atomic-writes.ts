@@ -5,7 +5,8 @@
  */
 import type { ZnodeCheck } from '../plugins/instant-launch';
 import type { ZkOp, ZkOpResult, ZooKeeperClient } from '../plugins/zookeeper';
-import { KazooLock, contenderSequence } from './kazoo-lock';
+import { KazooLock } from './kazoo-lock';
+import { contenderSequence } from './lock-contenders';
 import type { Node } from './models/node';
 import type { NodeRequest } from './models/node-request';
 import { nodeLockPath, nodePath, requestLockPath, requestPath } from './nodepool-paths';

@@ -2,7 +2,8 @@
 export * from './zk-errors';
 export { ZkClient, type ZkClientOptions } from './zk-client';
 export { ZkTransaction } from './zk-transaction';
-export { KazooLock, LockCancelledError, forceUnlock, contenderSequence, sortContenders } from './kazoo-lock';
+export { KazooLock, LockCancelledError } from './kazoo-lock';
+export { forceUnlock, contenderSequence, sortContenders } from './lock-contenders';
 export { NodepoolZk } from './nodepool-zk';
 export * from './nodepool-paths';
 export type { ZkTlsOptions } from './tls-connection';

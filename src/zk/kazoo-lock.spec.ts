@@ -1,5 +1,6 @@
 import { MemoryZkClient } from '../../test/support/memory-zk-client';
-import { KazooLock, contenderSequence, forceUnlock, sortContenders } from './kazoo-lock';
+import { KazooLock } from './kazoo-lock';
+import { contenderSequence, forceUnlock, sortContenders } from './lock-contenders';
 
 const DIR = '/nodepool/nodes/0000000001/lock';
 

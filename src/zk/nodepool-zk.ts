@@ -12,7 +12,8 @@ import type {
   ZooKeeperClient, ZooKeeperLock,
 } from '../plugins/zookeeper';
 import { registerComponent, listComponents } from './component-registry';
-import { KazooLock, contenderSequence, forceUnlock } from './kazoo-lock';
+import { KazooLock } from './kazoo-lock';
+import { contenderSequence, forceUnlock } from './lock-contenders';
 import { BadRecords, type BadRecordListener } from './bad-records';
 import { RecordParser } from './record-parser';
 import { RequestHandOffs } from './request-handoffs';

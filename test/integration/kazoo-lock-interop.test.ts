@@ -2,7 +2,8 @@
  * KazooLock against the REAL kazoo Lock (Debian python3-kazoo, driven through
  * test/support/kazoo-peer.py). If kazoo cannot be imported the suite fails (CI installs it).
  */
-import { KazooLock, forceUnlock, sortContenders } from '../../src/zk/kazoo-lock';
+import { KazooLock } from '../../src/zk/kazoo-lock';
+import { forceUnlock, sortContenders } from '../../src/zk/lock-contenders';
 import { ZkClient } from '../../src/zk/zk-client';
 import { KazooPeer } from '../support/kazoo-peer';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server';

@@ -13,6 +13,8 @@ import {
 export const BACKING_REQUEST_PRIORITY = '100';
 /** Seconds to wait for the lock of a freshly fulfilled backing node (`adapter.py:512`). */
 const BACKING_LOCK_TIMEOUT = 30;
+/** Age after which our lock on a backing node whose claim never finished is removed, ms. */
+export const UNFINISHED_CLAIM_MS = 120_000;
 /** kazoo's contender name test (zk-protocol §3.2 step 4); sequences compare as strings. */
 const CONTENDER_RE = /(?:__lock__)(-?\d{10})$/;
 
@@ -94,11 +96,44 @@ export class BackingRecordRepository {
   }
 
   /**
+   * Removes our locks left by claims that never finished, and returns the backing nodes let go.
+   * A launcher killed inside {@link claim}, between taking the persistent lock and writing
+   * `user_data`, leaves a backing node locked by our owner id and allocated to a request that
+   * vanished with its session. Nobody adopts that node (its `user_data` is not ours), and its
+   * provider never de-allocates it (it is locked): the backing node would be lost for good. Once
+   * our lock on such a node is `olderThanMs` old and its request is really gone, the lock is
+   * removed, and the provider de-allocates the node as for any vanished request. A claim holds
+   * the lock for a moment only, after at most 30 s of waiting for it.
+   */
+  async releaseUnfinishedClaims(olderThanMs = UNFINISHED_CLAIM_MS, now = Date.now()): Promise<string[]> {
+    const requests = new Set(await this.zk.getNodeRequestIds());
+    const candidates = await this.zk.getNodes((n) =>
+      n.provider !== this.providerName && n.state !== 'deleted' && !!n.allocated_to && !requests.has(n.allocated_to)
+      && parseBackingUserData(n.user_data, this.ownerId) === undefined);
+    const released: string[] = [];
+    for (const node of candidates) {
+      const id = node.id as string;
+      const holder = await this.firstContender(id);
+      if (holder?.data !== this.ownerId || now - holder.ctime < olderThanMs) continue;
+      // The cache may not have seen the request yet: ask ZooKeeper.
+      if (await this.zk.client.exists(`/nodepool/requests/${node.allocated_to}`)) continue;
+      try {
+        await this.zk.client.delete(holder.path);
+      } catch (err) {
+        if (!(err instanceof NoNodeError)) throw err;
+      }
+      released.push(id);
+      this.log.warn('removed our lock from a backing node whose claim never finished (its launcher died while claiming it)', { backing_node: id, request: node.allocated_to });
+    }
+    return released;
+  }
+
+  /**
    * Data of the lowest lock contender (kazoo's holder), read without kazoo's `ensure_path`: that
    * would re-create a node znode deleted meanwhile (as an empty znode, zk-protocol §3.3), and
    * backing nodes are deleted by their provider while we look at them.
    */
-  private async firstContender(nodeId: string): Promise<{ path: string; data: string } | undefined> {
+  private async firstContender(nodeId: string): Promise<{ path: string; data: string; ctime: number } | undefined> {
     const dir = `/nodepool/nodes/${nodeId}/lock`;
     try {
       const contenders = (await this.zk.client.getChildren(dir))
@@ -107,8 +142,8 @@ export class BackingRecordRepository {
         .sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
       if (contenders.length === 0) return undefined;
       const path = `${dir}/${contenders[0].name}`;
-      const { data } = await this.zk.client.get(path);
-      return { path, data: data ? data.toString('utf8') : '' };
+      const { data, stat } = await this.zk.client.get(path);
+      return { path, data: data ? data.toString('utf8') : '', ctime: stat.ctime };
     } catch (err) {
       // The node, its lock dir or the contender vanished: nobody holds it.
       if (err instanceof NoNodeError) return undefined;

@@ -146,6 +146,7 @@ export class MetastaticProvider implements Provider {
   async cleanup(): Promise<void> {
     if (this.stopped || this.standingBack() !== undefined) return;
     await this.allocator.releaseIdle();
+    await this.repository.releaseUnfinishedClaims();
   }
 
   /**

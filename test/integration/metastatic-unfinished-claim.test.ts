@@ -42,10 +42,10 @@ async function connect(chroot: string): Promise<NodepoolZk> {
   return new NodepoolZk(client, new CaptureLogger());
 }
 
-/** A `ready` backing node allocated to `request`, locked persistently by `identifier` (or not locked). */
-async function backingNode(zk: NodepoolZk, request: string, identifier?: string, userData?: string): Promise<string> {
+/** A backing node allocated to `request`, locked persistently by `identifier` (or not locked). */
+async function backingNode(zk: NodepoolZk, request: string, identifier?: string, userData?: string, state: 'ready' | 'in-use' = 'ready'): Promise<string> {
   const node = new Node();
-  node.state = 'ready';
+  node.state = state;
   Object.assign(node, { provider: 'backing', type: ['backing-label'], allocated_to: request, user_data: userData ?? null });
   await zk.createNode(node);
   if (identifier) {
@@ -69,12 +69,15 @@ describe('backing claims that never finished', () => {
     const someoneElses = await backingNode(zk, '100-0000009998', 'NodePool:metastatic:other');
     const claimed = await backingNode(zk, '100-0000009997', OWNER, formatBackingUserData({ owner: OWNER, label: 'user-label', slots: 4, failed: false, launched: 1 }));
     const unlocked = await backingNode(zk, '100-0000009996');
+    // Claimed (its request deleted, as a claim does) but with `user_data` rewritten by somebody:
+    // still ours, in use.
+    const rewritten = await backingNode(zk, '100-0000009995', OWNER, '{"owner": "somebody"}', 'in-use');
 
     // Young locks are left alone (a claim in progress looks the same for a moment).
     expect(await repo.releaseUnfinishedClaims()).toEqual([]);
     expect(await repo.releaseUnfinishedClaims(120_000, LATER)).toEqual([leaked]);
     expect(await zk.getNodeLockContenders(leaked)).toEqual([]);
-    for (const id of [requestAlive, someoneElses, claimed]) expect(await zk.getNodeLockContenders(id)).toHaveLength(1);
+    for (const id of [requestAlive, someoneElses, claimed, rewritten]) expect(await zk.getNodeLockContenders(id)).toHaveLength(1);
     expect(await zk.getNodeLockContenders(unlocked)).toEqual([]);
     // Done once: a second pass finds nothing more.
     expect(await repo.releaseUnfinishedClaims(120_000, LATER)).toEqual([]);

@@ -107,8 +107,11 @@ export class BackingRecordRepository {
    */
   async releaseUnfinishedClaims(olderThanMs = UNFINISHED_CLAIM_MS, now = Date.now()): Promise<string[]> {
     const requests = new Set(await this.zk.getNodeRequestIds());
+    // Still `ready`: the claim writes `in-use` together with `user_data`. A claimed node keeps
+    // pointing at its deleted request too, and one whose `user_data` somebody rewrote must keep
+    // our lock (unlocked, `in-use` would be deleted under its jobs).
     const candidates = await this.zk.getNodes((n) =>
-      n.provider !== this.providerName && n.state !== 'deleted' && !!n.allocated_to && !requests.has(n.allocated_to)
+      n.provider !== this.providerName && n.state === 'ready' && !!n.allocated_to && !requests.has(n.allocated_to)
       && parseBackingUserData(n.user_data, this.ownerId) === undefined);
     const released: string[] = [];
     for (const node of candidates) {

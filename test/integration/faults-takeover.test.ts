@@ -43,7 +43,9 @@ async function startProcess(config: string, hostname: string): Promise<LauncherP
 
 /** Requests a launcher process logged as fulfilled. */
 function fulfilledBy(p: LauncherProcess): number {
-  return p.stderr().split('\n').filter((l) => l.includes('"request fulfilled"')).length;
+  // The launch handler and static fulfilment log "request fulfilled"; metastatic's instant
+  // fulfilment logs "request fulfilled by instant launch".
+  return p.stderr().split('\n').filter((l) => l.includes('"request fulfilled"') || l.includes('"request fulfilled by instant launch"')).length;
 }
 
 /** Both launchers serve, then `victim` gets SIGKILL; the load runs on for {@link AFTER_KILL_MS}. */
